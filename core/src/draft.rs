@@ -1,0 +1,150 @@
+//! Report drafts: what a citizen is filling in before they submit.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Error, Location, Result};
+
+/// Longest description accepted, in characters (Open311 servers commonly cap at 4,000).
+pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+
+/// A draft's id: a UUID chosen on the device, stable for the draft's whole life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct DraftId(Uuid);
+
+impl DraftId {
+    /// A new, time-ordered id.
+    pub(crate) fn new() -> Self {
+        DraftId(Uuid::now_v7())
+    }
+
+    /// Parses an id given by an app or user; a malformed one is [`Error::InvalidInput`].
+    pub fn parse(text: &str) -> Result<Self> {
+        Uuid::parse_str(text.trim())
+            .map(DraftId)
+            .map_err(|_| Error::invalid("id", "is not a draft id (expected a UUID)"))
+    }
+}
+
+impl std::fmt::Display for DraftId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// The parts of a draft the user edits. Any of them may still be missing while drafting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DraftFields {
+    /// The city's `service_code` for the kind of problem, once chosen.
+    pub service_code: Option<String>,
+    /// Where the problem is, once known.
+    pub location: Option<Location>,
+    /// What the citizen wrote.
+    pub description: String,
+}
+
+impl DraftFields {
+    /// Checks what can be checked without the city's service definition, and returns the
+    /// fields as they will be stored: service code trimmed, times at millisecond precision.
+    pub fn normalized(mut self) -> Result<Self> {
+        if let Some(code) = &mut self.service_code {
+            *code = code.trim().to_string();
+            if code.is_empty() {
+                return Err(Error::invalid(
+                    "service_code",
+                    "must not be blank (leave it unset instead)",
+                ));
+            }
+        }
+        if let Some(location) = &mut self.location {
+            location.validate()?;
+            location.captured_at = to_millis(location.captured_at);
+        }
+        if self.description.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(Error::invalid(
+                "description",
+                format!("is longer than {MAX_DESCRIPTION_CHARS} characters"),
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// `time` cut to the millisecond precision that storage keeps, so what an app gets back from
+/// a save equals what it reads later.
+pub(crate) fn to_millis(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(time.timestamp_millis()).unwrap_or(time)
+}
+
+/// A saved draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    /// Stable id.
+    pub id: DraftId,
+    /// What the user entered.
+    #[serde(flatten)]
+    pub fields: DraftFields,
+    /// When the draft was first saved.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Draft {
+    pub(crate) fn new(id: DraftId, fields: DraftFields, now: DateTime<Utc>) -> Self {
+        Draft {
+            id,
+            fields,
+            created_at: to_millis(now),
+            updated_at: to_millis(now),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_garbage() {
+        let id = DraftId::new();
+        assert_eq!(DraftId::parse(&id.to_string()).unwrap(), id);
+        assert!(matches!(
+            DraftId::parse("not-an-id"),
+            Err(Error::InvalidInput { field: "id", .. })
+        ));
+    }
+
+    #[test]
+    fn blank_service_code_and_long_description_are_refused() {
+        let blank = DraftFields {
+            service_code: Some("  ".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            blank.normalized(),
+            Err(Error::InvalidInput {
+                field: "service_code",
+                ..
+            })
+        ));
+        let long = DraftFields {
+            description: "é".repeat(MAX_DESCRIPTION_CHARS + 1),
+            ..Default::default()
+        };
+        assert!(matches!(
+            long.normalized(),
+            Err(Error::InvalidInput {
+                field: "description",
+                ..
+            })
+        ));
+        let at_limit = DraftFields {
+            description: "é".repeat(MAX_DESCRIPTION_CHARS),
+            ..Default::default()
+        };
+        at_limit.normalized().unwrap();
+    }
+}

@@ -1,0 +1,94 @@
+//! Curbside's core: everything a 311 reporting app needs that is not UI.
+//!
+//! The public entry point is [`Curbside`], opened on a data directory that the app owns.
+//! Everything here is plain Rust with blocking calls; the `curbside-ffi` crate puts it behind
+//! uniffi (Kotlin and Swift) and off the UI thread, and the `curbside` CLI drives it directly.
+
+mod draft;
+mod error;
+mod location;
+mod store;
+
+pub use draft::{Draft, DraftFields, DraftId, MAX_DESCRIPTION_CHARS};
+pub use error::{Error, Result};
+pub use location::{Location, LocationSource};
+
+use std::path::{Path, PathBuf};
+
+/// File name of the SQLite database inside the data directory.
+pub const DATABASE_FILE: &str = "curbside.sqlite3";
+
+/// One Curbside instance over one data directory.
+///
+/// Cheap to share across threads (`Sync`); every call is a short blocking SQLite transaction.
+pub struct Curbside {
+    data_dir: PathBuf,
+    store: store::Store,
+}
+
+impl Curbside {
+    /// Opens (creating if needed) the data directory and its database, migrating the schema.
+    pub fn open(data_dir: impl AsRef<Path>) -> Result<Self> {
+        let data_dir = data_dir.as_ref().to_path_buf();
+        ensure_writable(&data_dir)?;
+        let store = store::Store::open(&data_dir.join(DATABASE_FILE))?;
+        Ok(Self { data_dir, store })
+    }
+
+    /// The data directory this instance was opened on.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Validates `fields` and saves them as a new draft.
+    pub fn create_draft(&self, fields: DraftFields) -> Result<Draft> {
+        let draft = Draft::new(DraftId::new(), fields.normalized()?, chrono::Utc::now());
+        self.store.write(|tx| store::drafts::insert(tx, &draft))?;
+        Ok(draft)
+    }
+
+    /// All drafts, newest first.
+    pub fn list_drafts(&self) -> Result<Vec<Draft>> {
+        self.store.read(store::drafts::list)
+    }
+
+    /// One draft by id.
+    pub fn get_draft(&self, id: &DraftId) -> Result<Draft> {
+        self.store
+            .read(|conn| store::drafts::get(conn, id))?
+            .ok_or(Error::DraftNotFound)
+    }
+
+    /// Replaces the editable fields of a draft (the app sends the whole form, as on autosave).
+    pub fn update_draft(&self, id: &DraftId, fields: DraftFields) -> Result<Draft> {
+        let fields = fields.normalized()?;
+        self.store.write(|tx| {
+            let mut draft = store::drafts::get(tx, id)?.ok_or(Error::DraftNotFound)?;
+            draft.fields = fields;
+            draft.updated_at = draft::to_millis(chrono::Utc::now());
+            store::drafts::update(tx, &draft)?;
+            Ok(draft)
+        })
+    }
+
+    /// Deletes a draft; an unknown id is an error, so a UI never believes it deleted something.
+    pub fn delete_draft(&self, id: &DraftId) -> Result<()> {
+        self.store.write(|tx| match store::drafts::delete(tx, id)? {
+            true => Ok(()),
+            false => Err(Error::DraftNotFound),
+        })
+    }
+}
+
+/// Creates `dir` if needed and proves that files can be created in it, so an unusable
+/// directory is reported as such rather than as an obscure SQLite failure later.
+fn ensure_writable(dir: &Path) -> Result<()> {
+    let probe = dir.join(".curbside-write-check");
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|source| Error::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        })
+}

@@ -1,0 +1,108 @@
+//! Rows of the `drafts` table.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::{Draft, DraftFields, DraftId, Error, Location, LocationSource, Result};
+
+const COLUMNS: &str = "id, service_code, description, latitude, longitude, accuracy_m,
+                       location_source, location_time, created_at, updated_at";
+
+pub(crate) fn insert(conn: &Connection, draft: &Draft) -> Result<()> {
+    let loc = draft.fields.location.as_ref();
+    conn.execute(
+        &format!("INSERT INTO drafts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        params![
+            draft.id.to_string(),
+            draft.fields.service_code,
+            draft.fields.description,
+            loc.map(|l| l.latitude),
+            loc.map(|l| l.longitude),
+            loc.and_then(|l| l.accuracy_m),
+            loc.map(|l| l.source.as_str()),
+            loc.map(|l| l.captured_at.timestamp_millis()),
+            draft.created_at.timestamp_millis(),
+            draft.updated_at.timestamp_millis(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn update(conn: &Connection, draft: &Draft) -> Result<()> {
+    let loc = draft.fields.location.as_ref();
+    conn.execute(
+        "UPDATE drafts SET service_code = ?2, description = ?3, latitude = ?4, longitude = ?5,
+             accuracy_m = ?6, location_source = ?7, location_time = ?8, updated_at = ?9
+         WHERE id = ?1",
+        params![
+            draft.id.to_string(),
+            draft.fields.service_code,
+            draft.fields.description,
+            loc.map(|l| l.latitude),
+            loc.map(|l| l.longitude),
+            loc.and_then(|l| l.accuracy_m),
+            loc.map(|l| l.source.as_str()),
+            loc.map(|l| l.captured_at.timestamp_millis()),
+            draft.updated_at.timestamp_millis(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Returns whether a row was deleted.
+pub(crate) fn delete(conn: &Connection, id: &DraftId) -> Result<bool> {
+    Ok(conn.execute("DELETE FROM drafts WHERE id = ?1", [id.to_string()])? > 0)
+}
+
+pub(crate) fn get(conn: &Connection, id: &DraftId) -> Result<Option<Draft>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM drafts WHERE id = ?1"),
+        [id.to_string()],
+        |row| Ok(from_row(row)),
+    )
+    .optional()?
+    .transpose()
+}
+
+pub(crate) fn list(conn: &Connection) -> Result<Vec<Draft>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM drafts ORDER BY created_at DESC, id DESC"
+    ))?;
+    let rows = stmt.query_map([], |row| Ok(from_row(row)))?;
+    rows.map(|row| row?).collect()
+}
+
+/// Reads a row; SQL errors and values no build of ours writes are told apart.
+fn from_row(row: &Row<'_>) -> Result<Draft> {
+    let id: String = row.get(0)?;
+    let id = DraftId::parse(&id).map_err(|_| Error::CorruptData("draft id".into()))?;
+    let latitude: Option<f64> = row.get(3)?;
+    let location = match latitude {
+        None => None,
+        Some(latitude) => {
+            let source: String = row.get(6)?;
+            Some(Location {
+                latitude,
+                longitude: row.get(4)?,
+                accuracy_m: row.get(5)?,
+                source: LocationSource::parse(&source)
+                    .map_err(|_| Error::CorruptData("location source".into()))?,
+                captured_at: time(row.get(7)?)?,
+            })
+        }
+    };
+    Ok(Draft {
+        id,
+        fields: DraftFields {
+            service_code: row.get(1)?,
+            location,
+            description: row.get(2)?,
+        },
+        created_at: time(row.get(8)?)?,
+        updated_at: time(row.get(9)?)?,
+    })
+}
+
+fn time(millis: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(millis).ok_or_else(|| Error::CorruptData("timestamp".into()))
+}

@@ -1,0 +1,62 @@
+//! SQLite storage: one connection, opened with durable settings, used in short transactions.
+
+pub(crate) mod drafts;
+pub(crate) mod schema;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::Result;
+
+/// The database of one data directory.
+pub(crate) struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl Store {
+    /// Opens the database file, applies connection settings and brings the schema up to date.
+    pub(crate) fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Runs `f` in an IMMEDIATE transaction, committed only when `f` succeeds.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` on the connection for reading.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.lock())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-written transaction behind
+        // (it is rolled back on drop), so the connection is still good to use.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Settings every connection gets: WAL for concurrent readers, FULL sync so a committed
+/// report survives power loss, foreign keys on, and a wait instead of an error when another
+/// process holds the write lock briefly.
+pub(crate) fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}

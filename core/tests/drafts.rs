@@ -1,0 +1,155 @@
+//! The draft scenario every front end repeats (Kotlin and Swift suites mirror it):
+//! create, reopen, list, update, delete, and each error case, on a real SQLite file.
+
+use chrono::{TimeZone, Utc};
+use curbside_core::{Curbside, DraftFields, DraftId, Error, Location, LocationSource};
+
+fn pothole() -> DraftFields {
+    DraftFields {
+        service_code: Some("pothole".into()),
+        location: Some(Location {
+            latitude: 38.8895,
+            longitude: -77.0353,
+            accuracy_m: Some(4.5),
+            source: LocationSource::Gps,
+            captured_at: Utc.with_ymd_and_hms(2026, 11, 27, 8, 30, 0).unwrap(),
+        }),
+        description: "Deep pothole in the bike lane".into(),
+    }
+}
+
+#[test]
+fn drafts_survive_reopening_and_can_be_updated_and_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = {
+        let curbside = Curbside::open(dir.path()).unwrap();
+        let first = curbside.create_draft(pothole()).unwrap();
+        curbside
+            .create_draft(DraftFields {
+                description: "Street light out".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        first
+    };
+
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let listed = curbside.list_drafts().unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1], created, "oldest last, and read back exactly");
+    assert_eq!(listed[0].fields.description, "Street light out");
+    assert_eq!(listed[0].fields.location, None);
+
+    let mut changed = pothole();
+    changed.description = "Pothole, now two of them".into();
+    changed.location.as_mut().unwrap().source = LocationSource::ManualPin;
+    changed.location.as_mut().unwrap().accuracy_m = None;
+    let updated = curbside.update_draft(&created.id, changed.clone()).unwrap();
+    assert_eq!(updated.fields, changed);
+    assert_eq!(updated.created_at, created.created_at);
+    assert!(updated.updated_at >= created.updated_at);
+    drop(curbside);
+
+    let curbside = Curbside::open(dir.path()).unwrap();
+    assert_eq!(curbside.get_draft(&created.id).unwrap(), updated);
+    curbside.delete_draft(&created.id).unwrap();
+    assert_eq!(curbside.list_drafts().unwrap().len(), 1);
+    drop(curbside);
+    assert_eq!(
+        Curbside::open(dir.path())
+            .unwrap()
+            .list_drafts()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn invalid_input_is_refused_with_the_field_named_and_nothing_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let saved = curbside.create_draft(pothole()).unwrap();
+
+    for (latitude, longitude, field) in [
+        (200.0, 0.0, "location.latitude"),
+        (f64::NAN, 0.0, "location.latitude"),
+        (0.0, f64::NAN, "location.longitude"),
+    ] {
+        let mut bad = pothole();
+        let location = bad.location.as_mut().unwrap();
+        location.latitude = latitude;
+        location.longitude = longitude;
+        match curbside.create_draft(bad.clone()) {
+            Err(Error::InvalidInput { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("expected InvalidInput for {field}, got {other:?}"),
+        }
+        assert!(matches!(
+            curbside.update_draft(&saved.id, bad),
+            Err(Error::InvalidInput { .. })
+        ));
+    }
+    assert_eq!(curbside.list_drafts().unwrap(), vec![saved.clone()]);
+}
+
+#[test]
+fn unknown_draft_ids_are_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let saved = curbside.create_draft(pothole()).unwrap();
+    curbside.delete_draft(&saved.id).unwrap();
+
+    assert!(matches!(
+        curbside.get_draft(&saved.id),
+        Err(Error::DraftNotFound)
+    ));
+    assert!(matches!(
+        curbside.update_draft(&saved.id, pothole()),
+        Err(Error::DraftNotFound)
+    ));
+    assert!(matches!(
+        curbside.delete_draft(&saved.id),
+        Err(Error::DraftNotFound)
+    ));
+    assert!(matches!(
+        DraftId::parse("42"),
+        Err(Error::InvalidInput { field: "id", .. })
+    ));
+}
+
+#[test]
+fn an_unusable_data_directory_is_reported_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    match Curbside::open(file.join("data")) {
+        Err(Error::DataDir { path, .. }) => assert_eq!(path, file.join("data")),
+        other => panic!("expected DataDir, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn a_database_from_a_newer_build_is_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let saved = curbside.create_draft(pothole()).unwrap();
+    drop(curbside);
+    let db = dir.path().join(curbside_core::DATABASE_FILE);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+
+    assert!(matches!(
+        Curbside::open(dir.path()),
+        Err(Error::SchemaTooNew { found: 99, .. })
+    ));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let description: String = conn
+        .query_row(
+            "SELECT description FROM drafts WHERE id = ?1",
+            [saved.id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(description, saved.fields.description);
+}
