@@ -1,0 +1,57 @@
+package dev.curbside.sample.core
+
+import dev.curbside.ApiException
+import dev.curbside.CurbsideCore
+import dev.curbside.Draft
+import dev.curbside.DraftFields
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import kotlinx.coroutines.flow.asStateFlow
+
+/**
+ * The drafts screen's state, free of Android classes so it is unit-tested on the JVM.
+ *
+ * Every change goes to Curbside first and the list is then re-read from it: the database is
+ * the truth, the UI only shows it.
+ */
+class DraftsModel(private val core: CurbsideCore) {
+    /** What the drafts screen shows. */
+    data class State(
+        val drafts: List<Draft> = emptyList(),
+        /** A message to show next to [fieldInError], or as a banner when that is null. */
+        val error: String? = null,
+        val fieldInError: String? = null,
+    )
+
+    private val _state = MutableStateFlow(State())
+
+    /** The current state; collect it from the UI. */
+    val state: StateFlow<State> = _state.asStateFlow()
+
+    /** Re-reads the drafts from Curbside. */
+    suspend fun refresh() = attempt { }
+
+    /** Saves the form as a new draft (`id == null`) or over an existing one. */
+    suspend fun save(id: String?, fields: DraftFields) = attempt {
+        if (id == null) core.createDraft(fields) else core.updateDraft(id, fields)
+    }
+
+    /** Deletes a draft. */
+    suspend fun delete(id: String) = attempt { core.deleteDraft(id) }
+
+    private suspend fun attempt(change: suspend () -> Unit) {
+        val failure = try {
+            change()
+            null
+        } catch (e: ApiException) {
+            e
+        }
+        val drafts = try { core.listDrafts() } catch (e: ApiException) { _state.value.drafts }
+        _state.value = when (failure) {
+            null -> State(drafts)
+            is ApiException.InvalidInput -> State(drafts, failure.reason, failure.field)
+            is ApiException.NotFound -> State(drafts, "This draft no longer exists.")
+            else -> State(drafts, failure.message)
+        }
+    }
+}

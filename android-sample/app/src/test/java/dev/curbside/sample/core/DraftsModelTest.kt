@@ -1,0 +1,41 @@
+package dev.curbside.sample.core
+
+import dev.curbside.CurbsideCore
+import dev.curbside.DraftFields
+import dev.curbside.Location
+import dev.curbside.LocationSource
+import java.nio.file.Path
+import java.time.Instant
+import kotlin.test.assertEquals
+import kotlin.test.assertNull
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
+
+class DraftsModelTest {
+    @TempDir
+    lateinit var dir: Path
+
+    @Test
+    fun `the screen shows what is stored and explains refusals`() = runBlocking {
+        CurbsideCore(dir.toString()).use { core ->
+            val model = DraftsModel(core)
+            model.save(null, DraftFields(serviceCode = "graffiti", description = "Tag on the bridge"))
+            assertEquals(listOf("Tag on the bridge"), model.state.value.drafts.map { it.fields.description })
+            assertNull(model.state.value.error)
+
+            val bad = DraftFields(
+                location = Location(91.0, 0.0, null, LocationSource.MANUAL_PIN, Instant.now()),
+            )
+            model.save(null, bad)
+            assertEquals("location.latitude", model.state.value.fieldInError)
+            assertEquals(1, model.state.value.drafts.size, "the refused draft was not saved")
+
+            val id = model.state.value.drafts.single().id
+            model.delete(id)
+            assertEquals(emptyList(), model.state.value.drafts)
+            model.delete(id)
+            assertEquals("This draft no longer exists.", model.state.value.error)
+        }
+    }
+}

@@ -1,0 +1,142 @@
+//! Records and enums as Kotlin and Swift see them, with conversions to and from the core.
+//! Times are `java.time.Instant` in Kotlin and `Date` in Swift.
+
+use std::time::SystemTime;
+
+use curbside_core as core;
+
+/// How a position was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LocationSource {
+    /// Satellite fix from the device.
+    Gps,
+    /// Network (cell or Wi-Fi) position from the device.
+    Network,
+    /// A pin the user placed on a map.
+    ManualPin,
+    /// The GPS tags of a photo attached to the report.
+    PhotoExif,
+    /// Geocoded from an address the user typed.
+    Address,
+}
+
+/// A WGS 84 position attached to a report.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Location {
+    /// Degrees north, -90 to 90.
+    pub latitude: f64,
+    /// Degrees east, -180 to 180.
+    pub longitude: f64,
+    /// Radius of the 68% confidence circle in metres, when the source reports one.
+    pub accuracy_m: Option<f64>,
+    /// How the position was obtained.
+    pub source: LocationSource,
+    /// When the position was taken (not when the draft was saved).
+    pub captured_at: SystemTime,
+}
+
+/// The parts of a draft the user edits. Any of them may still be missing while drafting.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DraftFields {
+    /// The city's `service_code` for the kind of problem, once chosen.
+    #[uniffi(default = None)]
+    pub service_code: Option<String>,
+    /// Where the problem is, once known.
+    #[uniffi(default = None)]
+    pub location: Option<Location>,
+    /// What the citizen wrote.
+    #[uniffi(default = "")]
+    pub description: String,
+}
+
+/// A saved draft.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Draft {
+    /// Stable id (a UUID string), used to update or delete the draft.
+    pub id: String,
+    /// What the user entered.
+    pub fields: DraftFields,
+    /// When the draft was first saved.
+    pub created_at: SystemTime,
+    /// When it was last changed.
+    pub updated_at: SystemTime,
+}
+
+impl From<LocationSource> for core::LocationSource {
+    fn from(source: LocationSource) -> Self {
+        match source {
+            LocationSource::Gps => Self::Gps,
+            LocationSource::Network => Self::Network,
+            LocationSource::ManualPin => Self::ManualPin,
+            LocationSource::PhotoExif => Self::PhotoExif,
+            LocationSource::Address => Self::Address,
+        }
+    }
+}
+
+impl From<core::LocationSource> for LocationSource {
+    fn from(source: core::LocationSource) -> Self {
+        match source {
+            core::LocationSource::Gps => Self::Gps,
+            core::LocationSource::Network => Self::Network,
+            core::LocationSource::ManualPin => Self::ManualPin,
+            core::LocationSource::PhotoExif => Self::PhotoExif,
+            core::LocationSource::Address => Self::Address,
+        }
+    }
+}
+
+impl From<Location> for core::Location {
+    fn from(l: Location) -> Self {
+        Self {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            accuracy_m: l.accuracy_m,
+            source: l.source.into(),
+            captured_at: l.captured_at.into(),
+        }
+    }
+}
+
+impl From<core::Location> for Location {
+    fn from(l: core::Location) -> Self {
+        Self {
+            latitude: l.latitude,
+            longitude: l.longitude,
+            accuracy_m: l.accuracy_m,
+            source: l.source.into(),
+            captured_at: l.captured_at.into(),
+        }
+    }
+}
+
+impl From<DraftFields> for core::DraftFields {
+    fn from(f: DraftFields) -> Self {
+        Self {
+            service_code: f.service_code,
+            location: f.location.map(Into::into),
+            description: f.description,
+        }
+    }
+}
+
+impl From<core::DraftFields> for DraftFields {
+    fn from(f: core::DraftFields) -> Self {
+        Self {
+            service_code: f.service_code,
+            location: f.location.map(Into::into),
+            description: f.description,
+        }
+    }
+}
+
+impl From<core::Draft> for Draft {
+    fn from(d: core::Draft) -> Self {
+        Self {
+            id: d.id.to_string(),
+            fields: d.fields.into(),
+            created_at: d.created_at.into(),
+            updated_at: d.updated_at.into(),
+        }
+    }
+}
