@@ -1,0 +1,81 @@
+//! How the CLI prints results and errors: text for people, JSON (`--json`) for scripts.
+
+use curbside_core::{Draft, DraftId, Error};
+use serde_json::json;
+
+/// The chosen output style.
+pub(crate) struct Output {
+    pub(crate) json: bool,
+}
+
+impl Output {
+    pub(crate) fn draft(&self, draft: &Draft) {
+        if self.json {
+            println!("{}", json!(draft));
+        } else {
+            print_draft(draft);
+        }
+    }
+
+    pub(crate) fn drafts(&self, drafts: &[Draft]) {
+        if self.json {
+            println!("{}", json!(drafts));
+        } else if drafts.is_empty() {
+            println!("No drafts.");
+        } else {
+            for draft in drafts {
+                print_draft(draft);
+            }
+        }
+    }
+
+    pub(crate) fn deleted(&self, id: &DraftId) {
+        if self.json {
+            println!("{}", json!({ "deleted": id }));
+        } else {
+            println!("Deleted draft {id}");
+        }
+    }
+
+    /// Prints `error` to stderr; with `--json`, as `{"error": {"kind", "field"?, "message"}}`.
+    pub(crate) fn error(&self, error: &Error) {
+        if self.json {
+            let field = match error {
+                Error::InvalidInput { field, .. } => Some(*field),
+                _ => None,
+            };
+            let body = json!({ "error": { "kind": kind(error), "field": field, "message": error.to_string() } });
+            eprintln!("{body}");
+        } else {
+            eprintln!("error: {error}");
+        }
+    }
+}
+
+/// A stable, machine-readable name for the kind of error.
+fn kind(error: &Error) -> &'static str {
+    match error {
+        Error::InvalidInput { .. } => "invalid_input",
+        Error::DraftNotFound => "not_found",
+        _ => "storage",
+    }
+}
+
+fn print_draft(draft: &Draft) {
+    let fields = &draft.fields;
+    println!("{}", draft.id);
+    println!("  service:     {}", fields.service_code.as_deref().unwrap_or("(none)"));
+    match &fields.location {
+        Some(l) => println!(
+            "  location:    {:.6}, {:.6}{} ({}, {})",
+            l.latitude,
+            l.longitude,
+            l.accuracy_m.map(|a| format!(" ±{a} m")).unwrap_or_default(),
+            l.source.as_str(),
+            l.captured_at.to_rfc3339(),
+        ),
+        None => println!("  location:    (none)"),
+    }
+    println!("  description: {}", fields.description);
+    println!("  updated:     {}", draft.updated_at.to_rfc3339());
+}
