@@ -64,7 +64,10 @@ fn kind(error: &Error) -> &'static str {
 fn print_draft(draft: &Draft) {
     let fields = &draft.fields;
     println!("{}", draft.id);
-    println!("  service:     {}", fields.service_code.as_deref().unwrap_or("(none)"));
+    println!(
+        "  service:     {}",
+        fields.service_code.as_deref().unwrap_or("(none)")
+    );
     match &fields.location {
         Some(l) => println!(
             "  location:    {:.6}, {:.6}{} ({}, {})",

@@ -17,7 +17,11 @@ fn curbside(data_dir: &Path, args: &[&str]) -> Output {
 
 fn ok_json(data_dir: &Path, args: &[&str]) -> Value {
     let out = curbside(data_dir, args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
@@ -34,9 +38,22 @@ fn draft_scenario_as_a_script_sees_it() {
     let created = ok_json(
         d,
         &[
-            "draft", "create", "--service", "pothole", "--lat", "38.8895", "--lon", "-77.0353",
-            "--accuracy", "4.5", "--source", "gps", "--located-at", "2026-11-27T08:30:00Z",
-            "--description", "Deep pothole",
+            "draft",
+            "create",
+            "--service",
+            "pothole",
+            "--lat",
+            "38.8895",
+            "--lon",
+            "-77.0353",
+            "--accuracy",
+            "4.5",
+            "--source",
+            "gps",
+            "--located-at",
+            "2026-11-27T08:30:00Z",
+            "--description",
+            "Deep pothole",
         ],
     );
     let id = created["id"].as_str().unwrap().to_string();
@@ -48,14 +65,23 @@ fn draft_scenario_as_a_script_sees_it() {
     let listed = ok_json(d, &["draft", "list"]);
     assert_eq!(listed, Value::Array(vec![created.clone()]));
 
-    let updated = ok_json(d, &["draft", "update", &id, "--description", "Two potholes"]);
+    let updated = ok_json(
+        d,
+        &["draft", "update", &id, "--description", "Two potholes"],
+    );
     assert_eq!(updated["description"], "Two potholes");
-    assert_eq!(updated["location"], created["location"], "fields not given are kept");
+    assert_eq!(
+        updated["location"], created["location"],
+        "fields not given are kept"
+    );
     let cleared = ok_json(d, &["draft", "update", &id, "--clear-location"]);
     assert_eq!(cleared["location"], Value::Null);
     assert_eq!(ok_json(d, &["draft", "show", &id]), cleared);
 
-    assert_eq!(ok_json(d, &["draft", "delete", &id])["deleted"], id.as_str());
+    assert_eq!(
+        ok_json(d, &["draft", "delete", &id])["deleted"],
+        id.as_str()
+    );
     assert_eq!(ok_json(d, &["draft", "list"]), Value::Array(vec![]));
     assert_eq!(error_json(d, &["draft", "show", &id])["kind"], "not_found");
 }
@@ -70,7 +96,11 @@ fn errors_are_typed_and_name_the_field() {
     let error = error_json(d, &["draft", "create", "--lat", "NaN", "--lon", "0"]);
     assert_eq!(error["field"], "location.latitude");
     assert_eq!(error_json(d, &["draft", "show", "42"])["field"], "id");
-    assert_eq!(ok_json(d, &["draft", "list"]), Value::Array(vec![]), "nothing saved");
+    assert_eq!(
+        ok_json(d, &["draft", "list"]),
+        Value::Array(vec![]),
+        "nothing saved"
+    );
 
     let file = d.join("a-file");
     std::fs::write(&file, "x").unwrap();

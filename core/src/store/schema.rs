@@ -34,12 +34,11 @@ CREATE INDEX drafts_by_created ON drafts (created_at DESC);
 
 /// Brings a database at `version` to `version + 1`.
 fn upgrade_from(_tx: &Transaction<'_>, version: u32) -> Result<()> {
-    match version {
-        // No released schema predates version 1.
-        _ => Err(Error::CorruptData(format!(
-            "no upgrade from schema version {version}"
-        ))),
-    }
+    // One step per released version, as `match version { 1 => tx.execute_batch("…"), … }`;
+    // version 1 is the first, so there is nothing to upgrade from yet.
+    Err(Error::CorruptData(format!(
+        "no upgrade from schema version {version}"
+    )))
 }
 
 /// Creates or upgrades the schema in one IMMEDIATE transaction: either all steps apply or none.
