@@ -5,6 +5,7 @@
 //! uniffi (Kotlin and Swift) and off the UI thread, and the `curbside` CLI drives it directly.
 
 mod draft;
+pub mod open311;
 mod error;
 mod location;
 mod store;

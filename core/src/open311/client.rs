@@ -1,0 +1,345 @@
+//! `Open311Client`: the six GeoReport v2 calls plus discovery, for one server.
+
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde_json::Value;
+use url::Url;
+
+use super::parse;
+use super::transport::{Method, PostBody, Response, Transport};
+use super::*;
+
+/// A client for one Open311 server. Cheap to share; every call is one HTTP exchange.
+pub struct Open311Client {
+    config: ServerConfig,
+    base: Url,
+    transport: Transport,
+}
+
+impl std::fmt::Debug for Open311Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Open311Client").field("config", &self.config).finish()
+    }
+}
+
+impl Open311Client {
+    /// A client for `config`; fails if the endpoint is not a URL or is not secure.
+    pub fn new(config: ServerConfig) -> Result<Self, Open311Error> {
+        let base = config.base_url()?;
+        let transport = Transport::new(&config)?;
+        Ok(Open311Client { config, base, transport })
+    }
+
+    /// The configuration this client was made with.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// Reads a discovery document from `discovery_url` (ending in `discovery.json` or
+    /// `discovery.xml`), which may be on another host than the endpoint.
+    pub async fn discover(discovery_url: &str, app_name: Option<String>) -> Result<Discovery, Open311Error> {
+        let mut probe = ServerConfig::new(discovery_url);
+        probe.app_name = app_name;
+        let transport = Transport::new(&probe)?;
+        let url = Url::parse(discovery_url).map_err(|e| Open311Error::Config { reason: format!("discovery URL: {e}") })?;
+        let response = transport.get(url).await?;
+        let doc = answer(&transport, Method::Get, response)?;
+        parse::discovery(&doc).map_err(|reason| not_protocol(Method::Get, reason))
+    }
+
+    /// The services the city accepts.
+    pub async fn services(&self) -> Result<Vec<Service>, Open311Error> {
+        let doc = self.get(self.url(&["services"])?, |_| {}).await?;
+        parse::services(&doc).map_err(|r| not_protocol(Method::Get, r))
+    }
+
+    /// The extra questions of one service (for services with `metadata`).
+    pub async fn service_definition(&self, service_code: &str) -> Result<ServiceDefinition, Open311Error> {
+        let doc = self.get(self.url(&["services", service_code])?, |_| {}).await?;
+        parse::definition(&doc, service_code).map_err(|r| not_protocol(Method::Get, r))
+    }
+
+    /// POSTs a new service request. On [`Open311Error::UnknownOutcome`] the server may have
+    /// created it: reconcile before sending again.
+    pub async fn submit(&self, request: &NewRequest) -> Result<Submission, Open311Error> {
+        let url = self.url(&["requests"])?;
+        let fields = self.form_fields(request);
+        let body = if request.media.is_empty() || self.config.quirks.media != MediaUpload::Multipart {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            form.extend_pairs(&fields);
+            PostBody::Form(form.finish())
+        } else {
+            let mut files = Vec::new();
+            for (i, media) in request.media.iter().enumerate() {
+                let bytes = tokio::fs::read(&media.path).await.map_err(|e| Open311Error::Config {
+                    reason: format!("cannot read photo {}: {}", i + 1, e.kind()),
+                })?;
+                let ext = media.content_type.rsplit('/').next().unwrap_or("bin");
+                files.push(("media".to_string(), format!("photo{}.{ext}", i + 1), media.content_type.clone(), bytes.into()));
+            }
+            PostBody::Multipart { fields, files }
+        };
+        let response = self.transport.post(url, body).await?;
+        let doc = answer(&self.transport, Method::Post, response)?;
+        parse::submission(&doc).map_err(|r| not_protocol(Method::Post, r))
+    }
+
+    /// The id a batch POST's token resolved to, or `None` while the server is still working.
+    pub async fn resolve_token(&self, token: &str) -> Result<Option<String>, Open311Error> {
+        let doc = self.get(self.url(&["tokens", token])?, |_| {}).await?;
+        parse::token_id(&doc).map_err(|r| not_protocol(Method::Get, r))
+    }
+
+    /// One page of requests matching `query`.
+    pub async fn requests(&self, query: &RequestQuery) -> Result<RequestPage, Open311Error> {
+        let url = self.url(&["requests"])?;
+        let pagination = self.config.quirks.pagination;
+        let first_page = match pagination {
+            Pagination::PageSize { first_page } => first_page,
+            _ => 0,
+        };
+        let page = query.page.unwrap_or(first_page);
+        let mut headers = HeaderMap::new();
+        let doc = self
+            .get_with_headers(url, &mut headers, |q| self.query_pairs(q, query, page))
+            .await?;
+        let (requests, count) = parse::requests(&doc, self.config.quirks.offset()).map_err(|r| not_protocol(Method::Get, r))?;
+        let next_page = next_page(pagination, page, query.page_size, count, &headers, &doc);
+        Ok(RequestPage { requests, next_page })
+    }
+
+    /// One request by id.
+    pub async fn request(&self, id: &str) -> Result<ServiceRequest, Open311Error> {
+        let doc = self.get(self.url(&["requests", id])?, |_| {}).await?;
+        let (mut found, _) = parse::requests(&doc, self.config.quirks.offset()).map_err(|r| not_protocol(Method::Get, r))?;
+        let position = found.iter().position(|r| r.id.as_deref() == Some(id)).unwrap_or(0);
+        if found.is_empty() {
+            return Err(Open311Error::NotFound { messages: vec![] });
+        }
+        Ok(found.swap_remove(position))
+    }
+
+    /// `{base}/a/b.{fmt}`, each segment percent-encoded (service codes may hold `/` or spaces).
+    fn url(&self, segments: &[&str]) -> Result<Url, Open311Error> {
+        let mut url = self.base.clone();
+        {
+            let mut path = url.path_segments_mut().map_err(|()| Open311Error::Config {
+                reason: "endpoint cannot be a base URL".into(),
+            })?;
+            path.pop_if_empty();
+            let (last, rest) = segments.split_last().expect("at least one segment");
+            path.extend(rest);
+            path.push(&format!("{last}.{}", self.config.format.suffix()));
+        }
+        Ok(url)
+    }
+
+    async fn get(&self, url: Url, add_query: impl FnOnce(&mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>)) -> Result<Value, Open311Error> {
+        self.get_with_headers(url, &mut HeaderMap::new(), add_query).await
+    }
+
+    async fn get_with_headers(
+        &self,
+        mut url: Url,
+        headers: &mut HeaderMap,
+        add_query: impl FnOnce(&mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>),
+    ) -> Result<Value, Open311Error> {
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(j) = &self.config.jurisdiction_id {
+                q.append_pair("jurisdiction_id", j);
+            }
+            if self.config.quirks.api_key_on_get {
+                if let Some(key) = &self.config.api_key {
+                    q.append_pair("api_key", key.expose());
+                }
+            }
+            add_query(&mut q);
+        }
+        if url.query() == Some("") {
+            url.set_query(None);
+        }
+        let response = self.transport.get(url).await?;
+        *headers = response.headers.clone();
+        answer(&self.transport, Method::Get, response)
+    }
+
+    fn query_pairs(&self, q: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>, query: &RequestQuery, page: u32) {
+        if !query.ids.is_empty() {
+            q.append_pair("service_request_id", &query.ids.join(","));
+        }
+        if !query.service_codes.is_empty() {
+            q.append_pair("service_code", &query.service_codes.join(","));
+        }
+        if let Some(start) = query.start {
+            q.append_pair("start_date", &self.query_time(start));
+        }
+        if let Some(end) = query.end {
+            q.append_pair("end_date", &self.query_time(end));
+        }
+        if !query.statuses.is_empty() {
+            q.append_pair("status", &query.statuses.join(","));
+        }
+        if query.extensions {
+            q.append_pair("extensions", "true");
+        }
+        match self.config.quirks.pagination {
+            Pagination::PageSize { .. } => {
+                if query.page.is_some() || query.page_size.is_some() {
+                    q.append_pair("page", &page.to_string());
+                }
+                if let Some(size) = query.page_size {
+                    q.append_pair("page_size", &size.to_string());
+                }
+            }
+            Pagination::LimitOffset => {
+                if let Some(size) = query.page_size {
+                    q.append_pair("limit", &size.to_string());
+                    q.append_pair("offset", &(u64::from(page) * u64::from(size)).to_string());
+                }
+            }
+            Pagination::None => {}
+        }
+    }
+
+    /// A query time in UTC (`Z`), or in the server's zone without one for servers that
+    /// refuse zones.
+    fn query_time(&self, t: DateTime<Utc>) -> String {
+        if self.config.quirks.omit_timezone_in_queries {
+            t.with_timezone(&self.config.quirks.offset()).format("%Y-%m-%dT%H:%M:%S").to_string()
+        } else {
+            t.to_rfc3339_opts(SecondsFormat::Secs, true)
+        }
+    }
+
+    fn form_fields(&self, r: &NewRequest) -> Vec<(String, String)> {
+        let mut f: Vec<(String, String)> = Vec::new();
+        let mut put = |k: &str, v: Option<&str>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                f.push((k.to_string(), v.to_string()));
+            }
+        };
+        put("api_key", self.config.api_key.as_ref().map(|k| k.expose()));
+        put("jurisdiction_id", self.config.jurisdiction_id.as_deref());
+        put("service_code", Some(&r.service_code));
+        if let Some((lat, long)) = r.position {
+            put("lat", Some(&lat.to_string()));
+            put("long", Some(&long.to_string()));
+        }
+        put("address_string", r.address_string.as_deref());
+        put("address_id", r.address_id.as_deref());
+        put("email", r.email.as_deref());
+        put("device_id", r.device_id.as_deref());
+        put("account_id", r.account_id.as_deref());
+        put("first_name", r.first_name.as_deref());
+        put("last_name", r.last_name.as_deref());
+        put("phone", r.phone.as_deref());
+        put("description", r.description.as_deref());
+        for url in &r.media_urls {
+            put("media_url", Some(url));
+        }
+        for answer in &r.attributes {
+            let key = match (answer.multiple, self.config.quirks.multivalue) {
+                (true, MultiValueStyle::Brackets) => format!("attribute[{}][]", answer.code),
+                _ => format!("attribute[{}]", answer.code),
+            };
+            for value in &answer.values {
+                f.push((key.clone(), value.clone()));
+            }
+        }
+        f
+    }
+}
+
+/// Turns a response into a document, or into the error its status and body say.
+fn answer(transport: &Transport, method: Method, response: Response) -> Result<Value, Open311Error> {
+    let status = response.status;
+    if status.is_success() {
+        return parse::document(&response.body).map_err(|reason| not_protocol(method, reason));
+    }
+    let mut messages = parse::error_messages(&response.body);
+    for m in &mut messages {
+        m.description = transport.redact(&m.description);
+    }
+    let retry_after = retry_after(&response.headers);
+    Err(match status.as_u16() {
+        401 | 403 => Open311Error::Auth { status: status.as_u16(), messages },
+        404 | 410 => Open311Error::NotFound { messages },
+        409 => Open311Error::Duplicate { messages },
+        400 | 422 if messages.iter().any(|m| m.description.to_ascii_lowercase().contains("duplicate")) => {
+            Open311Error::Duplicate { messages }
+        }
+        408 | 425 | 429 => Open311Error::Transient { reason: format!("HTTP {status}"), retry_after },
+        300..=399 => match method {
+            // A redirect we did not follow: a POST may well have been acted on before it.
+            Method::Post => Open311Error::UnknownOutcome { reason: format!("the server answered a redirect (HTTP {status})") },
+            Method::Get => Open311Error::Config {
+                reason: format!("the server redirects elsewhere (HTTP {status}); check the endpoint URL"),
+            },
+        },
+        400..=499 => Open311Error::Rejected { status: status.as_u16(), messages },
+        // A POST may have been stored before an internal error; gateways never reached the app.
+        500 if method == Method::Post => Open311Error::UnknownOutcome { reason: format!("HTTP {status}") },
+        _ => Open311Error::Transient { reason: format!("HTTP {status}"), retry_after },
+    })
+}
+
+/// A 2xx answer that is not Open311 (a Wi-Fi login page, a proxy's error, garbage).
+fn not_protocol(method: Method, reason: String) -> Open311Error {
+    match method {
+        Method::Get => Open311Error::Transient { reason, retry_after: None },
+        Method::Post => Open311Error::UnknownOutcome { reason },
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    (at.with_timezone(&Utc) - Utc::now()).to_std().ok().or(Some(Duration::ZERO))
+}
+
+/// The next page, from headers (6aika, Libre311), a `meta` block (Mark-a-Spot), or a full page.
+fn next_page(pagination: Pagination, page: u32, page_size: Option<u32>, count: usize, headers: &HeaderMap, doc: &Value) -> Option<u32> {
+    if pagination == Pagination::None {
+        return None;
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    if let Some(next) = header("x-next-page-url") {
+        return (!next.is_empty()).then_some(page + 1);
+    }
+    let first = match pagination {
+        Pagination::PageSize { first_page } => first_page,
+        _ => 0,
+    };
+    for total_pages in ["x-page-count", "page-totalpages"] {
+        if let Some(total) = header(total_pages).and_then(|v| v.parse::<u32>().ok()) {
+            return (page + 1 - first < total).then_some(page + 1);
+        }
+    }
+    if let Some(meta) = doc.get("meta") {
+        if let (Some(total), Some(limit), Some(offset)) = (
+            super::tree::number(meta, "total"),
+            super::tree::number(meta, "limit"),
+            super::tree::number(meta, "offset"),
+        ) {
+            return (offset + limit < total).then_some(page + 1);
+        }
+    }
+    match page_size {
+        Some(size) if size > 0 && count >= size as usize => Some(page + 1),
+        _ => None,
+    }
+}
+
+impl From<StatusCode> for Open311Error {
+    fn from(status: StatusCode) -> Self {
+        Open311Error::Transient { reason: format!("HTTP {status}"), retry_after: None }
+    }
+}
