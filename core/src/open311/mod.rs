@@ -5,7 +5,7 @@ mod client;
 mod config;
 mod error;
 mod model;
-mod parse;
+pub mod parse;
 mod transport;
 mod tree;
 

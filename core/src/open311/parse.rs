@@ -1,6 +1,9 @@
 //! Reading what real servers send: every envelope, ids as numbers or strings, string booleans
 //! and coordinates, dates with or without zone, and error bodies of every dialect.
 //! A response that cannot be read is an `Err(reason)`: "not the protocol".
+//!
+//! Public so that saved bodies (caches, tools, tests) are read exactly as live ones:
+//! `parse::services(&parse::document(body)?)`.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
@@ -9,7 +12,7 @@ use super::tree::{flag, items, number, text, xml_to_value};
 use super::*;
 
 /// Parses a body by what it is, whatever format was asked for: JSON, XML, or (refused) HTML.
-pub(crate) fn document(body: &str) -> Result<Value, String> {
+pub fn document(body: &str) -> Result<Value, String> {
     let trimmed = body.trim_start_matches('\u{feff}').trim_start();
     let head: String = trimmed.chars().take(64).collect::<String>().to_ascii_lowercase();
     if head.starts_with("<!doctype html") || head.starts_with("<html") {
@@ -77,7 +80,7 @@ fn is_service(v: &Value) -> bool {
 
 /// Parses a date the way servers write them: RFC 3339 (with or without fractions), a `+0200`
 /// zone without colon, or no zone at all (read in `offset`, the server's zone).
-pub(crate) fn datetime(s: &str, offset: FixedOffset) -> Option<DateTime<Utc>> {
+pub fn datetime(s: &str, offset: FixedOffset) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if s.is_empty() {
         return None;
@@ -98,7 +101,7 @@ pub(crate) fn datetime(s: &str, offset: FixedOffset) -> Option<DateTime<Utc>> {
     None
 }
 
-pub(crate) fn discovery(v: &Value) -> Result<Discovery, String> {
+pub fn discovery(v: &Value) -> Result<Discovery, String> {
     let root = v.get("discovery").unwrap_or(v);
     if !root.is_object() {
         return Err("discovery is not an object".into());
@@ -138,7 +141,7 @@ fn root_list(v: Option<&Value>, inner: &str) -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn services(v: &Value) -> Result<Vec<Service>, String> {
+pub fn services(v: &Value) -> Result<Vec<Service>, String> {
     Ok(records(v, &["services", "service"], is_service)?
         .into_iter()
         .filter_map(|s| {
@@ -162,7 +165,7 @@ pub(crate) fn services(v: &Value) -> Result<Vec<Service>, String> {
         .collect())
 }
 
-pub(crate) fn definition(v: &Value, requested_code: &str) -> Result<ServiceDefinition, String> {
+pub fn definition(v: &Value, requested_code: &str) -> Result<ServiceDefinition, String> {
     let root = v.get("service_definition").unwrap_or(v);
     let root = match root {
         Value::Array(list) if list.len() == 1 => &list[0],
@@ -223,7 +226,7 @@ fn attribute(a: &Value) -> Option<Attribute> {
 }
 
 /// The requests in a list answer, and how many entries the list had (for paging).
-pub(crate) fn requests(v: &Value, offset: FixedOffset) -> Result<(Vec<ServiceRequest>, usize), String> {
+pub fn requests(v: &Value, offset: FixedOffset) -> Result<(Vec<ServiceRequest>, usize), String> {
     let found = records(v, REQUEST_WRAPPERS, is_request)?;
     let count = found.len();
     let requests = found
@@ -305,7 +308,7 @@ fn urls(v: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
-pub(crate) fn submission(v: &Value) -> Result<Submission, String> {
+pub fn submission(v: &Value) -> Result<Submission, String> {
     let found = records(v, REQUEST_WRAPPERS, is_request)?;
     let Some(first) = found.first() else {
         return Ok(Submission::Accepted { service_notice: None });
@@ -319,14 +322,14 @@ pub(crate) fn submission(v: &Value) -> Result<Submission, String> {
 }
 
 /// The id a token resolved to, or `None` while the server is still processing it.
-pub(crate) fn token_id(v: &Value) -> Result<Option<String>, String> {
+pub fn token_id(v: &Value) -> Result<Option<String>, String> {
     Ok(records(v, REQUEST_WRAPPERS, is_request)?
         .into_iter()
         .find_map(|r| text(r, "service_request_id")))
 }
 
 /// Messages from an error body of any dialect; HTML or plain text becomes one message.
-pub(crate) fn error_messages(body: &str) -> Vec<ServerMessage> {
+pub fn error_messages(body: &str) -> Vec<ServerMessage> {
     let mut out = Vec::new();
     match document(body) {
         Ok(v) => collect_messages(&v, None, &mut out),
