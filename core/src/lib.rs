@@ -5,9 +5,9 @@
 //! uniffi (Kotlin and Swift) and off the UI thread, and the `curbside` CLI drives it directly.
 
 mod draft;
-pub mod open311;
 mod error;
 mod location;
+pub mod open311;
 mod store;
 
 pub use draft::{Draft, DraftFields, DraftId, MAX_DESCRIPTION_CHARS};

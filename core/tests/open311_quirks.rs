@@ -7,7 +7,10 @@ use curbside_core::open311::{Datatype, ServiceType, Submission};
 use serde_json::Value;
 
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/open311/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/open311/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -26,7 +29,11 @@ fn requests(name: &str) -> Vec<curbside_core::open311::ServiceRequest> {
 #[test]
 fn ids_and_codes_sent_as_numbers_are_strings() {
     let r = &requests("ids-as-numbers.json")[0];
-    assert_eq!(r.id.as_deref(), Some("0"), "id 0 is a real id (Open311::Endpoint)");
+    assert_eq!(
+        r.id.as_deref(),
+        Some("0"),
+        "id 0 is a real id (Open311::Endpoint)"
+    );
     assert_eq!(r.service_code.as_deref(), Some("12"));
     assert_eq!(r.address_id.as_deref(), Some("545483"));
     assert_eq!(r.zipcode.as_deref(), Some("94122"));
@@ -51,12 +58,25 @@ fn string_coordinates_are_numbers_and_null_island_is_no_position() {
 
 #[test]
 fn every_envelope() {
-    let ids = |name: &str| requests(name).into_iter().map(|r| r.id.unwrap()).collect::<Vec<_>>();
-    assert_eq!(ids("requests-with-meta-envelope.json"), ["47-2026", "48-2026"]);
+    let ids = |name: &str| {
+        requests(name)
+            .into_iter()
+            .map(|r| r.id.unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids("requests-with-meta-envelope.json"),
+        ["47-2026", "48-2026"]
+    );
     assert_eq!(ids("service-requests-envelope.json"), ["A1"]);
     assert_eq!(ids("single-request-object.json"), ["e0d7nidg"]);
     assert_eq!(ids("requests-root.xml"), ["e0d7nidg"]);
-    assert_eq!(requests("service-requests-envelope.json")[0].status.as_deref(), Some("open"));
+    assert_eq!(
+        requests("service-requests-envelope.json")[0]
+            .status
+            .as_deref(),
+        Some("open")
+    );
     let s = parse::services(&doc("services-is-array.xml")).unwrap();
     assert_eq!((s[0].code.as_str(), s[0].name.as_str()), ("015", "Müll"));
 }
@@ -64,11 +84,21 @@ fn every_envelope() {
 #[test]
 fn definitions_with_and_without_wrapper_in_display_order() {
     let d = parse::definition(&doc("definition-without-attributes-wrapper.xml"), "tree").unwrap();
-    assert_eq!(d.attributes.iter().map(|a| a.code.as_str()).collect::<Vec<_>>(), ["NOTE", "SIZE"]);
+    assert_eq!(
+        d.attributes
+            .iter()
+            .map(|a| a.code.as_str())
+            .collect::<Vec<_>>(),
+        ["NOTE", "SIZE"]
+    );
     assert_eq!(d.attributes[1].values[1].name, "Large");
 
     let d = parse::definition(&doc("definition-all-datatypes.json"), "pothole").unwrap();
-    let shape: Vec<_> = d.attributes.iter().map(|a| (a.code.as_str(), a.datatype, a.required, a.variable)).collect();
+    let shape: Vec<_> = d
+        .attributes
+        .iter()
+        .map(|a| (a.code.as_str(), a.datatype, a.required, a.variable))
+        .collect();
     assert_eq!(
         shape,
         [
@@ -81,18 +111,45 @@ fn definitions_with_and_without_wrapper_in_display_order() {
             ("NOTES", Datatype::Text, false, true),
         ]
     );
-    assert_eq!(d.attributes[1].values[0].key, "1", "numeric keys are strings");
-    assert_eq!(d.attributes[2].datatype_description.as_deref(), Some("centimetres"));
+    assert_eq!(
+        d.attributes[1].values[0].key, "1",
+        "numeric keys are strings"
+    );
+    assert_eq!(
+        d.attributes[2].datatype_description.as_deref(),
+        Some("centimetres")
+    );
 }
 
 #[test]
 fn dates_with_and_without_zone_or_fractions() {
-    let r = parse::requests(&doc("dates-of-every-shape.json"), FixedOffset::west_opt(5 * 3600).unwrap()).unwrap().0;
+    let r = parse::requests(
+        &doc("dates-of-every-shape.json"),
+        FixedOffset::west_opt(5 * 3600).unwrap(),
+    )
+    .unwrap()
+    .0;
     let at = |i: usize| r[i].requested_at;
-    assert_eq!(at(0).unwrap().timestamp_micros(), Utc.with_ymd_and_hms(2026, 11, 27, 8, 11, 6).unwrap().timestamp_micros() + 439_548);
-    assert_eq!(at(1), Some(Utc.with_ymd_and_hms(2017, 2, 21, 22, 18, 27).unwrap()));
-    assert_eq!(at(2), Some(Utc.with_ymd_and_hms(2014, 7, 12, 15, 58, 43).unwrap()), "no zone: the server's zone");
-    assert_eq!(at(3), Some(Utc.with_ymd_and_hms(2014, 7, 12, 8, 58, 43).unwrap()));
+    assert_eq!(
+        at(0).unwrap().timestamp_micros(),
+        Utc.with_ymd_and_hms(2026, 11, 27, 8, 11, 6)
+            .unwrap()
+            .timestamp_micros()
+            + 439_548
+    );
+    assert_eq!(
+        at(1),
+        Some(Utc.with_ymd_and_hms(2017, 2, 21, 22, 18, 27).unwrap())
+    );
+    assert_eq!(
+        at(2),
+        Some(Utc.with_ymd_and_hms(2014, 7, 12, 15, 58, 43).unwrap()),
+        "no zone: the server's zone"
+    );
+    assert_eq!(
+        at(3),
+        Some(Utc.with_ymd_and_hms(2014, 7, 12, 8, 58, 43).unwrap())
+    );
     assert_eq!(at(4), None, "an unreadable date is absent, not fatal");
 }
 
@@ -112,27 +169,47 @@ fn media_urls_notes_and_agency_objects() {
     assert_eq!(r.notes[1].kind.as_deref(), Some("closed"));
     assert_eq!(r.notes[1].description.as_deref(), Some("Patched"));
     let helsinki = &requests("single-request-object.json")[0];
-    assert_eq!(helsinki.media_urls, ["https://h.example/media/1.jpg", "https://h.example/media/2.jpg"]);
+    assert_eq!(
+        helsinki.media_urls,
+        [
+            "https://h.example/media/1.jpg",
+            "https://h.example/media/2.jpg"
+        ]
+    );
 }
 
 #[test]
 fn post_answers() {
     assert_eq!(
         parse::submission(&doc("post-201-whole-request.json")).unwrap(),
-        Submission::Created { id: "hel-1".into(), service_notice: Some("Thank you".into()) }
+        Submission::Created {
+            id: "hel-1".into(),
+            service_notice: Some("Thank you".into())
+        }
     );
     assert_eq!(
         parse::submission(&doc("post-token.xml")).unwrap(),
-        Submission::Queued { token: "tok-7f3a".into(), service_notice: None }
+        Submission::Queued {
+            token: "tok-7f3a".into(),
+            service_notice: None
+        }
     );
-    assert_eq!(parse::submission(&document("[]").unwrap()).unwrap(), Submission::Accepted { service_notice: None });
+    assert_eq!(
+        parse::submission(&document("[]").unwrap()).unwrap(),
+        Submission::Accepted {
+            service_notice: None
+        }
+    );
 }
 
 #[test]
 fn discovery_prefers_production_v2() {
     let d = parse::discovery(&doc("discovery-nonstandard-changeset.json")).unwrap();
     assert_eq!(d.changeset.as_deref(), Some("2026-11-1 17:35"));
-    assert_eq!(d.georeport_v2().unwrap().url, "https://city.example/open311/v2");
+    assert_eq!(
+        d.georeport_v2().unwrap().url,
+        "https://city.example/open311/v2"
+    );
 }
 
 #[test]
@@ -140,24 +217,52 @@ fn error_bodies_of_every_dialect() {
     let m = |name: &str| parse::error_messages(&fixture(name));
     let spec = m("error-spec-list.json");
     assert_eq!(spec.len(), 2);
-    assert_eq!((spec[1].code.as_deref(), spec[1].description.as_str()), (Some("400"), "lat is required"));
+    assert_eq!(
+        (spec[1].code.as_deref(), spec[1].description.as_str()),
+        (Some("400"), "lat is required")
+    );
     let fields = m("error-code-detail-fields.json");
-    let mut by_field: Vec<_> = fields.iter().map(|f| (f.field.clone().unwrap(), f.description.clone())).collect();
+    let mut by_field: Vec<_> = fields
+        .iter()
+        .map(|f| (f.field.clone().unwrap(), f.description.clone()))
+        .collect();
     by_field.sort();
-    assert_eq!(by_field, [("description".into(), "Too long.".into()), ("lat".into(), "This field is required.".into())]);
+    assert_eq!(
+        by_field,
+        [
+            ("description".into(), "Too long.".into()),
+            ("lat".into(), "This field is required.".into())
+        ]
+    );
     let list = m("error-code-detail-list.json");
-    assert_eq!((list[0].code.as_deref(), list[0].description.as_str()), (Some("400"), "Invalid api_key"));
-    assert_eq!(m("error-description-without-code.json")[0].description, "clients/unknown");
-    assert_eq!(m("error-bare.xml")[0].description, "Invalid api_key received");
+    assert_eq!(
+        (list[0].code.as_deref(), list[0].description.as_str()),
+        (Some("400"), "Invalid api_key")
+    );
+    assert_eq!(
+        m("error-description-without-code.json")[0].description,
+        "clients/unknown"
+    );
+    assert_eq!(
+        m("error-bare.xml")[0].description,
+        "Invalid api_key received"
+    );
     assert_eq!(m("error-list.xml")[0].code.as_deref(), Some("404"));
-    assert_eq!(m("error-html-page.html")[0].description, "Open311 ERROR: Invalid service code See the docs.");
+    assert_eq!(
+        m("error-html-page.html")[0].description,
+        "Open311 ERROR: Invalid service code See the docs."
+    );
 }
 
 #[test]
 fn not_the_protocol_is_an_error_not_a_guess() {
-    assert!(document(&fixture("captive-portal.html")).unwrap_err().contains("HTML"));
+    assert!(document(&fixture("captive-portal.html"))
+        .unwrap_err()
+        .contains("HTML"));
     assert!(document(&fixture("error-html-page.html")).is_err());
-    assert!(document(&fixture("billion-laughs.xml")).unwrap_err().contains("entity"));
+    assert!(document(&fixture("billion-laughs.xml"))
+        .unwrap_err()
+        .contains("entity"));
     assert!(document("").is_err());
     assert!(document("OK").is_err());
     assert!(document("{\"truncated\": [1, 2").is_err());

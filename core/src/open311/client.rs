@@ -21,7 +21,9 @@ pub struct Open311Client {
 
 impl std::fmt::Debug for Open311Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Open311Client").field("config", &self.config).finish()
+        f.debug_struct("Open311Client")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -30,7 +32,11 @@ impl Open311Client {
     pub fn new(config: ServerConfig) -> Result<Self, Open311Error> {
         let base = config.base_url()?;
         let transport = Transport::new(&config)?;
-        Ok(Open311Client { config, base, transport })
+        Ok(Open311Client {
+            config,
+            base,
+            transport,
+        })
     }
 
     /// The configuration this client was made with.
@@ -40,11 +46,16 @@ impl Open311Client {
 
     /// Reads a discovery document from `discovery_url` (ending in `discovery.json` or
     /// `discovery.xml`), which may be on another host than the endpoint.
-    pub async fn discover(discovery_url: &str, app_name: Option<String>) -> Result<Discovery, Open311Error> {
+    pub async fn discover(
+        discovery_url: &str,
+        app_name: Option<String>,
+    ) -> Result<Discovery, Open311Error> {
         let mut probe = ServerConfig::new(discovery_url);
         probe.app_name = app_name;
         let transport = Transport::new(&probe)?;
-        let url = Url::parse(discovery_url).map_err(|e| Open311Error::Config { reason: format!("discovery URL: {e}") })?;
+        let url = Url::parse(discovery_url).map_err(|e| Open311Error::Config {
+            reason: format!("discovery URL: {e}"),
+        })?;
         let response = transport.get(url).await?;
         let doc = answer(&transport, Method::Get, response)?;
         parse::discovery(&doc).map_err(|reason| not_protocol(Method::Get, reason))
@@ -57,8 +68,13 @@ impl Open311Client {
     }
 
     /// The extra questions of one service (for services with `metadata`).
-    pub async fn service_definition(&self, service_code: &str) -> Result<ServiceDefinition, Open311Error> {
-        let doc = self.get(self.url(&["services", service_code])?, |_| {}).await?;
+    pub async fn service_definition(
+        &self,
+        service_code: &str,
+    ) -> Result<ServiceDefinition, Open311Error> {
+        let doc = self
+            .get(self.url(&["services", service_code])?, |_| {})
+            .await?;
         parse::definition(&doc, service_code).map_err(|r| not_protocol(Method::Get, r))
     }
 
@@ -67,18 +83,27 @@ impl Open311Client {
     pub async fn submit(&self, request: &NewRequest) -> Result<Submission, Open311Error> {
         let url = self.url(&["requests"])?;
         let fields = self.form_fields(request);
-        let body = if request.media.is_empty() || self.config.quirks.media != MediaUpload::Multipart {
+        let body = if request.media.is_empty() || self.config.quirks.media != MediaUpload::Multipart
+        {
             let mut form = form_urlencoded::Serializer::new(String::new());
             form.extend_pairs(&fields);
             PostBody::Form(form.finish())
         } else {
             let mut files = Vec::new();
             for (i, media) in request.media.iter().enumerate() {
-                let bytes = tokio::fs::read(&media.path).await.map_err(|e| Open311Error::Config {
-                    reason: format!("cannot read photo {}: {}", i + 1, e.kind()),
-                })?;
+                let bytes =
+                    tokio::fs::read(&media.path)
+                        .await
+                        .map_err(|e| Open311Error::Config {
+                            reason: format!("cannot read photo {}: {}", i + 1, e.kind()),
+                        })?;
                 let ext = media.content_type.rsplit('/').next().unwrap_or("bin");
-                files.push(("media".to_string(), format!("photo{}.{ext}", i + 1), media.content_type.clone(), bytes.into()));
+                files.push((
+                    "media".to_string(),
+                    format!("photo{}.{ext}", i + 1),
+                    media.content_type.clone(),
+                    bytes.into(),
+                ));
             }
             PostBody::Multipart { fields, files }
         };
@@ -106,16 +131,24 @@ impl Open311Client {
         let doc = self
             .get_with_headers(url, &mut headers, |q| self.query_pairs(q, query, page))
             .await?;
-        let (requests, count) = parse::requests(&doc, self.config.quirks.offset()).map_err(|r| not_protocol(Method::Get, r))?;
+        let (requests, count) = parse::requests(&doc, self.config.quirks.offset())
+            .map_err(|r| not_protocol(Method::Get, r))?;
         let next_page = next_page(pagination, page, query.page_size, count, &headers, &doc);
-        Ok(RequestPage { requests, next_page })
+        Ok(RequestPage {
+            requests,
+            next_page,
+        })
     }
 
     /// One request by id.
     pub async fn request(&self, id: &str) -> Result<ServiceRequest, Open311Error> {
         let doc = self.get(self.url(&["requests", id])?, |_| {}).await?;
-        let (mut found, _) = parse::requests(&doc, self.config.quirks.offset()).map_err(|r| not_protocol(Method::Get, r))?;
-        let position = found.iter().position(|r| r.id.as_deref() == Some(id)).unwrap_or(0);
+        let (mut found, _) = parse::requests(&doc, self.config.quirks.offset())
+            .map_err(|r| not_protocol(Method::Get, r))?;
+        let position = found
+            .iter()
+            .position(|r| r.id.as_deref() == Some(id))
+            .unwrap_or(0);
         if found.is_empty() {
             return Err(Open311Error::NotFound { messages: vec![] });
         }
@@ -137,8 +170,13 @@ impl Open311Client {
         Ok(url)
     }
 
-    async fn get(&self, url: Url, add_query: impl FnOnce(&mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>)) -> Result<Value, Open311Error> {
-        self.get_with_headers(url, &mut HeaderMap::new(), add_query).await
+    async fn get(
+        &self,
+        url: Url,
+        add_query: impl FnOnce(&mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>),
+    ) -> Result<Value, Open311Error> {
+        self.get_with_headers(url, &mut HeaderMap::new(), add_query)
+            .await
     }
 
     async fn get_with_headers(
@@ -167,7 +205,12 @@ impl Open311Client {
         answer(&self.transport, Method::Get, response)
     }
 
-    fn query_pairs(&self, q: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>, query: &RequestQuery, page: u32) {
+    fn query_pairs(
+        &self,
+        q: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>,
+        query: &RequestQuery,
+        page: u32,
+    ) {
         if !query.ids.is_empty() {
             q.append_pair("service_request_id", &query.ids.join(","));
         }
@@ -209,7 +252,9 @@ impl Open311Client {
     /// refuse zones.
     fn query_time(&self, t: DateTime<Utc>) -> String {
         if self.config.quirks.omit_timezone_in_queries {
-            t.with_timezone(&self.config.quirks.offset()).format("%Y-%m-%dT%H:%M:%S").to_string()
+            t.with_timezone(&self.config.quirks.offset())
+                .format("%Y-%m-%dT%H:%M:%S")
+                .to_string()
         } else {
             t.to_rfc3339_opts(SecondsFormat::Secs, true)
         }
@@ -255,7 +300,11 @@ impl Open311Client {
 }
 
 /// Turns a response into a document, or into the error its status and body say.
-fn answer(transport: &Transport, method: Method, response: Response) -> Result<Value, Open311Error> {
+fn answer(
+    transport: &Transport,
+    method: Method,
+    response: Response,
+) -> Result<Value, Open311Error> {
     let status = response.status;
     if status.is_success() {
         return parse::document(&response.body).map_err(|reason| not_protocol(method, reason));
@@ -266,31 +315,56 @@ fn answer(transport: &Transport, method: Method, response: Response) -> Result<V
     }
     let retry_after = retry_after(&response.headers);
     Err(match status.as_u16() {
-        401 | 403 => Open311Error::Auth { status: status.as_u16(), messages },
+        401 | 403 => Open311Error::Auth {
+            status: status.as_u16(),
+            messages,
+        },
         404 | 410 => Open311Error::NotFound { messages },
         409 => Open311Error::Duplicate { messages },
-        400 | 422 if messages.iter().any(|m| m.description.to_ascii_lowercase().contains("duplicate")) => {
+        400 | 422
+            if messages
+                .iter()
+                .any(|m| m.description.to_ascii_lowercase().contains("duplicate")) =>
+        {
             Open311Error::Duplicate { messages }
         }
-        408 | 425 | 429 => Open311Error::Transient { reason: format!("HTTP {status}"), retry_after },
+        408 | 425 | 429 => Open311Error::Transient {
+            reason: format!("HTTP {status}"),
+            retry_after,
+        },
         300..=399 => match method {
             // A redirect we did not follow: a POST may well have been acted on before it.
-            Method::Post => Open311Error::UnknownOutcome { reason: format!("the server answered a redirect (HTTP {status})") },
+            Method::Post => Open311Error::UnknownOutcome {
+                reason: format!("the server answered a redirect (HTTP {status})"),
+            },
             Method::Get => Open311Error::Config {
-                reason: format!("the server redirects elsewhere (HTTP {status}); check the endpoint URL"),
+                reason: format!(
+                    "the server redirects elsewhere (HTTP {status}); check the endpoint URL"
+                ),
             },
         },
-        400..=499 => Open311Error::Rejected { status: status.as_u16(), messages },
+        400..=499 => Open311Error::Rejected {
+            status: status.as_u16(),
+            messages,
+        },
         // A POST may have been stored before an internal error; gateways never reached the app.
-        500 if method == Method::Post => Open311Error::UnknownOutcome { reason: format!("HTTP {status}") },
-        _ => Open311Error::Transient { reason: format!("HTTP {status}"), retry_after },
+        500 if method == Method::Post => Open311Error::UnknownOutcome {
+            reason: format!("HTTP {status}"),
+        },
+        _ => Open311Error::Transient {
+            reason: format!("HTTP {status}"),
+            retry_after,
+        },
     })
 }
 
 /// A 2xx answer that is not Open311 (a Wi-Fi login page, a proxy's error, garbage).
 fn not_protocol(method: Method, reason: String) -> Open311Error {
     match method {
-        Method::Get => Open311Error::Transient { reason, retry_after: None },
+        Method::Get => Open311Error::Transient {
+            reason,
+            retry_after: None,
+        },
         Method::Post => Open311Error::UnknownOutcome { reason },
     }
 }
@@ -302,15 +376,30 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = DateTime::parse_from_rfc2822(value).ok()?;
-    (at.with_timezone(&Utc) - Utc::now()).to_std().ok().or(Some(Duration::ZERO))
+    (at.with_timezone(&Utc) - Utc::now())
+        .to_std()
+        .ok()
+        .or(Some(Duration::ZERO))
 }
 
 /// The next page, from headers (6aika, Libre311), a `meta` block (Mark-a-Spot), or a full page.
-fn next_page(pagination: Pagination, page: u32, page_size: Option<u32>, count: usize, headers: &HeaderMap, doc: &Value) -> Option<u32> {
+fn next_page(
+    pagination: Pagination,
+    page: u32,
+    page_size: Option<u32>,
+    count: usize,
+    headers: &HeaderMap,
+    doc: &Value,
+) -> Option<u32> {
     if pagination == Pagination::None {
         return None;
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(next) = header("x-next-page-url") {
         return (!next.is_empty()).then_some(page + 1);
     }
@@ -340,6 +429,9 @@ fn next_page(pagination: Pagination, page: u32, page_size: Option<u32>, count: u
 
 impl From<StatusCode> for Open311Error {
     fn from(status: StatusCode) -> Self {
-        Open311Error::Transient { reason: format!("HTTP {status}"), retry_after: None }
+        Open311Error::Transient {
+            reason: format!("HTTP {status}"),
+            retry_after: None,
+        }
     }
 }

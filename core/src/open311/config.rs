@@ -206,7 +206,10 @@ impl ServerConfig {
 }
 
 /// HTTPS is required, except to loopback (a sandbox on this device) or when explicitly allowed.
-pub(crate) fn check_transport_security(url: &Url, allow_insecure_http: bool) -> Result<(), Open311Error> {
+pub(crate) fn check_transport_security(
+    url: &Url,
+    allow_insecure_http: bool,
+) -> Result<(), Open311Error> {
     match url.scheme() {
         "https" => Ok(()),
         "http" if allow_insecure_http || is_loopback(url) => Ok(()),
@@ -234,8 +237,12 @@ mod tests {
 
     #[test]
     fn https_is_required_except_for_loopback_or_when_allowed() {
-        assert!(ServerConfig::new("https://311.example.gov/open311/v2").base_url().is_ok());
-        assert!(ServerConfig::new("http://127.0.0.1:8080/").base_url().is_ok());
+        assert!(ServerConfig::new("https://311.example.gov/open311/v2")
+            .base_url()
+            .is_ok());
+        assert!(ServerConfig::new("http://127.0.0.1:8080/")
+            .base_url()
+            .is_ok());
         assert!(ServerConfig::new("http://[::1]:8080/").base_url().is_ok());
         assert!(ServerConfig::new("http://localhost/v2").base_url().is_ok());
         assert!(matches!(
@@ -250,8 +257,13 @@ mod tests {
 
     #[test]
     fn base_url_gets_a_trailing_slash_so_paths_append() {
-        let url = ServerConfig::new("https://h.example/open311/v2").base_url().unwrap();
-        assert_eq!(url.join("services.json").unwrap().as_str(), "https://h.example/open311/v2/services.json");
+        let url = ServerConfig::new("https://h.example/open311/v2")
+            .base_url()
+            .unwrap();
+        assert_eq!(
+            url.join("services.json").unwrap().as_str(),
+            "https://h.example/open311/v2/services.json"
+        );
     }
 
     #[test]

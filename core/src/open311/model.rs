@@ -73,7 +73,10 @@ impl Discovery {
             let spec = e.specification.to_ascii_lowercase();
             let v2 = spec.contains("georeport_v2") || spec.contains("georeport/v2");
             let exact_v2 = v2 && !spec.contains("2.1");
-            let production = e.kind.as_deref().is_none_or(|k| k.eq_ignore_ascii_case("production"));
+            let production = e
+                .kind
+                .as_deref()
+                .is_none_or(|k| k.eq_ignore_ascii_case("production"));
             (v2, production, exact_v2)
         };
         self.endpoints

@@ -14,7 +14,11 @@ use super::*;
 /// Parses a body by what it is, whatever format was asked for: JSON, XML, or (refused) HTML.
 pub fn document(body: &str) -> Result<Value, String> {
     let trimmed = body.trim_start_matches('\u{feff}').trim_start();
-    let head: String = trimmed.chars().take(64).collect::<String>().to_ascii_lowercase();
+    let head: String = trimmed
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
     if head.starts_with("<!doctype html") || head.starts_with("<html") {
         return Err("the answer is an HTML page, not Open311".into());
     }
@@ -30,7 +34,11 @@ pub fn document(body: &str) -> Result<Value, String> {
 
 /// The records in `v`, through any of the `wrappers` (`{"requests": [...]}`, XML roots, a lone
 /// object, an array). Something that is neither a record nor a known wrapper is an error.
-fn records<'a>(v: &'a Value, wrappers: &[&str], is_record: fn(&Value) -> bool) -> Result<Vec<&'a Value>, String> {
+fn records<'a>(
+    v: &'a Value,
+    wrappers: &[&str],
+    is_record: fn(&Value) -> bool,
+) -> Result<Vec<&'a Value>, String> {
     match v {
         Value::Array(list) => {
             let mut out = Vec::new();
@@ -69,13 +77,21 @@ fn records<'a>(v: &'a Value, wrappers: &[&str], is_record: fn(&Value) -> bool) -
 const REQUEST_WRAPPERS: &[&str] = &["service_requests", "requests", "request"];
 
 fn is_request(v: &Value) -> bool {
-    ["service_request_id", "token", "service_code", "status", "requested_datetime", "service_notice"]
-        .iter()
-        .any(|k| v.get(k).is_some_and(|f| !f.is_object() && !f.is_array()))
+    [
+        "service_request_id",
+        "token",
+        "service_code",
+        "status",
+        "requested_datetime",
+        "service_notice",
+    ]
+    .iter()
+    .any(|k| v.get(k).is_some_and(|f| !f.is_object() && !f.is_array()))
 }
 
 fn is_service(v: &Value) -> bool {
-    v.get("service_code").is_some_and(|f| !f.is_object() && !f.is_array())
+    v.get("service_code")
+        .is_some_and(|f| !f.is_object() && !f.is_array())
 }
 
 /// Parses a date the way servers write them: RFC 3339 (with or without fractions), a `+0200`
@@ -88,25 +104,40 @@ pub fn datetime(s: &str, offset: FixedOffset) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    for zoned in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z"] {
+    for zoned in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+    ] {
         if let Ok(t) = DateTime::parse_from_str(s, zoned) {
             return Some(t.with_timezone(&Utc));
         }
     }
-    for naive in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for naive in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, naive) {
-            return offset.from_local_datetime(&t).single().map(|t| t.with_timezone(&Utc));
+            return offset
+                .from_local_datetime(&t)
+                .single()
+                .map(|t| t.with_timezone(&Utc));
         }
     }
     None
 }
 
+/// A discovery document.
 pub fn discovery(v: &Value) -> Result<Discovery, String> {
     let root = v.get("discovery").unwrap_or(v);
     if !root.is_object() {
         return Err("discovery is not an object".into());
     }
-    let endpoints = root.get("endpoints").map(|e| e.get("endpoint").unwrap_or(e));
+    let endpoints = root
+        .get("endpoints")
+        .map(|e| e.get("endpoint").unwrap_or(e));
     let endpoints = items(endpoints)
         .into_iter()
         .filter_map(|e| {
@@ -141,6 +172,7 @@ fn root_list(v: Option<&Value>, inner: &str) -> Vec<String> {
         .collect()
 }
 
+/// A service list.
 pub fn services(v: &Value) -> Result<Vec<Service>, String> {
     Ok(records(v, &["services", "service"], is_service)?
         .into_iter()
@@ -157,7 +189,13 @@ pub fn services(v: &Value) -> Result<Vec<Service>, String> {
                     _ => ServiceType::Realtime,
                 },
                 keywords: text(s, "keywords")
-                    .map(|k| k.split(',').map(str::trim).filter(|k| !k.is_empty()).map(String::from).collect())
+                    .map(|k| {
+                        k.split(',')
+                            .map(str::trim)
+                            .filter(|k| !k.is_empty())
+                            .map(String::from)
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 group: text(s, "group"),
             })
@@ -165,6 +203,7 @@ pub fn services(v: &Value) -> Result<Vec<Service>, String> {
         .collect())
 }
 
+/// A service definition; `requested_code` stands in when the body omits its code.
 pub fn definition(v: &Value, requested_code: &str) -> Result<ServiceDefinition, String> {
     let root = v.get("service_definition").unwrap_or(v);
     let root = match root {
@@ -269,7 +308,10 @@ fn request(r: &Value, offset: FixedOffset) -> ServiceRequest {
         description: text(r, "description"),
         agency_responsible: text(r, "agency_responsible").or_else(|| {
             // FixMyStreet: {"recipient": [...]}
-            let names: Vec<String> = r.get("agency_responsible").map(|a| root_list(Some(a), "recipient")).unwrap_or_default();
+            let names: Vec<String> = r
+                .get("agency_responsible")
+                .map(|a| root_list(Some(a), "recipient"))
+                .unwrap_or_default();
             (!names.is_empty()).then(|| names.join(", "))
         }),
         service_notice: text(r, "service_notice"),
@@ -308,17 +350,25 @@ fn urls(v: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
+/// The answer to a POST.
 pub fn submission(v: &Value) -> Result<Submission, String> {
     let found = records(v, REQUEST_WRAPPERS, is_request)?;
     let Some(first) = found.first() else {
-        return Ok(Submission::Accepted { service_notice: None });
+        return Ok(Submission::Accepted {
+            service_notice: None,
+        });
     };
     let service_notice = text(first, "service_notice");
-    Ok(match (text(first, "service_request_id"), text(first, "token")) {
-        (Some(id), _) => Submission::Created { id, service_notice },
-        (None, Some(token)) => Submission::Queued { token, service_notice },
-        (None, None) => Submission::Accepted { service_notice },
-    })
+    Ok(
+        match (text(first, "service_request_id"), text(first, "token")) {
+            (Some(id), _) => Submission::Created { id, service_notice },
+            (None, Some(token)) => Submission::Queued {
+                token,
+                service_notice,
+            },
+            (None, None) => Submission::Accepted { service_notice },
+        },
+    )
 }
 
 /// The id a token resolved to, or `None` while the server is still processing it.
@@ -336,7 +386,11 @@ pub fn error_messages(body: &str) -> Vec<ServerMessage> {
         Err(_) => {
             let plain = strip_tags(body);
             if !plain.is_empty() {
-                out.push(ServerMessage { code: None, field: None, description: plain });
+                out.push(ServerMessage {
+                    code: None,
+                    field: None,
+                    description: plain,
+                });
             }
         }
     }
@@ -359,7 +413,9 @@ fn collect_messages(v: &Value, field: Option<&str>, out: &mut Vec<ServerMessage>
                 }
             }
             let code = text(v, "code");
-            let description = ["description", "message", "msg"].iter().find_map(|k| text(v, k));
+            let description = ["description", "message", "msg"]
+                .iter()
+                .find_map(|k| text(v, k));
             match (description, map.get("detail")) {
                 (Some(d), _) => out.push(message(d, code)),
                 (None, Some(Value::Object(fields))) => {

@@ -68,8 +68,12 @@ impl Transport {
         let same_origin = redirect::Policy::custom(move |attempt| {
             let first = &attempt.previous()[0];
             let next = attempt.url();
-            let same_host = first.host_str() == next.host_str() && first.port_or_known_default() == next.port_or_known_default();
-            if attempt.previous().len() > 5 || !same_host || check_transport_security(next, allow_insecure).is_err() {
+            let same_host = first.host_str() == next.host_str()
+                && first.port_or_known_default() == next.port_or_known_default();
+            if attempt.previous().len() > 5
+                || !same_host
+                || check_transport_security(next, allow_insecure).is_err()
+            {
                 attempt.stop()
             } else {
                 attempt.follow()
@@ -79,9 +83,15 @@ impl Transport {
             reason: format!("cannot build the HTTP client: {}", e.without_url()),
         };
         Ok(Transport {
-            get: builder().redirect(same_origin).build().map_err(config_error)?,
+            get: builder()
+                .redirect(same_origin)
+                .build()
+                .map_err(config_error)?,
             // POST: never follow; a redirect answer is handled by the caller.
-            post: builder().redirect(redirect::Policy::none()).build().map_err(config_error)?,
+            post: builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .map_err(config_error)?,
             limits: config.limits,
             secret: config.api_key.as_ref().map(|k| k.expose().to_string()),
         })
@@ -112,7 +122,10 @@ impl Transport {
             PostBody::Form(form) => self
                 .post
                 .post(url)
-                .header("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+                .header(
+                    "Content-Type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )
                 .body(watched_body(Bytes::from(form), &watch)),
             PostBody::Multipart { fields, files } => {
                 let mut form = reqwest::multipart::Form::new();
@@ -121,10 +134,15 @@ impl Transport {
                 }
                 for (field, file_name, mime, bytes) in files {
                     let len = bytes.len() as u64;
-                    let part = reqwest::multipart::Part::stream_with_length(watched_body(bytes, &watch), len)
-                        .file_name(file_name)
-                        .mime_str(&mime)
-                        .map_err(|_| Open311Error::Config { reason: format!("bad media type {mime}") })?;
+                    let part = reqwest::multipart::Part::stream_with_length(
+                        watched_body(bytes, &watch),
+                        len,
+                    )
+                    .file_name(file_name)
+                    .mime_str(&mime)
+                    .map_err(|_| Open311Error::Config {
+                        reason: format!("bad media type {mime}"),
+                    })?;
                     form = form.part(field, part);
                 }
                 self.post.post(url).multipart(form)
@@ -143,15 +161,26 @@ impl Transport {
     }
 
     /// Reads the body chunk by chunk, refusing more than the cap before any parsing.
-    async fn read(&self, method: Method, mut response: reqwest::Response) -> Result<Response, Open311Error> {
+    async fn read(
+        &self,
+        method: Method,
+        mut response: reqwest::Response,
+    ) -> Result<Response, Open311Error> {
         let status = response.status();
         let headers = response.headers().clone();
         let cap = self.limits.max_response_bytes;
-        if response.content_length().is_some_and(|len| len as usize > cap) {
+        if response
+            .content_length()
+            .is_some_and(|len| len as usize > cap)
+        {
             return Err(too_large(method, cap));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.failure(method, &e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| self.failure(method, &e))?
+        {
             if body.len() + chunk.len() > cap {
                 return Err(too_large(method, cap));
             }
@@ -177,7 +206,10 @@ impl Transport {
         // reqwest's messages include the URL, whose query may hold the api_key.
         let reason = self.redact(&reason);
         if error.is_connect() || method == Method::Get {
-            Open311Error::Transient { reason, retry_after: None }
+            Open311Error::Transient {
+                reason,
+                retry_after: None,
+            }
         } else {
             Open311Error::UnknownOutcome { reason }
         }
@@ -187,7 +219,10 @@ impl Transport {
 fn too_large(method: Method, cap: usize) -> Open311Error {
     let reason = format!("the answer is larger than {} KiB", cap / 1024);
     match method {
-        Method::Get => Open311Error::Transient { reason, retry_after: None },
+        Method::Get => Open311Error::Transient {
+            reason,
+            retry_after: None,
+        },
         Method::Post => Open311Error::UnknownOutcome { reason },
     }
 }
@@ -202,11 +237,16 @@ struct Progress {
 
 impl Progress {
     fn new() -> Self {
-        Progress { start: Instant::now(), last_ms: AtomicU64::new(0), unsent: AtomicUsize::new(0) }
+        Progress {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            unsent: AtomicUsize::new(0),
+        }
     }
 
     fn touch(&self) {
-        self.last_ms.store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_ms
+            .store(self.start.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Resolves when the body has not been read for `limit` while still unsent.
@@ -214,7 +254,10 @@ impl Progress {
         let tick = (limit / 4).max(Duration::from_millis(50));
         loop {
             tokio::time::sleep(tick).await;
-            let idle = self.start.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)));
+            let idle = self
+                .start
+                .elapsed()
+                .saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)));
             if self.unsent.load(Ordering::Relaxed) > 0 && idle >= limit {
                 return;
             }

@@ -48,7 +48,9 @@ pub(crate) fn xml_to_value(text: &str) -> Result<Value, String> {
             Event::Empty(empty) => {
                 let name = empty.local_name().as_ref().to_string();
                 match stack.last_mut() {
-                    Some(parent) => insert(&mut parent.children, name, Value::String(String::new())),
+                    Some(parent) => {
+                        insert(&mut parent.children, name, Value::String(String::new()))
+                    }
                     None => root = Some(single(name, Value::String(String::new()))),
                 }
             }
@@ -183,7 +185,8 @@ mod tests {
 
     #[test]
     fn text_keeps_escapes_and_spaces_between_them() {
-        let v = xml_to_value("<d>Fish &amp; chips &#8211; &lt;b&gt; &nbsp;x <![CDATA[<raw>]]></d>").unwrap();
+        let v = xml_to_value("<d>Fish &amp; chips &#8211; &lt;b&gt; &nbsp;x <![CDATA[<raw>]]></d>")
+            .unwrap();
         assert_eq!(v["d"], "Fish & chips – <b> &nbsp;x <raw>");
     }
 

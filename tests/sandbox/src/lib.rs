@@ -1,0 +1,109 @@
+//! A real GeoReport v2 server on loopback: the whole protocol in JSON and XML, realtime and
+//! batch (token) services, service definitions with every datatype, multipart media,
+//! pagination, SQLite storage, and faults that can be switched on per run or per request.
+//!
+//! Tests start it in-process (`Sandbox::start`); people run it with `curbside sandbox --port N`.
+//! Its admin routes let any client switch faults and move requests along:
+//! `POST /_sandbox/faults` (`fault=stall:2000&scope=post&mode=next|always|clear`) and
+//! `POST /_sandbox/requests/{id}/status` (`status=closed&note=Fixed`).
+
+mod catalog;
+mod faults;
+mod render;
+mod server;
+mod store;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use faults::{Fault, Faults, Scope};
+pub use store::StoredRequest;
+
+/// How the sandbox city behaves.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The api_key POSTs must carry; `None` accepts any.
+    pub api_key: Option<String>,
+    /// Where to keep requests; `None` keeps them in memory.
+    pub database: Option<PathBuf>,
+    /// Attribute holding a client's own reference; a second POST with the same value is
+    /// refused as a duplicate, as real CRMs do.
+    pub client_reference_attribute: Option<String>,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            api_key: Some("sandbox-key".into()),
+            database: None,
+            client_reference_attribute: Some("curbside_id".into()),
+        }
+    }
+}
+
+/// A running sandbox server. It stops when dropped.
+pub struct Sandbox {
+    addr: SocketAddr,
+    state: Arc<server::State>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    /// Starts serving on `127.0.0.1:port` (0 for any free port) on the current tokio runtime.
+    pub async fn start(config: SandboxConfig, port: u16) -> std::io::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let store =
+            store::Store::open(config.database.as_deref()).map_err(std::io::Error::other)?;
+        let state = Arc::new(server::State {
+            config,
+            store,
+            faults: Faults::default(),
+            addr,
+        });
+        let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
+        Ok(Sandbox { addr, state, task })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The GeoReport v2 endpoint, such as `http://127.0.0.1:8311/open311/v2/`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}/open311/v2/", self.addr)
+    }
+
+    /// The discovery document's URL (JSON).
+    pub fn discovery_url(&self) -> String {
+        format!("http://{}/discovery.json", self.addr)
+    }
+
+    /// The fault plan.
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
+    }
+
+    /// Every stored request, oldest first.
+    pub fn requests(&self) -> Vec<StoredRequest> {
+        self.state.store.list(&Default::default())
+    }
+
+    /// Changes a request's status as the city would, with a note for its history.
+    pub fn set_status(&self, id: &str, status: &str, note: &str) -> Option<StoredRequest> {
+        self.state.store.set_status(id, status, note)
+    }
+
+    /// Serves until the process ends (for `curbside sandbox`).
+    pub async fn run_forever(mut self) {
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,661 @@
+//! HTTP plumbing and the GeoReport v2 routes.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, RETRY_AFTER};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::render::{render, Format};
+use crate::store::{Filter, Store};
+use crate::{catalog, Fault, Faults, SandboxConfig, Scope};
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+pub(crate) struct State {
+    pub(crate) config: SandboxConfig,
+    pub(crate) store: Store,
+    pub(crate) faults: Faults,
+    pub(crate) addr: SocketAddr,
+}
+
+const PREFIX: &str = "/open311/v2/";
+const LARGEST_UPLOAD: usize = 20 * 1024 * 1024;
+
+pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = Arc::clone(&state);
+        tokio::spawn(async move {
+            // Notified to close the connection without answering (Fault::CommitThenDrop).
+            let hang_up = Arc::new(Notify::new());
+            let signal = Arc::clone(&hang_up);
+            let service = hyper::service::service_fn(move |req| {
+                handle(Arc::clone(&state), req, Arc::clone(&signal))
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                () = hang_up.notified() => {}
+            }
+        });
+    }
+}
+
+/// An answer before faults that act on the way out.
+struct Answer {
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+}
+
+impl Answer {
+    fn doc(format: Format, status: StatusCode, root: &str, item: &str, value: &Value) -> Answer {
+        Answer {
+            status,
+            content_type: format.content_type(),
+            body: render(format, root, item, value).into_bytes(),
+            headers: vec![],
+        }
+    }
+
+    fn errors(format: Format, status: StatusCode, messages: &[String]) -> Answer {
+        let list: Vec<Value> = messages
+            .iter()
+            .map(|m| json!({"code": status.as_u16(), "description": m}))
+            .collect();
+        Answer::doc(format, status, "errors", "error", &Value::Array(list))
+    }
+
+    fn text(status: StatusCode, content_type: &'static str, body: &str) -> Answer {
+        Answer {
+            status,
+            content_type,
+            body: body.as_bytes().to_vec(),
+            headers: vec![],
+        }
+    }
+}
+
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    hang_up: Arc<Notify>,
+) -> Result<Response<Body>, Infallible> {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/_sandbox/") {
+        let answer = admin(&state, req).await;
+        return Ok(respond(answer));
+    }
+    let fault = state.faults.take(req.method() == Method::POST);
+    match &fault {
+        Some(Fault::ServerError(code)) => {
+            let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            return Ok(respond(Answer::text(
+                status,
+                "text/plain",
+                "Service temporarily unavailable",
+            )));
+        }
+        Some(Fault::TooManyRequests { retry_after_secs }) => {
+            let mut answer = Answer::text(
+                StatusCode::TOO_MANY_REQUESTS,
+                "text/plain",
+                "Too many requests",
+            );
+            answer
+                .headers
+                .push(("retry-after", retry_after_secs.to_string()));
+            return Ok(respond(answer));
+        }
+        Some(Fault::CaptivePortal) => {
+            let page = "<html><head><title>Free City Wi-Fi</title></head><body><form>Accept the terms to continue</form></body></html>";
+            return Ok(respond(Answer::text(StatusCode::OK, "text/html", page)));
+        }
+        _ => {}
+    }
+    let answer = route(&state, req).await;
+    Ok(match fault {
+        Some(Fault::CommitThenDrop) => {
+            hang_up.notify_one();
+            std::future::pending::<()>().await;
+            unreachable!()
+        }
+        Some(Fault::Stall(wait)) => {
+            tokio::time::sleep(wait).await;
+            respond(answer)
+        }
+        Some(Fault::ResetMidBody) => {
+            let half = answer.body.len() / 2;
+            let mut body = answer.body;
+            body.truncate(half.max(1));
+            let length = (half.max(1) * 2).to_string();
+            let frames = futures_util::stream::iter(vec![
+                Ok(Frame::data(Bytes::from(body))),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "sandbox reset",
+                )),
+            ]);
+            let mut response = Response::new(BodyExt::boxed(StreamBody::new(frames)));
+            *response.status_mut() = answer.status;
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+            response
+                .headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from_str(&length).unwrap());
+            response
+        }
+        Some(Fault::Trickle { bytes_per_sec }) => {
+            let chunk = (bytes_per_sec / 10).max(1);
+            let pieces: Vec<Bytes> = answer
+                .body
+                .chunks(chunk)
+                .map(Bytes::copy_from_slice)
+                .collect();
+            let frames = futures_util::stream::unfold(pieces.into_iter(), |mut rest| async move {
+                let next = rest.next()?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Some((Ok::<_, std::io::Error>(Frame::data(next)), rest))
+            });
+            let mut response = Response::new(BodyExt::boxed(StreamBody::new(frames)));
+            *response.status_mut() = answer.status;
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+            response
+        }
+        _ => respond(answer),
+    })
+}
+
+fn respond(answer: Answer) -> Response<Body> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(answer.body))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = answer.status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(answer.content_type));
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    if answer.status == StatusCode::TOO_MANY_REQUESTS
+        && !response.headers().contains_key(RETRY_AFTER)
+    {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// Splits `name.json` into `("name", Json)`.
+fn with_format(segment: &str) -> Option<(String, Format)> {
+    let (name, suffix) = segment.rsplit_once('.')?;
+    let format = match suffix {
+        "json" => Format::Json,
+        "xml" => Format::Xml,
+        _ => return None,
+    };
+    Some((name.to_string(), format))
+}
+
+fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn query_pairs(req: &Request<Incoming>) -> Vec<(String, String)> {
+    form_urlencoded::parse(req.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+fn list(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    param(pairs, name)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn route(state: &State, req: Request<Incoming>) -> Answer {
+    let path = req.uri().path().to_string();
+    let not_found = || Answer::text(StatusCode::NOT_FOUND, "text/plain", "Not found");
+    if let Some(rest) = path.strip_prefix("/media/") {
+        return match rest.parse().ok().and_then(|id| state.store.media(id)) {
+            Some((content_type, bytes)) => Answer {
+                status: StatusCode::OK,
+                content_type: if content_type == "image/png" {
+                    "image/png"
+                } else {
+                    "image/jpeg"
+                },
+                body: bytes,
+                headers: vec![],
+            },
+            None => not_found(),
+        };
+    }
+    if let Some((name, format)) = path.strip_prefix('/').and_then(with_format) {
+        if name == "discovery" {
+            return discovery(state, format);
+        }
+    }
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return not_found();
+    };
+    let segments: Vec<&str> = rest.split('/').collect();
+    let Some((last, format)) = segments.last().and_then(|s| with_format(s)) else {
+        return not_found();
+    };
+    let last = decode(&last);
+    let method = req.method().clone();
+    match (method, segments.len(), segments[0]) {
+        (Method::GET, 1, _) if last == "services" => Answer::doc(
+            format,
+            StatusCode::OK,
+            "services",
+            "service",
+            &catalog::services(),
+        ),
+        (Method::GET, 2, "services") => match catalog::definition(&last) {
+            Some(def) => Answer::doc(format, StatusCode::OK, "service_definition", "", &def),
+            None => Answer::errors(
+                format,
+                StatusCode::NOT_FOUND,
+                &[format!("Service {last} has no definition")],
+            ),
+        },
+        (Method::GET, 1, _) if last == "requests" => get_requests(state, &req, format),
+        (Method::POST, 1, _) if last == "requests" => post_request(state, req, format).await,
+        (Method::GET, 2, "requests") => match state.store.get(&last) {
+            Some(r) if !r.token_pending() => {
+                let name = service_name(&r.service_code);
+                Answer::doc(
+                    format,
+                    StatusCode::OK,
+                    "service_requests",
+                    "request",
+                    &json!([r.to_json(&name, true)]),
+                )
+            }
+            _ => Answer::errors(
+                format,
+                StatusCode::NOT_FOUND,
+                &[format!("Service request not found with id {last}")],
+            ),
+        },
+        (Method::GET, 2, "tokens") => match state.store.poll_token(&last) {
+            Some(r) if r.token_pending() => Answer::doc(
+                format,
+                StatusCode::OK,
+                "service_requests",
+                "request",
+                &json!([{"token": last}]),
+            ),
+            Some(r) => Answer::doc(
+                format,
+                StatusCode::OK,
+                "service_requests",
+                "request",
+                &json!([{"service_request_id": r.id, "token": last}]),
+            ),
+            None => Answer::errors(
+                format,
+                StatusCode::NOT_FOUND,
+                &[format!("Token {last} not found")],
+            ),
+        },
+        _ => not_found(),
+    }
+}
+
+fn service_name(code: &str) -> String {
+    catalog::service(code)
+        .and_then(|s| s["service_name"].as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn discovery(state: &State, format: Format) -> Answer {
+    let doc = json!({
+        "changeset": "2026-11-01T00:00:00Z",
+        "contact": "Curbside sandbox, on this machine only",
+        "key_service": "The sandbox key is printed when it starts",
+        "endpoints": [{
+            "specification": "http://wiki.open311.org/GeoReport_v2",
+            "url": format!("http://{}/open311/v2", state.addr),
+            "changeset": "2026-11-01T00:00:00Z",
+            "type": "test",
+            "formats": ["application/json", "text/xml"]
+        }]
+    });
+    Answer::doc(format, StatusCode::OK, "discovery", "", &doc)
+}
+
+fn get_requests(state: &State, req: &Request<Incoming>, format: Format) -> Answer {
+    let q = query_pairs(req);
+    let time = |name: &str| {
+        param(&q, name)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let filter = Filter {
+        ids: list(&q, "service_request_id"),
+        service_codes: list(&q, "service_code"),
+        statuses: list(&q, "status"),
+        start: time("start_date"),
+        end: time("end_date"),
+    };
+    for name in ["start_date", "end_date"] {
+        if param(&q, name).is_some() && time(name).is_none() {
+            return Answer::errors(
+                format,
+                StatusCode::BAD_REQUEST,
+                &[format!("{name} must be a W3C datetime with a zone")],
+            );
+        }
+    }
+    let extensions = param(&q, "extensions") == Some("true");
+    let all = state.store.list(&filter);
+    let page_size = param(&q, "page_size")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(50)
+        .clamp(1, 500);
+    let page = param(&q, "page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let pages = all.len().div_ceil(page_size).max(1);
+    let shown: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * page_size)
+        .take(page_size)
+        .map(|r| r.to_json(&service_name(&r.service_code), extensions))
+        .collect();
+    let mut answer = Answer::doc(
+        format,
+        StatusCode::OK,
+        "service_requests",
+        "request",
+        &Value::Array(shown),
+    );
+    answer
+        .headers
+        .push(("x-result-count", all.len().to_string()));
+    answer.headers.push(("x-page-count", pages.to_string()));
+    answer.headers.push(("x-page-size", page_size.to_string()));
+    if page < pages {
+        answer.headers.push((
+            "x-next-page-url",
+            format!(
+                "http://{}{}requests.json?page={}&page_size={page_size}",
+                state.addr,
+                PREFIX,
+                page + 1
+            ),
+        ));
+    }
+    answer
+}
+
+/// Reads a POST body: form-urlencoded, or multipart with `media` files (stored, given URLs).
+async fn read_post(
+    state: &State,
+    req: Request<Incoming>,
+) -> Result<(Vec<(String, String)>, Vec<String>), String> {
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if let Ok(boundary) = multer::parse_boundary(&content_type) {
+        let stream = req.into_body().into_data_stream();
+        let constraints = multer::Constraints::new()
+            .size_limit(multer::SizeLimit::new().whole_stream(LARGEST_UPLOAD as u64));
+        let mut multipart = multer::Multipart::with_constraints(stream, boundary, constraints);
+        let (mut fields, mut media) = (Vec::new(), Vec::new());
+        while let Some(field) = multipart.next_field().await.map_err(|e| e.to_string())? {
+            let name = field.name().unwrap_or("").to_string();
+            if name == "media" || name == "media[]" {
+                let mime = field
+                    .content_type()
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "image/jpeg".into());
+                let bytes = field.bytes().await.map_err(|e| e.to_string())?;
+                let id = state.store.add_media(&mime, &bytes);
+                media.push(format!("http://{}/media/{id}", state.addr));
+            } else {
+                fields.push((name, field.text().await.map_err(|e| e.to_string())?));
+            }
+        }
+        Ok((fields, media))
+    } else {
+        let body = http_body_util::Limited::new(req.into_body(), LARGEST_UPLOAD)
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((
+            form_urlencoded::parse(&body).into_owned().collect(),
+            Vec::new(),
+        ))
+    }
+}
+
+async fn post_request(state: &State, req: Request<Incoming>, format: Format) -> Answer {
+    let (mut fields, uploaded) = match read_post(state, req).await {
+        Ok(read) => read,
+        Err(e) => {
+            return Answer::errors(
+                format,
+                StatusCode::BAD_REQUEST,
+                &[format!("unreadable body: {e}")],
+            )
+        }
+    };
+    let field = |name: &str| param(&fields, name).map(String::from);
+    if let Some(expected) = &state.config.api_key {
+        if field("api_key").as_deref() != Some(expected.as_str()) {
+            return Answer::errors(
+                format,
+                StatusCode::FORBIDDEN,
+                &["Invalid api_key received".into()],
+            );
+        }
+    }
+    let Some(code) = field("service_code") else {
+        return Answer::errors(
+            format,
+            StatusCode::BAD_REQUEST,
+            &["service_code is required".into()],
+        );
+    };
+    let Some(service) = catalog::service(&code) else {
+        return Answer::errors(
+            format,
+            StatusCode::NOT_FOUND,
+            &[format!("Service {code} not found")],
+        );
+    };
+    let mut problems = Vec::new();
+    let coordinate = |name: &str, limit: f64| {
+        field(name).map(|v| v.parse::<f64>().ok().filter(|x| x.abs() <= limit))
+    };
+    match (coordinate("lat", 90.0), coordinate("long", 180.0)) {
+        (Some(Some(_)), Some(Some(_))) => {}
+        (None, None) if field("address_string").is_some() || field("address_id").is_some() => {}
+        (None, None) => {
+            problems.push("lat and long, address_string or address_id is required".to_string())
+        }
+        _ => problems.push("lat and long must both be valid coordinates".to_string()),
+    }
+    if field("description").is_some_and(|d| d.chars().count() > 4000) {
+        problems.push("description is longer than 4000 characters".into());
+    }
+    problems.extend(check_attributes(&code, &fields));
+    if !problems.is_empty() {
+        return Answer::errors(format, StatusCode::BAD_REQUEST, &problems);
+    }
+    if let Some(reference) = &state.config.client_reference_attribute {
+        let key = format!("attribute[{reference}]");
+        if let Some(value) = field(&key) {
+            let seen = state
+                .store
+                .list(&Filter::default())
+                .iter()
+                .any(|r| r.field(&key) == Some(value.as_str()));
+            if seen {
+                return Answer::errors(
+                    format,
+                    StatusCode::BAD_REQUEST,
+                    &["Invalid service request: base is a duplicate.".into()],
+                );
+            }
+        }
+    }
+    fields.retain(|(k, _)| k != "api_key");
+    let mut media_urls: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "media_url")
+        .map(|(_, v)| v.clone())
+        .collect();
+    media_urls.extend(uploaded);
+    let batch = service["type"] == "batch";
+    let stored = state.store.insert(&code, batch, fields, media_urls);
+    let notice = "Thank you. The city will look at this within 3 working days.";
+    let answer = match &stored.token {
+        Some(token) => json!([{"token": token, "service_notice": notice}]),
+        None => {
+            json!([{"service_request_id": stored.id, "service_notice": notice, "account_id": ""}])
+        }
+    };
+    Answer::doc(
+        format,
+        StatusCode::OK,
+        "service_requests",
+        "request",
+        &answer,
+    )
+}
+
+/// Checks answers against the service definition; accepts both multivalue encodings.
+fn check_attributes(code: &str, fields: &[(String, String)]) -> Vec<String> {
+    let Some(definition) = catalog::definition(code) else {
+        return vec![];
+    };
+    let mut problems = Vec::new();
+    for attribute in definition["attributes"].as_array().into_iter().flatten() {
+        if attribute["variable"] == false {
+            continue;
+        }
+        let code = attribute["code"].as_str().unwrap_or_default();
+        let (single, multi) = (format!("attribute[{code}]"), format!("attribute[{code}][]"));
+        let values: Vec<&str> = fields
+            .iter()
+            .filter(|(k, _)| *k == single || *k == multi)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+            .collect();
+        if values.is_empty() {
+            if attribute["required"] == true {
+                problems.push(format!("attribute[{code}] is required"));
+            }
+            continue;
+        }
+        let keys: Vec<&str> = attribute["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["key"].as_str())
+            .collect();
+        let ok = match attribute["datatype"].as_str().unwrap_or_default() {
+            "singlevaluelist" => values.len() == 1 && keys.contains(&values[0]),
+            "multivaluelist" => values.iter().all(|v| keys.contains(v)),
+            "number" => values.len() == 1 && values[0].parse::<f64>().is_ok_and(f64::is_finite),
+            "datetime" => values.len() == 1 && DateTime::parse_from_rfc3339(values[0]).is_ok(),
+            _ => values.len() == 1,
+        };
+        if !ok {
+            problems.push(format!("attribute[{code}] has an invalid value"));
+        }
+    }
+    problems
+}
+
+async fn admin(state: &State, req: Request<Incoming>) -> Answer {
+    let path = req.uri().path().to_string();
+    let body = match req.into_body().collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return Answer::text(StatusCode::BAD_REQUEST, "text/plain", "unreadable body"),
+    };
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let bad = |m: String| Answer::text(StatusCode::BAD_REQUEST, "text/plain", &m);
+    if path == "/_sandbox/faults" {
+        let scope = match param(&form, "scope").unwrap_or("any") {
+            "post" => Scope::Post,
+            "get" => Scope::Get,
+            _ => Scope::Any,
+        };
+        match param(&form, "mode").unwrap_or("next") {
+            "clear" => state.faults.clear(),
+            mode => {
+                let fault = match Fault::parse(param(&form, "fault").unwrap_or("")) {
+                    Ok(f) => f,
+                    Err(e) => return bad(e),
+                };
+                if mode == "always" {
+                    state.faults.always(Some(fault));
+                } else {
+                    state.faults.next(scope, fault);
+                }
+            }
+        }
+        return Answer::text(StatusCode::OK, "text/plain", "ok");
+    }
+    if let Some(id) = path
+        .strip_prefix("/_sandbox/requests/")
+        .and_then(|r| r.strip_suffix("/status"))
+    {
+        let status = param(&form, "status").unwrap_or("closed");
+        let note = param(&form, "note").unwrap_or("Status changed");
+        return match state.store.set_status(id, status, note) {
+            Some(_) => Answer::text(StatusCode::OK, "text/plain", "ok"),
+            None => Answer::text(StatusCode::NOT_FOUND, "text/plain", "no such request"),
+        };
+    }
+    Answer::text(StatusCode::NOT_FOUND, "text/plain", "Not found")
+}
