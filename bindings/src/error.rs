@@ -1,6 +1,18 @@
 //! The one error type apps see, converted from the core's rich error in one place.
 
+use curbside_core::open311::Open311Error;
 use curbside_core::Error;
+
+/// One message from a server's refusal.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ServerMessage {
+    /// The server's own code.
+    pub code: Option<String>,
+    /// The form field it concerns, when the server says.
+    pub field: Option<String>,
+    /// The message.
+    pub description: String,
+}
 
 /// What went wrong, grouped by what an app can do about it.
 ///
@@ -27,6 +39,35 @@ pub enum ApiError {
     #[error("storage: {reason}")]
     Storage {
         /// What failed, for logs and support.
+        reason: String,
+    },
+    /// The city's server could not be reached or did not answer properly (no network, a
+    /// timeout, a 5xx, a Wi-Fi login page): try again later, after `retry_after` if given.
+    #[error("temporary failure: {reason}")]
+    Temporary {
+        /// What happened.
+        reason: String,
+        /// How long the server asked to wait.
+        retry_after: Option<std::time::Duration>,
+    },
+    /// The server refused the request as it is: show `messages` (beside their fields where
+    /// they name one) so the user can change it.
+    #[error("rejected by the server")]
+    Rejected {
+        /// The server's messages.
+        messages: Vec<ServerMessage>,
+    },
+    /// The server refused the app's credentials: check the api_key in the city's settings.
+    #[error("not authorised: {reason}")]
+    Unauthorized {
+        /// What the server said.
+        reason: String,
+    },
+    /// The city may already have received this report (the answer was lost, or the server
+    /// calls it a duplicate): do not send it again before checking.
+    #[error("the city may already have this report: {reason}")]
+    MaybeReceived {
+        /// What happened.
         reason: String,
     },
     /// A bug in Curbside; please report it with `reason`.
@@ -58,6 +99,14 @@ impl From<Error> for ApiError {
             Error::SchemaTooNew { .. } | Error::Database(_) | Error::CorruptData(_) => {
                 ApiError::Storage { reason }
             }
+            Error::Open311(e) => match e {
+                Open311Error::Config { reason } => ApiError::InvalidInput { field: "server".into(), reason },
+                Open311Error::Transient { reason, retry_after } => ApiError::Temporary { reason, retry_after },
+                Open311Error::Rejected { messages, .. } => ApiError::Rejected { messages: messages.into_iter().map(Into::into).collect() },
+                Open311Error::Auth { .. } => ApiError::Unauthorized { reason },
+                Open311Error::NotFound { .. } => ApiError::NotFound { what: reason },
+                Open311Error::Duplicate { .. } | Open311Error::UnknownOutcome { .. } => ApiError::MaybeReceived { reason },
+            },
         }
     }
 }
@@ -67,5 +116,11 @@ impl From<tokio::task::JoinError> for ApiError {
         ApiError::Internal {
             reason: format!("background task failed: {error}"),
         }
+    }
+}
+
+impl From<curbside_core::open311::ServerMessage> for ServerMessage {
+    fn from(m: curbside_core::open311::ServerMessage) -> Self {
+        ServerMessage { code: m.code, field: m.field, description: m.description }
     }
 }

@@ -5,10 +5,12 @@
 
 mod error;
 mod object;
+mod open311;
 mod types;
 
-pub use error::ApiError;
+pub use error::{ApiError, ServerMessage};
 pub use object::CurbsideCore;
+pub use open311::*;
 pub use types::{Draft, DraftFields, Location, LocationSource};
 
 uniffi::setup_scaffolding!("curbside");

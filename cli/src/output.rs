@@ -1,6 +1,8 @@
 //! How the CLI prints results and errors: text for people, JSON (`--json`) for scripts.
 
+use curbside_core::open311::Open311Error;
 use curbside_core::{Draft, DraftId, Error};
+use serde::Serialize;
 use serde_json::json;
 
 /// The chosen output style.
@@ -9,6 +11,15 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// Prints `value` as JSON, or as `text` prints it.
+    pub(crate) fn print<T: Serialize>(&self, value: &T, text: impl FnOnce(&T)) {
+        if self.json {
+            println!("{}", json!(value));
+        } else {
+            text(value);
+        }
+    }
+
     pub(crate) fn draft(&self, draft: &Draft) {
         if self.json {
             println!("{}", json!(draft));
@@ -44,7 +55,11 @@ impl Output {
                 Error::InvalidInput { field, .. } => Some(*field),
                 _ => None,
             };
-            let body = json!({ "error": { "kind": kind(error), "field": field, "message": error.to_string() } });
+            let messages = match error {
+                Error::Open311(e) => json!(e.messages()),
+                _ => json!([]),
+            };
+            let body = json!({ "error": { "kind": kind(error), "field": field, "message": error.to_string(), "server_messages": messages } });
             eprintln!("{body}");
         } else {
             eprintln!("error: {error}");
@@ -57,6 +72,15 @@ fn kind(error: &Error) -> &'static str {
     match error {
         Error::InvalidInput { .. } => "invalid_input",
         Error::DraftNotFound => "not_found",
+        Error::Open311(e) => match e {
+            Open311Error::Config { .. } => "config",
+            Open311Error::Transient { .. } => "temporary",
+            Open311Error::Rejected { .. } => "rejected",
+            Open311Error::Auth { .. } => "auth",
+            Open311Error::NotFound { .. } => "not_found",
+            Open311Error::Duplicate { .. } => "duplicate",
+            Open311Error::UnknownOutcome { .. } => "unknown_outcome",
+        },
         _ => "storage",
     }
 }

@@ -44,6 +44,9 @@ pub enum Error {
     /// SQLite failed (disk full, I/O error, locked, ...).
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// An exchange with an Open311 server failed.
+    #[error(transparent)]
+    Open311(#[from] crate::open311::Open311Error),
 }
 
 impl Error {

@@ -190,6 +190,14 @@ impl ServerConfig {
         }
     }
 
+    /// A configuration for the endpoint that discovery chose, in the format it prefers.
+    pub fn from_discovery(endpoint: &super::DiscoveryEndpoint) -> Self {
+        ServerConfig {
+            format: endpoint.preferred_format(),
+            ..ServerConfig::new(endpoint.url.clone())
+        }
+    }
+
     /// The endpoint as a base URL (with a trailing slash), checked for TLS: `https`, or `http`
     /// only to loopback or with `allow_insecure_http`.
     pub(crate) fn base_url(&self) -> Result<Url, Open311Error> {

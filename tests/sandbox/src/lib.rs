@@ -3,7 +3,9 @@
 //! pagination, SQLite storage, and faults that can be switched on per run or per request.
 //!
 //! Tests start it in-process (`Sandbox::start`); people run it with `curbside sandbox --port N`.
-//! Its admin routes let any client switch faults and move requests along:
+//! A fault can also ride in the URL: `http://127.0.0.1:PORT/fault/commit_then_drop/open311/v2/`
+//! applies it to every request made through that endpoint. Its admin routes switch faults and
+//! move requests along:
 //! `POST /_sandbox/faults` (`fault=stall:2000&scope=post&mode=next|always|clear`) and
 //! `POST /_sandbox/requests/{id}/status` (`status=closed&note=Fixed`).
 

@@ -101,7 +101,15 @@ async fn handle(
         let answer = admin(&state, req).await;
         return Ok(respond(answer));
     }
-    let fault = state.faults.take(req.method() == Method::POST);
+    // `/fault/{spec}/open311/v2/...`: that fault on every request through this prefix, so a
+    // client that cannot call the admin routes can still be given one.
+    let (fault, path) = match path.strip_prefix("/fault/").and_then(|rest| rest.split_once('/')) {
+        Some((spec, rest)) => match Fault::parse(&decode(spec)) {
+            Ok(fault) => (Some(fault), format!("/{rest}")),
+            Err(e) => return Ok(respond(Answer::text(StatusCode::BAD_REQUEST, "text/plain", &e))),
+        },
+        None => (state.faults.take(req.method() == Method::POST), path),
+    };
     match &fault {
         Some(Fault::ServerError(code)) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -128,7 +136,7 @@ async fn handle(
         }
         _ => {}
     }
-    let answer = route(&state, req).await;
+    let answer = route(&state, &path, req).await;
     Ok(match fault {
         Some(Fault::CommitThenDrop) => {
             hang_up.notify_one();
@@ -251,8 +259,7 @@ fn list(pairs: &[(String, String)], name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn route(state: &State, req: Request<Incoming>) -> Answer {
-    let path = req.uri().path().to_string();
+async fn route(state: &State, path: &str, req: Request<Incoming>) -> Answer {
     let not_found = || Answer::text(StatusCode::NOT_FOUND, "text/plain", "Not found");
     if let Some(rest) = path.strip_prefix("/media/") {
         return match rest.parse().ok().and_then(|id| state.store.media(id)) {
@@ -269,7 +276,7 @@ async fn route(state: &State, req: Request<Incoming>) -> Answer {
             None => not_found(),
         };
     }
-    if let Some((name, format)) = path.strip_prefix('/').and_then(with_format) {
+    if let Some((name, format)) = path.strip_prefix('/').and_then(|p| with_format(p)) {
         if name == "discovery" {
             return discovery(state, format);
         }

@@ -1,0 +1,182 @@
+//! The commands that talk to an Open311 server, and `curbside sandbox`.
+
+use chrono::{DateTime, Utc};
+use clap::{Args, ValueEnum};
+use curbside_core::open311::{ApiKey, Format, Open311Client, Open311Error, RequestQuery, ServerConfig};
+use curbside_sandbox::{Fault, Sandbox, SandboxConfig};
+
+use crate::output::Output;
+use crate::Command;
+
+/// Which server to talk to, on every command that talks to one.
+#[derive(Args)]
+pub(crate) struct ServerArgs {
+    /// The GeoReport v2 endpoint, such as https://311.city.gov/open311/v2/.
+    #[arg(long, global = true, value_name = "URL", env = "CURBSIDE_SERVER")]
+    server: Option<String>,
+    /// Response format the server is asked for.
+    #[arg(long, global = true, value_enum, default_value = "json")]
+    format: WireFormat,
+    /// The city's api_key for this app (or set CURBSIDE_API_KEY).
+    #[arg(long, global = true, value_name = "KEY", env = "CURBSIDE_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    /// jurisdiction_id, for endpoints that serve several.
+    #[arg(long, global = true, value_name = "ID")]
+    jurisdiction: Option<String>,
+    /// Allow plain http to a host other than loopback (development servers only).
+    #[arg(long, global = true)]
+    insecure_http: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum WireFormat {
+    Json,
+    Xml,
+}
+
+impl ServerArgs {
+    fn client(&self) -> curbside_core::Result<Open311Client> {
+        let endpoint = self.server.clone().ok_or(Open311Error::Config {
+            reason: "no server: give --server URL (or set CURBSIDE_SERVER)".into(),
+        })?;
+        let mut config = ServerConfig::new(endpoint);
+        config.format = match self.format {
+            WireFormat::Json => Format::Json,
+            WireFormat::Xml => Format::Xml,
+        };
+        config.api_key = self.api_key.clone().map(ApiKey::new);
+        config.jurisdiction_id = self.jurisdiction.clone();
+        config.allow_insecure_http = self.insecure_http;
+        config.app_name = Some(format!("curbside-cli/{}", env!("CARGO_PKG_VERSION")));
+        Ok(Open311Client::new(config)?)
+    }
+}
+
+/// Filters of `curbside requests`.
+#[derive(Args)]
+pub(crate) struct RequestsArgs {
+    /// Only these ids (repeatable); overrides every other filter.
+    #[arg(long = "id", value_name = "ID")]
+    ids: Vec<String>,
+    /// Only these services (repeatable).
+    #[arg(long = "service", value_name = "CODE")]
+    services: Vec<String>,
+    /// Only these statuses: open, closed (repeatable).
+    #[arg(long = "status", value_name = "STATUS")]
+    statuses: Vec<String>,
+    /// Reported at or after (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    start: Option<DateTime<Utc>>,
+    /// Reported at or before (RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    end: Option<DateTime<Utc>>,
+    /// Page to fetch.
+    #[arg(long)]
+    page: Option<u32>,
+    /// Requests per page.
+    #[arg(long)]
+    page_size: Option<u32>,
+    /// Include notes and extended attributes (extensions=true).
+    #[arg(long)]
+    extensions: bool,
+}
+
+/// Options of `curbside sandbox`.
+#[derive(Args)]
+pub(crate) struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one; the first line printed says which).
+    #[arg(long, default_value_t = 8311)]
+    port: u16,
+    /// Keep requests in this SQLite file instead of in memory.
+    #[arg(long, value_name = "FILE")]
+    database: Option<std::path::PathBuf>,
+    /// The api_key POSTs must carry.
+    #[arg(long = "sandbox-key", default_value = "sandbox-key")]
+    key: String,
+    /// A fault on every request: commit_then_drop, 503, 429[:SECS], stall[:MS], reset,
+    /// captive_portal, trickle[:BYTES_PER_SEC].
+    #[arg(long)]
+    fault: Option<String>,
+}
+
+pub(crate) fn run(command: Command, server: &ServerArgs, out: &Output) -> curbside_core::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .map_err(|e| Open311Error::Config { reason: format!("cannot start the runtime: {e}") })?;
+    runtime.block_on(async {
+        match command {
+            Command::Discover { url } => {
+                out.print(&Open311Client::discover(&url, None).await?, |d| {
+                    for e in &d.endpoints {
+                        println!("{}  {}  [{}]  {}", e.url, e.kind.as_deref().unwrap_or("-"), e.formats.join(", "), e.specification);
+                    }
+                })
+            }
+            Command::Services => out.print(&server.client()?.services().await?, |services| {
+                for s in services {
+                    let questions = if s.metadata { " (has questions)" } else { "" };
+                    println!("{:<24} {}{questions}", s.code, s.name);
+                }
+            }),
+            Command::Service { code } => out.print(&server.client()?.service_definition(&code).await?, |d| {
+                for a in &d.attributes {
+                    let required = if a.required { "*" } else { " " };
+                    println!("{required}{:<12} {:?}  {}", a.code, a.datatype, a.description);
+                    for v in &a.values {
+                        println!("               {} = {}", v.key, v.name);
+                    }
+                }
+            }),
+            Command::Requests(args) => {
+                let query = RequestQuery {
+                    ids: args.ids,
+                    service_codes: args.services,
+                    statuses: args.statuses,
+                    start: args.start,
+                    end: args.end,
+                    extensions: args.extensions,
+                    page: args.page,
+                    page_size: args.page_size,
+                };
+                out.print(&server.client()?.requests(&query).await?, |page| {
+                    for r in &page.requests {
+                        println!(
+                            "{:<14} {:<7} {:<20} {}",
+                            r.id.as_deref().or(r.token.as_deref()).unwrap_or("-"),
+                            r.status.as_deref().unwrap_or("-"),
+                            r.service_code.as_deref().unwrap_or("-"),
+                            r.description.as_deref().unwrap_or("")
+                        );
+                    }
+                    if let Some(next) = page.next_page {
+                        println!("(more: --page {next})");
+                    }
+                })
+            }
+            Command::Request { id } => out.print(&server.client()?.request(&id).await?, |r| {
+                println!("{}", serde_json::to_string_pretty(r).unwrap_or_default())
+            }),
+            Command::Token { token } => out.print(&server.client()?.resolve_token(&token).await?, |id| match id {
+                Some(id) => println!("{id}"),
+                None => println!("(not processed yet)"),
+            }),
+            Command::Sandbox(args) => {
+                let config = SandboxConfig { api_key: Some(args.key.clone()), database: args.database, ..Default::default() };
+                let sandbox = Sandbox::start(config, args.port).await.map_err(|e| Open311Error::Config {
+                    reason: format!("cannot listen on port {}: {e}", args.port),
+                })?;
+                if let Some(fault) = args.fault {
+                    sandbox.faults().always(Some(Fault::parse(&fault).map_err(|reason| Open311Error::Config { reason })?));
+                }
+                // The first line is the endpoint, for scripts that start it with --port 0.
+                println!("{}", sandbox.endpoint());
+                eprintln!("Curbside sandbox: endpoint {} (api_key {}), discovery {}", sandbox.endpoint(), args.key, sandbox.discovery_url());
+                sandbox.run_forever().await;
+            }
+            Command::Draft(_) => unreachable!("drafts are handled in main"),
+        }
+        Ok(())
+    })
+}
