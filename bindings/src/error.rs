@@ -100,12 +100,25 @@ impl From<Error> for ApiError {
                 ApiError::Storage { reason }
             }
             Error::Open311(e) => match e {
-                Open311Error::Config { reason } => ApiError::InvalidInput { field: "server".into(), reason },
-                Open311Error::Transient { reason, retry_after } => ApiError::Temporary { reason, retry_after },
-                Open311Error::Rejected { messages, .. } => ApiError::Rejected { messages: messages.into_iter().map(Into::into).collect() },
+                Open311Error::Config { reason } => ApiError::InvalidInput {
+                    field: "server".into(),
+                    reason,
+                },
+                Open311Error::Transient {
+                    reason,
+                    retry_after,
+                } => ApiError::Temporary {
+                    reason,
+                    retry_after,
+                },
+                Open311Error::Rejected { messages, .. } => ApiError::Rejected {
+                    messages: messages.into_iter().map(Into::into).collect(),
+                },
                 Open311Error::Auth { .. } => ApiError::Unauthorized { reason },
                 Open311Error::NotFound { .. } => ApiError::NotFound { what: reason },
-                Open311Error::Duplicate { .. } | Open311Error::UnknownOutcome { .. } => ApiError::MaybeReceived { reason },
+                Open311Error::Duplicate { .. } | Open311Error::UnknownOutcome { .. } => {
+                    ApiError::MaybeReceived { reason }
+                }
             },
         }
     }
@@ -121,6 +134,10 @@ impl From<tokio::task::JoinError> for ApiError {
 
 impl From<curbside_core::open311::ServerMessage> for ServerMessage {
     fn from(m: curbside_core::open311::ServerMessage) -> Self {
-        ServerMessage { code: m.code, field: m.field, description: m.description }
+        ServerMessage {
+            code: m.code,
+            field: m.field,
+            description: m.description,
+        }
     }
 }

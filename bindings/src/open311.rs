@@ -394,22 +394,44 @@ impl Open311Client {
     /// required except for loopback or `allow_insecure_http`).
     #[uniffi::constructor]
     pub fn new(config: ServerConfig) -> Result<Arc<Self>, ApiError> {
-        Ok(Arc::new(Open311Client { inner: core::Open311Client::new(config.into()).map_err(curbside_core::Error::from)? }))
+        Ok(Arc::new(Open311Client {
+            inner: core::Open311Client::new(config.into()).map_err(curbside_core::Error::from)?,
+        }))
     }
 
     /// The services the city accepts.
     pub async fn services(&self) -> Result<Vec<Service>, ApiError> {
-        Ok(self.inner.services().await.map_err(error)?.into_iter().map(Into::into).collect())
+        Ok(self
+            .inner
+            .services()
+            .await
+            .map_err(error)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// A service's extra questions.
-    pub async fn service_definition(&self, service_code: String) -> Result<ServiceDefinition, ApiError> {
-        Ok(self.inner.service_definition(&service_code).await.map_err(error)?.into())
+    pub async fn service_definition(
+        &self,
+        service_code: String,
+    ) -> Result<ServiceDefinition, ApiError> {
+        Ok(self
+            .inner
+            .service_definition(&service_code)
+            .await
+            .map_err(error)?
+            .into())
     }
 
     /// POSTs a request. `ApiError.MaybeReceived` means the city may have it: do not resend blindly.
     pub async fn submit(&self, request: NewRequest) -> Result<Submission, ApiError> {
-        Ok(self.inner.submit(&request.into()).await.map_err(error)?.into())
+        Ok(self
+            .inner
+            .submit(&request.into())
+            .await
+            .map_err(error)?
+            .into())
     }
 
     /// The id a token resolved to, or null/nil while the server is still processing it.
@@ -419,7 +441,12 @@ impl Open311Client {
 
     /// One page of requests matching `query`.
     pub async fn requests(&self, query: RequestQuery) -> Result<RequestPage, ApiError> {
-        Ok(self.inner.requests(&query.into()).await.map_err(error)?.into())
+        Ok(self
+            .inner
+            .requests(&query.into())
+            .await
+            .map_err(error)?
+            .into())
     }
 
     /// One request by id.
@@ -430,8 +457,14 @@ impl Open311Client {
 
 /// Reads a discovery document (a URL ending in `discovery.json` or `discovery.xml`).
 #[uniffi::export(async_runtime = "tokio")]
-pub async fn discover(discovery_url: String, app_name: Option<String>) -> Result<Discovery, ApiError> {
-    Ok(core::Open311Client::discover(&discovery_url, app_name).await.map_err(error)?.into())
+pub async fn discover(
+    discovery_url: String,
+    app_name: Option<String>,
+) -> Result<Discovery, ApiError> {
+    Ok(core::Open311Client::discover(&discovery_url, app_name)
+        .await
+        .map_err(error)?
+        .into())
 }
 
 fn error(e: core::Open311Error) -> ApiError {
@@ -502,7 +535,13 @@ impl From<ServerConfig> for core::ServerConfig {
 
 impl From<core::DiscoveryEndpoint> for DiscoveryEndpoint {
     fn from(e: core::DiscoveryEndpoint) -> Self {
-        Self { preferred_format: e.preferred_format().into(), specification: e.specification, url: e.url, kind: e.kind, formats: e.formats }
+        Self {
+            preferred_format: e.preferred_format().into(),
+            specification: e.specification,
+            url: e.url,
+            kind: e.kind,
+            formats: e.formats,
+        }
     }
 }
 
@@ -558,7 +597,14 @@ impl From<core::ServiceDefinition> for ServiceDefinition {
                     datatype_description: a.datatype_description,
                     order: a.order,
                     description: a.description,
-                    values: a.values.into_iter().map(|v| AttributeValue { key: v.key, name: v.name }).collect(),
+                    values: a
+                        .values
+                        .into_iter()
+                        .map(|v| AttributeValue {
+                            key: v.key,
+                            name: v.name,
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
@@ -587,7 +633,12 @@ impl From<core::ServiceRequest> for ServiceRequest {
             notes: r
                 .notes
                 .into_iter()
-                .map(|n| Note { datetime: time(n.datetime), kind: n.kind, summary: n.summary, description: n.description })
+                .map(|n| Note {
+                    datetime: time(n.datetime),
+                    kind: n.kind,
+                    summary: n.summary,
+                    description: n.description,
+                })
                 .collect(),
         }
     }
@@ -596,8 +647,16 @@ impl From<core::ServiceRequest> for ServiceRequest {
 impl From<core::Submission> for Submission {
     fn from(s: core::Submission) -> Self {
         match s {
-            core::Submission::Created { id, service_notice } => Self::Created { id, service_notice },
-            core::Submission::Queued { token, service_notice } => Self::Queued { token, service_notice },
+            core::Submission::Created { id, service_notice } => {
+                Self::Created { id, service_notice }
+            }
+            core::Submission::Queued {
+                token,
+                service_notice,
+            } => Self::Queued {
+                token,
+                service_notice,
+            },
             core::Submission::Accepted { service_notice } => Self::Accepted { service_notice },
         }
     }
@@ -613,7 +672,11 @@ impl From<NewRequest> for core::NewRequest {
             attributes: r
                 .attributes
                 .into_iter()
-                .map(|a| core::AttributeAnswer { code: a.code, values: a.values, multiple: a.multiple })
+                .map(|a| core::AttributeAnswer {
+                    code: a.code,
+                    values: a.values,
+                    multiple: a.multiple,
+                })
                 .collect(),
             description: r.description,
             email: r.email,
@@ -626,7 +689,10 @@ impl From<NewRequest> for core::NewRequest {
             media: r
                 .photo_paths
                 .into_iter()
-                .map(|p| core::MediaFile { path: p.into(), content_type: "image/jpeg".into() })
+                .map(|p| core::MediaFile {
+                    path: p.into(),
+                    content_type: "image/jpeg".into(),
+                })
                 .collect(),
         }
     }
@@ -649,6 +715,9 @@ impl From<RequestQuery> for core::RequestQuery {
 
 impl From<core::RequestPage> for RequestPage {
     fn from(p: core::RequestPage) -> Self {
-        Self { requests: p.requests.into_iter().map(Into::into).collect(), next_page: p.next_page }
+        Self {
+            requests: p.requests.into_iter().map(Into::into).collect(),
+            next_page: p.next_page,
+        }
     }
 }

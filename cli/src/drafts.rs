@@ -92,13 +92,23 @@ impl DraftArgs {
     }
 }
 
-pub(crate) fn run(command: DraftCommand, data_dir: PathBuf, out: &Output) -> curbside_core::Result<()> {
+pub(crate) fn run(
+    command: DraftCommand,
+    data_dir: PathBuf,
+    out: &Output,
+) -> curbside_core::Result<()> {
     let curbside = Curbside::open(data_dir)?;
     match command {
-        DraftCommand::Create(args) => out.draft(&curbside.create_draft(args.apply_to(DraftFields::default())?)?),
+        DraftCommand::Create(args) => {
+            out.draft(&curbside.create_draft(args.apply_to(DraftFields::default())?)?)
+        }
         DraftCommand::List => out.drafts(&curbside.list_drafts()?),
         DraftCommand::Show { id } => out.draft(&curbside.get_draft(&DraftId::parse(&id)?)?),
-        DraftCommand::Update { id, fields, clear_location } => {
+        DraftCommand::Update {
+            id,
+            fields,
+            clear_location,
+        } => {
             let id = DraftId::parse(&id)?;
             let mut current = curbside.get_draft(&id)?.fields;
             if clear_location {

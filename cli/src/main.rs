@@ -68,7 +68,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Output { json: cli.json };
     let result = match cli.command {
-        Command::Draft(command) => drafts::run(command, cli.data_dir.unwrap_or_else(default_data_dir), &out),
+        Command::Draft(command) => {
+            drafts::run(command, cli.data_dir.unwrap_or_else(default_data_dir), &out)
+        }
         command => server::run(command, &cli.server, &out),
     };
     match result {

@@ -2,7 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use curbside_core::open311::{ApiKey, Format, Open311Client, Open311Error, RequestQuery, ServerConfig};
+use curbside_core::open311::{
+    ApiKey, Format, Open311Client, Open311Error, RequestQuery, ServerConfig,
+};
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig};
 
 use crate::output::Output;
@@ -18,7 +20,13 @@ pub(crate) struct ServerArgs {
     #[arg(long, global = true, value_enum, default_value = "json")]
     format: WireFormat,
     /// The city's api_key for this app (or set CURBSIDE_API_KEY).
-    #[arg(long, global = true, value_name = "KEY", env = "CURBSIDE_API_KEY", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "KEY",
+        env = "CURBSIDE_API_KEY",
+        hide_env_values = true
+    )]
     api_key: Option<String>,
     /// jurisdiction_id, for endpoints that serve several.
     #[arg(long, global = true, value_name = "ID")]
@@ -99,18 +107,30 @@ pub(crate) struct SandboxArgs {
     fault: Option<String>,
 }
 
-pub(crate) fn run(command: Command, server: &ServerArgs, out: &Output) -> curbside_core::Result<()> {
+pub(crate) fn run(
+    command: Command,
+    server: &ServerArgs,
+    out: &Output,
+) -> curbside_core::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .worker_threads(2)
         .build()
-        .map_err(|e| Open311Error::Config { reason: format!("cannot start the runtime: {e}") })?;
+        .map_err(|e| Open311Error::Config {
+            reason: format!("cannot start the runtime: {e}"),
+        })?;
     runtime.block_on(async {
         match command {
             Command::Discover { url } => {
                 out.print(&Open311Client::discover(&url, None).await?, |d| {
                     for e in &d.endpoints {
-                        println!("{}  {}  [{}]  {}", e.url, e.kind.as_deref().unwrap_or("-"), e.formats.join(", "), e.specification);
+                        println!(
+                            "{}  {}  [{}]  {}",
+                            e.url,
+                            e.kind.as_deref().unwrap_or("-"),
+                            e.formats.join(", "),
+                            e.specification
+                        );
                     }
                 })
             }
@@ -120,15 +140,20 @@ pub(crate) fn run(command: Command, server: &ServerArgs, out: &Output) -> curbsi
                     println!("{:<24} {}{questions}", s.code, s.name);
                 }
             }),
-            Command::Service { code } => out.print(&server.client()?.service_definition(&code).await?, |d| {
-                for a in &d.attributes {
-                    let required = if a.required { "*" } else { " " };
-                    println!("{required}{:<12} {:?}  {}", a.code, a.datatype, a.description);
-                    for v in &a.values {
-                        println!("               {} = {}", v.key, v.name);
+            Command::Service { code } => {
+                out.print(&server.client()?.service_definition(&code).await?, |d| {
+                    for a in &d.attributes {
+                        let required = if a.required { "*" } else { " " };
+                        println!(
+                            "{required}{:<12} {:?}  {}",
+                            a.code, a.datatype, a.description
+                        );
+                        for v in &a.values {
+                            println!("               {} = {}", v.key, v.name);
+                        }
                     }
-                }
-            }),
+                })
+            }
             Command::Requests(args) => {
                 let query = RequestQuery {
                     ids: args.ids,
@@ -158,21 +183,38 @@ pub(crate) fn run(command: Command, server: &ServerArgs, out: &Output) -> curbsi
             Command::Request { id } => out.print(&server.client()?.request(&id).await?, |r| {
                 println!("{}", serde_json::to_string_pretty(r).unwrap_or_default())
             }),
-            Command::Token { token } => out.print(&server.client()?.resolve_token(&token).await?, |id| match id {
-                Some(id) => println!("{id}"),
-                None => println!("(not processed yet)"),
-            }),
+            Command::Token { token } => out.print(
+                &server.client()?.resolve_token(&token).await?,
+                |id| match id {
+                    Some(id) => println!("{id}"),
+                    None => println!("(not processed yet)"),
+                },
+            ),
             Command::Sandbox(args) => {
-                let config = SandboxConfig { api_key: Some(args.key.clone()), database: args.database, ..Default::default() };
-                let sandbox = Sandbox::start(config, args.port).await.map_err(|e| Open311Error::Config {
-                    reason: format!("cannot listen on port {}: {e}", args.port),
-                })?;
+                let config = SandboxConfig {
+                    api_key: Some(args.key.clone()),
+                    database: args.database,
+                    ..Default::default()
+                };
+                let sandbox =
+                    Sandbox::start(config, args.port)
+                        .await
+                        .map_err(|e| Open311Error::Config {
+                            reason: format!("cannot listen on port {}: {e}", args.port),
+                        })?;
                 if let Some(fault) = args.fault {
-                    sandbox.faults().always(Some(Fault::parse(&fault).map_err(|reason| Open311Error::Config { reason })?));
+                    sandbox.faults().always(Some(
+                        Fault::parse(&fault).map_err(|reason| Open311Error::Config { reason })?,
+                    ));
                 }
                 // The first line is the endpoint, for scripts that start it with --port 0.
                 println!("{}", sandbox.endpoint());
-                eprintln!("Curbside sandbox: endpoint {} (api_key {}), discovery {}", sandbox.endpoint(), args.key, sandbox.discovery_url());
+                eprintln!(
+                    "Curbside sandbox: endpoint {} (api_key {}), discovery {}",
+                    sandbox.endpoint(),
+                    args.key,
+                    sandbox.discovery_url()
+                );
                 sandbox.run_forever().await;
             }
             Command::Draft(_) => unreachable!("drafts are handled in main"),

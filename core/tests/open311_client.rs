@@ -595,3 +595,80 @@ async fn a_stalled_upload_is_abandoned_as_unknown_outcome() {
     }
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+#[tokio::test]
+async fn tls_certificates_are_verified() {
+    // A real TLS server on loopback (openssl s_server) with a self-signed certificate: the
+    // client must refuse it, as it would a man in the middle.
+    let Ok(openssl) = which_openssl() else {
+        eprintln!("SKIPPED: no openssl binary to run a TLS server");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new(&openssl)
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = std::process::Command::new(&openssl)
+        .args(["s_server", "-quiet", "-www", "-accept"])
+        .arg(port.to_string())
+        .arg("-cert")
+        .arg(&cert)
+        .arg("-key")
+        .arg(&key)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let client =
+        Open311Client::new(ServerConfig::new(format!("https://localhost:{port}/v2/"))).unwrap();
+    let result = client.services().await;
+    server.kill().unwrap();
+    match result {
+        Err(Open311Error::Transient { reason, .. }) => {
+            assert!(reason.to_lowercase().contains("certificate"), "{reason}")
+        }
+        other => panic!("a self-signed certificate was accepted: {other:?}"),
+    }
+}
+
+fn which_openssl() -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|p| p.join("openssl"))
+                .find(|p| p.is_file())
+        })
+        .ok_or(())
+}

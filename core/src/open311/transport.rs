@@ -56,8 +56,10 @@ impl Transport {
         let allow_insecure = config.allow_insecure_http;
         // An https endpoint never talks plain http, even after a redirect.
         let https_only = config.base_url()?.scheme() == "https";
+        let tls = tls_config()?;
         let builder = || {
             Client::builder()
+                .use_preconfigured_tls(tls.clone())
                 .user_agent(user_agent.clone())
                 .connect_timeout(config.limits.connect_timeout)
                 .read_timeout(config.limits.read_timeout)
@@ -80,7 +82,7 @@ impl Transport {
             }
         });
         let config_error = |e: reqwest::Error| Open311Error::Config {
-            reason: format!("cannot build the HTTP client: {}", e.without_url()),
+            reason: format!("cannot build the HTTP client: {}", chain(&e.without_url())),
         };
         Ok(Transport {
             get: builder()
@@ -196,15 +198,8 @@ impl Transport {
     /// Classifies a transport error: nothing can have reached the server when the connection
     /// was never made; otherwise a POST's outcome is unknown.
     fn failure(&self, method: Method, error: &reqwest::Error) -> Open311Error {
-        let mut reason = error.to_string();
-        let mut source = std::error::Error::source(error);
-        while let Some(cause) = source {
-            reason.push_str(": ");
-            reason.push_str(&cause.to_string());
-            source = cause.source();
-        }
         // reqwest's messages include the URL, whose query may hold the api_key.
-        let reason = self.redact(&reason);
+        let reason = self.redact(&chain(error));
         if error.is_connect() || method == Method::Get {
             Open311Error::Transient {
                 reason,
@@ -214,6 +209,35 @@ impl Transport {
             Open311Error::UnknownOutcome { reason }
         }
     }
+}
+
+/// TLS 1.2+ with Mozilla's root certificates (webpki-roots), built in so it works the same on
+/// Android, iOS and desktops with no platform initialisation; HTTP/2 or 1.1 by ALPN.
+fn tls_config() -> Result<rustls::ClientConfig, Open311Error> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Open311Error::Config {
+            reason: format!("TLS setup: {e}"),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// An error and its causes, as one line.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn too_large(method: Method, cap: usize) -> Open311Error {

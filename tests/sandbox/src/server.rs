@@ -103,10 +103,19 @@ async fn handle(
     }
     // `/fault/{spec}/open311/v2/...`: that fault on every request through this prefix, so a
     // client that cannot call the admin routes can still be given one.
-    let (fault, path) = match path.strip_prefix("/fault/").and_then(|rest| rest.split_once('/')) {
+    let (fault, path) = match path
+        .strip_prefix("/fault/")
+        .and_then(|rest| rest.split_once('/'))
+    {
         Some((spec, rest)) => match Fault::parse(&decode(spec)) {
             Ok(fault) => (Some(fault), format!("/{rest}")),
-            Err(e) => return Ok(respond(Answer::text(StatusCode::BAD_REQUEST, "text/plain", &e))),
+            Err(e) => {
+                return Ok(respond(Answer::text(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain",
+                    &e,
+                )))
+            }
         },
         None => (state.faults.take(req.method() == Method::POST), path),
     };

@@ -31,7 +31,7 @@ class DraftsTest {
     private fun open() = CurbsideCore(dir.toString())
 
     @Test
-    fun `drafts survive reopening and can be updated and deleted`() = runBlocking {
+    fun `drafts survive reopening and can be updated and deleted`() = runBlocking<Unit> {
         val created = open().use { core ->
             val first = core.createDraft(pothole())
             core.createDraft(DraftFields(description = "Street light out"))
@@ -64,7 +64,7 @@ class DraftsTest {
     }
 
     @Test
-    fun `invalid input names the field and saves nothing`() = runBlocking {
+    fun `invalid input names the field and saves nothing`() = runBlocking<Unit> {
         open().use { core ->
             val saved = core.createDraft(pothole())
             val cases = listOf(
@@ -83,7 +83,7 @@ class DraftsTest {
     }
 
     @Test
-    fun `unknown ids are not found and malformed ids are invalid`() = runBlocking {
+    fun `unknown ids are not found and malformed ids are invalid`() = runBlocking<Unit> {
         open().use { core ->
             val saved = core.createDraft(pothole())
             core.deleteDraft(saved.id)

@@ -17,7 +17,7 @@ class DraftsModelTest {
     lateinit var dir: Path
 
     @Test
-    fun `the screen shows what is stored and explains refusals`() = runBlocking {
+    fun `the screen shows what is stored and explains refusals`() = runBlocking<Unit> {
         CurbsideCore(dir.toString()).use { core ->
             val model = DraftsModel(core)
             model.save(null, DraftFields(serviceCode = "graffiti", description = "Tag on the bridge"))
