@@ -655,6 +655,7 @@ async fn tls_certificates_are_verified() {
         Open311Client::new(ServerConfig::new(format!("https://localhost:{port}/v2/"))).unwrap();
     let result = client.services().await;
     server.kill().unwrap();
+    server.wait().unwrap();
     match result {
         Err(Open311Error::Transient { reason, .. }) => {
             assert!(reason.to_lowercase().contains("certificate"), "{reason}")

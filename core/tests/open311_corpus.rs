@@ -26,7 +26,7 @@ fn samples() -> Option<PathBuf> {
     }
 }
 
-fn read(dir: &PathBuf, name: &str) -> String {
+fn read(dir: &std::path::Path, name: &str) -> String {
     let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
     // One fixture is a raw HTTP answer: drop its status line and headers.
     match text.strip_prefix("HTTP/") {
@@ -40,7 +40,7 @@ fn read(dir: &PathBuf, name: &str) -> String {
     }
 }
 
-fn doc(dir: &PathBuf, name: &str) -> Value {
+fn doc(dir: &std::path::Path, name: &str) -> Value {
     document(&read(dir, name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::header::HeaderMap;
-use reqwest::StatusCode;
 use serde_json::Value;
 use url::Url;
 
 use super::parse;
 use super::transport::{Method, PostBody, Response, Transport};
 use super::*;
+
+type Query<'a> = url::form_urlencoded::Serializer<'a, url::UrlQuery<'a>>;
 
 /// A client for one Open311 server. Cheap to share; every call is one HTTP exchange.
 pub struct Open311Client {
@@ -63,7 +64,7 @@ impl Open311Client {
 
     /// The services the city accepts.
     pub async fn services(&self) -> Result<Vec<Service>, Open311Error> {
-        let doc = self.get(self.url(&["services"])?, |_| {}).await?;
+        let doc = self.get(&["services"]).await?;
         parse::services(&doc).map_err(|r| not_protocol(Method::Get, r))
     }
 
@@ -72,9 +73,7 @@ impl Open311Client {
         &self,
         service_code: &str,
     ) -> Result<ServiceDefinition, Open311Error> {
-        let doc = self
-            .get(self.url(&["services", service_code])?, |_| {})
-            .await?;
+        let doc = self.get(&["services", service_code]).await?;
         parse::definition(&doc, service_code).map_err(|r| not_protocol(Method::Get, r))
     }
 
@@ -114,23 +113,20 @@ impl Open311Client {
 
     /// The id a batch POST's token resolved to, or `None` while the server is still working.
     pub async fn resolve_token(&self, token: &str) -> Result<Option<String>, Open311Error> {
-        let doc = self.get(self.url(&["tokens", token])?, |_| {}).await?;
+        let doc = self.get(&["tokens", token]).await?;
         parse::token_id(&doc).map_err(|r| not_protocol(Method::Get, r))
     }
 
     /// One page of requests matching `query`.
     pub async fn requests(&self, query: &RequestQuery) -> Result<RequestPage, Open311Error> {
-        let url = self.url(&["requests"])?;
         let pagination = self.config.quirks.pagination;
         let first_page = match pagination {
             Pagination::PageSize { first_page } => first_page,
             _ => 0,
         };
         let page = query.page.unwrap_or(first_page);
-        let mut headers = HeaderMap::new();
-        let doc = self
-            .get_with_headers(url, &mut headers, |q| self.query_pairs(q, query, page))
-            .await?;
+        let url = self.get_url(&["requests"], |q| self.query_pairs(q, query, page))?;
+        let (doc, headers) = self.fetch(url).await?;
         let (requests, count) = parse::requests(&doc, self.config.quirks.offset())
             .map_err(|r| not_protocol(Method::Get, r))?;
         let next_page = next_page(pagination, page, query.page_size, count, &headers, &doc);
@@ -142,7 +138,7 @@ impl Open311Client {
 
     /// One request by id.
     pub async fn request(&self, id: &str) -> Result<ServiceRequest, Open311Error> {
-        let doc = self.get(self.url(&["requests", id])?, |_| {}).await?;
+        let doc = self.get(&["requests", id]).await?;
         let (mut found, _) = parse::requests(&doc, self.config.quirks.offset())
             .map_err(|r| not_protocol(Method::Get, r))?;
         let position = found
@@ -170,21 +166,14 @@ impl Open311Client {
         Ok(url)
     }
 
-    async fn get(
+    /// The URL of a GET: `{base}/segments.{fmt}` with jurisdiction_id, the api_key where the
+    /// server wants it on GETs, and the call's own parameters.
+    fn get_url(
         &self,
-        url: Url,
-        add_query: impl FnOnce(&mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>),
-    ) -> Result<Value, Open311Error> {
-        self.get_with_headers(url, &mut HeaderMap::new(), add_query)
-            .await
-    }
-
-    async fn get_with_headers(
-        &self,
-        mut url: Url,
-        headers: &mut HeaderMap,
-        add_query: impl FnOnce(&mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>),
-    ) -> Result<Value, Open311Error> {
+        segments: &[&str],
+        params: impl FnOnce(&mut Query<'_>),
+    ) -> Result<Url, Open311Error> {
+        let mut url = self.url(segments)?;
         {
             let mut q = url.query_pairs_mut();
             if let Some(j) = &self.config.jurisdiction_id {
@@ -195,22 +184,27 @@ impl Open311Client {
                     q.append_pair("api_key", key.expose());
                 }
             }
-            add_query(&mut q);
+            params(&mut q);
         }
         if url.query() == Some("") {
             url.set_query(None);
         }
-        let response = self.transport.get(url).await?;
-        *headers = response.headers.clone();
-        answer(&self.transport, Method::Get, response)
+        Ok(url)
     }
 
-    fn query_pairs(
-        &self,
-        q: &mut url::form_urlencoded::Serializer<'_, url::UrlQuery<'_>>,
-        query: &RequestQuery,
-        page: u32,
-    ) {
+    /// GETs `url` and reads the answer, returning its headers too.
+    async fn fetch(&self, url: Url) -> Result<(Value, HeaderMap), Open311Error> {
+        let response = self.transport.get(url).await?;
+        let headers = response.headers.clone();
+        Ok((answer(&self.transport, Method::Get, response)?, headers))
+    }
+
+    /// GETs `{base}/segments.{fmt}` with no parameters of its own.
+    async fn get(&self, segments: &[&str]) -> Result<Value, Open311Error> {
+        Ok(self.fetch(self.get_url(segments, |_| {})?).await?.0)
+    }
+
+    fn query_pairs(&self, q: &mut Query<'_>, query: &RequestQuery, page: u32) {
         if !query.ids.is_empty() {
             q.append_pair("service_request_id", &query.ids.join(","));
         }
@@ -427,11 +421,130 @@ fn next_page(
     }
 }
 
-impl From<StatusCode> for Open311Error {
-    fn from(status: StatusCode) -> Self {
-        Open311Error::Transient {
-            reason: format!("HTTP {status}"),
-            retry_after: None,
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(quirks: Quirks) -> Open311Client {
+        let mut config = ServerConfig::new("https://311.city.example/open311/v2");
+        config.jurisdiction_id = Some("city.example".into());
+        config.api_key = Some(ApiKey::new("k"));
+        config.quirks = quirks;
+        Open311Client::new(config).unwrap()
+    }
+
+    fn requests_url(client: &Open311Client, query: &RequestQuery) -> String {
+        let page = query.page.unwrap_or(0);
+        client
+            .get_url(&["requests"], |q| client.query_pairs(q, query, page))
+            .unwrap()
+            .to_string()
+    }
+
+    #[test]
+    fn request_filters_in_the_url() {
+        let c = client(Quirks::default());
+        let query = RequestQuery {
+            ids: vec!["1".into(), "2".into()],
+            service_codes: vec!["pothole".into()],
+            statuses: vec!["open".into(), "closed".into()],
+            start: Some(
+                DateTime::parse_from_rfc3339("2026-11-01T10:00:00+01:00")
+                    .unwrap()
+                    .into(),
+            ),
+            extensions: true,
+            page: Some(2),
+            page_size: Some(100),
+            ..Default::default()
+        };
+        assert_eq!(
+            requests_url(&c, &query),
+            "https://311.city.example/open311/v2/requests.json?jurisdiction_id=city.example&service_request_id=1%2C2\
+             &service_code=pothole&start_date=2026-11-01T09%3A00%3A00Z&status=open%2Cclosed&extensions=true&page=2&page_size=100"
+        );
+        assert!(
+            !requests_url(&c, &query).contains("api_key"),
+            "the spec needs the key only on POST"
+        );
+    }
+
+    #[test]
+    fn limit_offset_zone_less_dates_and_key_on_get() {
+        let c = client(Quirks {
+            pagination: Pagination::LimitOffset,
+            omit_timezone_in_queries: true,
+            utc_offset_seconds: -6 * 3600,
+            api_key_on_get: true,
+            ..Default::default()
+        });
+        let query = RequestQuery {
+            end: Some(
+                DateTime::parse_from_rfc3339("2026-11-01T12:00:00Z")
+                    .unwrap()
+                    .into(),
+            ),
+            page: Some(3),
+            page_size: Some(50),
+            ..Default::default()
+        };
+        let url = requests_url(&c, &query);
+        assert!(url.contains("api_key=k"), "{url}");
+        assert!(
+            url.contains("end_date=2026-11-01T06%3A00%3A00&"),
+            "local time without zone: {url}"
+        );
+        assert!(url.ends_with("limit=50&offset=150"), "{url}");
+    }
+
+    #[test]
+    fn service_codes_are_one_path_segment() {
+        let c = client(Quirks::default());
+        let url = c
+            .get_url(&["services", "ServiceRequest/Animals/Dead Animal"], |_| {})
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "https://311.city.example/open311/v2/services/ServiceRequest%2FAnimals%2FDead%20Animal.json?jurisdiction_id=city.example"
+        );
+    }
+
+    #[test]
+    fn next_page_from_every_signal() {
+        let none = HeaderMap::new();
+        let page_size = Pagination::PageSize { first_page: 1 };
+        let mut headers = HeaderMap::new();
+        headers.insert("x-page-count", "3".parse().unwrap());
+        assert_eq!(
+            next_page(page_size, 2, None, 10, &headers, &Value::Null),
+            Some(3)
+        );
+        assert_eq!(
+            next_page(page_size, 3, None, 10, &headers, &Value::Null),
+            None
+        );
+        let meta = serde_json::json!({"meta": {"total": 5, "limit": 2, "offset": 4}});
+        assert_eq!(
+            next_page(Pagination::LimitOffset, 2, Some(2), 1, &none, &meta),
+            None
+        );
+        let meta = serde_json::json!({"meta": {"total": 5, "limit": 2, "offset": 2}});
+        assert_eq!(
+            next_page(Pagination::LimitOffset, 1, Some(2), 2, &none, &meta),
+            Some(2)
+        );
+        assert_eq!(
+            next_page(page_size, 1, Some(50), 50, &none, &Value::Null),
+            Some(2),
+            "a full page suggests more"
+        );
+        assert_eq!(
+            next_page(page_size, 1, Some(50), 49, &none, &Value::Null),
+            None
+        );
+        assert_eq!(
+            next_page(Pagination::None, 1, Some(1), 1, &none, &Value::Null),
+            None
+        );
     }
 }

@@ -285,7 +285,7 @@ async fn route(state: &State, path: &str, req: Request<Incoming>) -> Answer {
             None => not_found(),
         };
     }
-    if let Some((name, format)) = path.strip_prefix('/').and_then(|p| with_format(p)) {
+    if let Some((name, format)) = path.strip_prefix('/').and_then(with_format) {
         if name == "discovery" {
             return discovery(state, format);
         }
