@@ -11,6 +11,6 @@ mod types;
 pub use error::{ApiError, ServerMessage};
 pub use object::CurbsideCore;
 pub use open311::*;
-pub use types::{Draft, DraftFields, Location, LocationSource};
+pub use types::{Contact, Draft, DraftFields, Location, LocationSource};
 
 uniffi::setup_scaffolding!("curbside");

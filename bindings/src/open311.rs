@@ -721,3 +721,15 @@ impl From<core::RequestPage> for RequestPage {
         }
     }
 }
+
+impl From<AttributeAnswer> for core::AttributeAnswer {
+    fn from(a: AttributeAnswer) -> Self {
+        Self { code: a.code, values: a.values, multiple: a.multiple }
+    }
+}
+
+impl From<core::AttributeAnswer> for AttributeAnswer {
+    fn from(a: core::AttributeAnswer) -> Self {
+        Self { code: a.code, values: a.values, multiple: a.multiple }
+    }
+}

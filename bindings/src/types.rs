@@ -5,6 +5,8 @@ use std::time::SystemTime;
 
 use curbside_core as core;
 
+use crate::AttributeAnswer;
+
 /// How a position was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum LocationSource {
@@ -47,6 +49,35 @@ pub struct DraftFields {
     /// What the citizen wrote.
     #[uniffi(default = "")]
     pub description: String,
+    /// An address, when there is no position (or to help the crew find it).
+    #[uniffi(default = None)]
+    pub address_string: Option<String>,
+    /// Answers to the service definition's questions.
+    #[uniffi(default = [])]
+    pub attributes: Vec<AttributeAnswer>,
+    /// Who to contact; null/nil (anonymous) unless the user chose to share.
+    #[uniffi(default = None)]
+    pub contact: Option<Contact>,
+    /// Paths of the photos to send (already compressed).
+    #[uniffi(default = [])]
+    pub photos: Vec<String>,
+}
+
+/// The reporter's contact details, each shared only if the user chose to.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Contact {
+    /// First name.
+    #[uniffi(default = None)]
+    pub first_name: Option<String>,
+    /// Last name.
+    #[uniffi(default = None)]
+    pub last_name: Option<String>,
+    /// E-mail address.
+    #[uniffi(default = None)]
+    pub email: Option<String>,
+    /// Phone number.
+    #[uniffi(default = None)]
+    pub phone: Option<String>,
 }
 
 /// A saved draft.
@@ -116,17 +147,38 @@ impl From<DraftFields> for core::DraftFields {
             service_code: f.service_code,
             location: f.location.map(Into::into),
             description: f.description,
+            address_string: f.address_string,
+            attributes: f.attributes.into_iter().map(Into::into).collect(),
+            contact: f.contact.map(Into::into).unwrap_or_default(),
+            photos: f.photos,
         }
     }
 }
 
 impl From<core::DraftFields> for DraftFields {
     fn from(f: core::DraftFields) -> Self {
+        let anonymous = f.contact == core::Contact::default();
         Self {
             service_code: f.service_code,
             location: f.location.map(Into::into),
             description: f.description,
+            address_string: f.address_string,
+            attributes: f.attributes.into_iter().map(Into::into).collect(),
+            contact: (!anonymous).then(|| f.contact.into()),
+            photos: f.photos,
         }
+    }
+}
+
+impl From<Contact> for core::Contact {
+    fn from(c: Contact) -> Self {
+        Self { first_name: c.first_name, last_name: c.last_name, email: c.email, phone: c.phone }
+    }
+}
+
+impl From<core::Contact> for Contact {
+    fn from(c: core::Contact) -> Self {
+        Self { first_name: c.first_name, last_name: c.last_name, email: c.email, phone: c.phone }
     }
 }
 

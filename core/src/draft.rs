@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::open311::AttributeAnswer;
 use crate::{Error, Location, Result};
 
 /// Longest description accepted, in characters (Open311 servers commonly cap at 4,000).
@@ -43,6 +44,44 @@ pub struct DraftFields {
     pub location: Option<Location>,
     /// What the citizen wrote.
     pub description: String,
+    /// An address, when there is no position (or to help the crew find it).
+    #[serde(default)]
+    pub address_string: Option<String>,
+    /// Answers to the service definition's questions.
+    #[serde(default)]
+    pub attributes: Vec<AttributeAnswer>,
+    /// Who to contact; empty (anonymous) unless the user chose to share.
+    #[serde(default)]
+    pub contact: Contact,
+    /// Paths of the photos to send (already compressed and stripped of metadata).
+    #[serde(default)]
+    pub photos: Vec<String>,
+}
+
+/// The reporter's contact details, each shared only if the user chose to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    /// First name.
+    pub first_name: Option<String>,
+    /// Last name.
+    pub last_name: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+}
+
+/// The parts of [`DraftFields`] kept in the `details` JSON column.
+#[derive(Default, Serialize, Deserialize)]
+pub(crate) struct Details {
+    #[serde(default)]
+    pub(crate) address_string: Option<String>,
+    #[serde(default)]
+    pub(crate) attributes: Vec<AttributeAnswer>,
+    #[serde(default)]
+    pub(crate) contact: Contact,
+    #[serde(default)]
+    pub(crate) photos: Vec<String>,
 }
 
 impl DraftFields {

@@ -10,7 +10,7 @@ mod location;
 pub mod open311;
 mod store;
 
-pub use draft::{Draft, DraftFields, DraftId, MAX_DESCRIPTION_CHARS};
+pub use draft::{Contact, Draft, DraftFields, DraftId, MAX_DESCRIPTION_CHARS};
 pub use error::{Error, Result};
 pub use location::{Location, LocationSource};
 

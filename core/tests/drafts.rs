@@ -2,7 +2,8 @@
 //! create, reopen, list, update, delete, and each error case, on a real SQLite file.
 
 use chrono::{TimeZone, Utc};
-use curbside_core::{Curbside, DraftFields, DraftId, Error, Location, LocationSource};
+use curbside_core::open311::AttributeAnswer;
+use curbside_core::{Contact, Curbside, DraftFields, DraftId, Error, Location, LocationSource};
 
 fn pothole() -> DraftFields {
     DraftFields {
@@ -15,6 +16,10 @@ fn pothole() -> DraftFields {
             captured_at: Utc.with_ymd_and_hms(2026, 11, 27, 8, 30, 0).unwrap(),
         }),
         description: "Deep pothole in the bike lane".into(),
+        attributes: vec![AttributeAnswer { code: "HAZARDS".into(), values: vec!["water".into(), "glass".into()], multiple: true }],
+        contact: Contact { email: Some("ada@example.org".into()), ..Default::default() },
+        photos: vec!["/data/photos/3f2a.jpg".into()],
+        ..Default::default()
     }
 }
 

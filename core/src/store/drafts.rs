@@ -3,15 +3,26 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
+use crate::draft::Details;
 use crate::{Draft, DraftFields, DraftId, Error, Location, LocationSource, Result};
 
 const COLUMNS: &str = "id, service_code, description, latitude, longitude, accuracy_m,
-                       location_source, location_time, created_at, updated_at";
+                       location_source, location_time, created_at, updated_at, details";
+
+fn details_json(fields: &DraftFields) -> String {
+    serde_json::to_string(&Details {
+        address_string: fields.address_string.clone(),
+        attributes: fields.attributes.clone(),
+        contact: fields.contact.clone(),
+        photos: fields.photos.clone(),
+    })
+    .expect("details serialize")
+}
 
 pub(crate) fn insert(conn: &Connection, draft: &Draft) -> Result<()> {
     let loc = draft.fields.location.as_ref();
     conn.execute(
-        &format!("INSERT INTO drafts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+        &format!("INSERT INTO drafts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
         params![
             draft.id.to_string(),
             draft.fields.service_code,
@@ -23,6 +34,7 @@ pub(crate) fn insert(conn: &Connection, draft: &Draft) -> Result<()> {
             loc.map(|l| l.captured_at.timestamp_millis()),
             draft.created_at.timestamp_millis(),
             draft.updated_at.timestamp_millis(),
+            details_json(&draft.fields),
         ],
     )?;
     Ok(())
@@ -32,7 +44,7 @@ pub(crate) fn update(conn: &Connection, draft: &Draft) -> Result<()> {
     let loc = draft.fields.location.as_ref();
     conn.execute(
         "UPDATE drafts SET service_code = ?2, description = ?3, latitude = ?4, longitude = ?5,
-             accuracy_m = ?6, location_source = ?7, location_time = ?8, updated_at = ?9
+             accuracy_m = ?6, location_source = ?7, location_time = ?8, updated_at = ?9, details = ?10
          WHERE id = ?1",
         params![
             draft.id.to_string(),
@@ -44,6 +56,7 @@ pub(crate) fn update(conn: &Connection, draft: &Draft) -> Result<()> {
             loc.map(|l| l.source.as_str()),
             loc.map(|l| l.captured_at.timestamp_millis()),
             draft.updated_at.timestamp_millis(),
+            details_json(&draft.fields),
         ],
     )?;
     Ok(())
@@ -91,12 +104,19 @@ fn from_row(row: &Row<'_>) -> Result<Draft> {
             })
         }
     };
+    let details: String = row.get(10)?;
+    let details: Details =
+        serde_json::from_str(&details).map_err(|_| Error::CorruptData("draft details".into()))?;
     Ok(Draft {
         id,
         fields: DraftFields {
             service_code: row.get(1)?,
             location,
             description: row.get(2)?,
+            address_string: details.address_string,
+            attributes: details.attributes,
+            contact: details.contact,
+            photos: details.photos,
         },
         created_at: time(row.get(8)?)?,
         updated_at: time(row.get(9)?)?,

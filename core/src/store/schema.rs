@@ -10,9 +10,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use crate::{Error, Result};
 
 /// The schema version this build writes.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
-/// The full current schema, applied to a new database.
+/// The full current schema, applied to a new database (with [`OUTBOX`]).
 const CREATE: &str = "
 CREATE TABLE drafts (
     id              TEXT PRIMARY KEY NOT NULL,
@@ -25,6 +25,7 @@ CREATE TABLE drafts (
     location_time   INTEGER,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
+    details         TEXT NOT NULL DEFAULT '{}',
     CHECK ((latitude IS NULL) = (longitude IS NULL)),
     CHECK ((latitude IS NULL) = (location_source IS NULL)),
     CHECK ((latitude IS NULL) = (location_time IS NULL))
@@ -32,13 +33,61 @@ CREATE TABLE drafts (
 CREATE INDEX drafts_by_created ON drafts (created_at DESC);
 ";
 
+/// The outbox (version 2): servers, reports and their history, and the sender lease.
+const OUTBOX: &str = "
+CREATE TABLE servers (
+    id            TEXT PRIMARY KEY NOT NULL,
+    config        TEXT NOT NULL,
+    paused_reason TEXT
+) STRICT;
+CREATE TABLE reports (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    server_id          TEXT NOT NULL REFERENCES servers (id),
+    payload            TEXT NOT NULL,
+    state              TEXT NOT NULL,
+    step               TEXT NOT NULL,
+    frozen             INTEGER NOT NULL DEFAULT 0,
+    outcome_unknown    INTEGER NOT NULL DEFAULT 0,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at    INTEGER NOT NULL,
+    attempt_started_at INTEGER,
+    token              TEXT,
+    request_id         TEXT,
+    service_notice     TEXT,
+    attention          TEXT,
+    last_error         TEXT,
+    status             TEXT,
+    status_notes       TEXT,
+    status_updated_at  INTEGER,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX reports_due ON reports (state, next_attempt_at);
+CREATE INDEX reports_by_server ON reports (server_id);
+CREATE TABLE report_history (
+    report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    at        INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    summary   TEXT NOT NULL
+) STRICT;
+CREATE INDEX report_history_by_report ON report_history (report_id, at);
+CREATE TABLE lease (
+    name   TEXT PRIMARY KEY NOT NULL,
+    holder TEXT NOT NULL,
+    until  INTEGER NOT NULL
+) STRICT;
+";
+
 /// Brings a database at `version` to `version + 1`.
-fn upgrade_from(_tx: &Transaction<'_>, version: u32) -> Result<()> {
-    // One step per released version, as `match version { 1 => tx.execute_batch("…"), … }`;
-    // version 1 is the first, so there is nothing to upgrade from yet.
-    Err(Error::CorruptData(format!(
-        "no upgrade from schema version {version}"
-    )))
+fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
+    match version {
+        1 => {
+            tx.execute_batch("ALTER TABLE drafts ADD COLUMN details TEXT NOT NULL DEFAULT '{}';")?;
+            tx.execute_batch(OUTBOX)?;
+            Ok(())
+        }
+        _ => Err(Error::CorruptData(format!("no upgrade from schema version {version}"))),
+    }
 }
 
 /// Creates or upgrades the schema in one IMMEDIATE transaction: either all steps apply or none.
@@ -46,13 +95,11 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > VERSION {
-        return Err(Error::SchemaTooNew {
-            found,
-            supported: VERSION,
-        });
+        return Err(Error::SchemaTooNew { found, supported: VERSION });
     }
     if found == 0 {
         tx.execute_batch(CREATE)?;
+        tx.execute_batch(OUTBOX)?;
     } else {
         for version in found..VERSION {
             upgrade_from(&tx, version)?;
@@ -68,20 +115,59 @@ mod tests {
     use super::*;
 
     /// The full schema of every earlier version, oldest first: `HISTORY[i]` is version `i + 1`.
-    const HISTORY: &[&str] = &[];
+    const HISTORY: &[&str] = &[V1];
 
-    /// Everything that defines the schema, in a comparable form.
-    fn schema_of(conn: &Connection) -> Vec<(String, String, String)> {
-        let mut stmt = conn
-            .prepare(
-                "SELECT type, name, COALESCE(sql, '') FROM sqlite_schema
-                 WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
-            )
+    /// Version 1: drafts only.
+    const V1: &str = "
+        CREATE TABLE drafts (
+            id TEXT PRIMARY KEY NOT NULL, service_code TEXT, description TEXT NOT NULL,
+            latitude REAL, longitude REAL, accuracy_m REAL, location_source TEXT, location_time INTEGER,
+            created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
+            CHECK ((latitude IS NULL) = (longitude IS NULL)),
+            CHECK ((latitude IS NULL) = (location_source IS NULL)),
+            CHECK ((latitude IS NULL) = (location_time IS NULL))
+        ) STRICT;
+        CREATE INDEX drafts_by_created ON drafts (created_at DESC);";
+
+    /// Everything that defines the schema, comparably: each table's columns (name, type, not
+    /// null, default, key) and foreign keys, and each index with its columns.
+    fn schema_of(conn: &Connection) -> Vec<String> {
+        let mut objects = conn
+            .prepare("SELECT type, name, tbl_name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
             .unwrap();
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap();
-        rows.map(|r| r.unwrap()).collect()
+        let objects: Vec<(String, String, String)> =
+            objects.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();
+        let mut out = Vec::new();
+        for (kind, name, table) in objects {
+            let queries = match kind.as_str() {
+                "table" => vec![
+                    format!("SELECT cid, name, type, \"notnull\", dflt_value, pk FROM pragma_table_info('{name}')"),
+                    format!("SELECT \"table\", \"from\", \"to\", on_delete, 0, 0 FROM pragma_foreign_key_list('{name}')"),
+                ],
+                "index" => vec![format!("SELECT seqno, name, \"desc\", coll, key, '{table}' FROM pragma_index_xinfo('{name}')")],
+                _ => continue,
+            };
+            for query in queries {
+                let mut stmt = conn.prepare(&query).unwrap();
+                let rows = stmt
+                    .query_map([], |r| {
+                        Ok((0..6).map(|i| text(r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|"))
+                    })
+                    .unwrap();
+                out.extend(rows.map(|row| format!("{kind} {name}: {}", row.unwrap())));
+            }
+        }
+        out
+    }
+
+    fn text(value: rusqlite::types::ValueRef<'_>) -> String {
+        use rusqlite::types::ValueRef;
+        match value {
+            ValueRef::Null => "NULL".into(),
+            ValueRef::Integer(i) => i.to_string(),
+            ValueRef::Real(r) => r.to_string(),
+            ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+        }
     }
 
     fn fresh() -> Connection {
@@ -92,33 +178,43 @@ mod tests {
 
     #[test]
     fn every_earlier_version_has_a_recorded_schema() {
-        assert_eq!(
-            HISTORY.len() as u32,
-            VERSION - 1,
-            "bumping VERSION needs the previous full schema in HISTORY"
-        );
+        assert_eq!(HISTORY.len() as u32, VERSION - 1, "bumping VERSION needs the previous full schema in HISTORY");
     }
 
     #[test]
     fn every_upgrade_path_equals_a_fresh_schema() {
         let expected = schema_of(&fresh());
+        assert!(expected.iter().any(|c| c.contains("details")), "the comparison sees columns");
         for (index, old_schema) in HISTORY.iter().enumerate() {
             let old_version = index as u32 + 1;
             let mut conn = Connection::open_in_memory().unwrap();
             conn.execute_batch(old_schema).unwrap();
-            conn.pragma_update(None, "user_version", old_version)
-                .unwrap();
+            conn.pragma_update(None, "user_version", old_version).unwrap();
             migrate(&mut conn).unwrap();
             assert_eq!(schema_of(&conn), expected, "upgrade from v{old_version}");
         }
     }
 
     #[test]
+    fn upgrading_keeps_the_drafts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1).unwrap();
+        conn.execute(
+            "INSERT INTO drafts (id, description, created_at, updated_at) VALUES ('d1', 'kept', 1, 1)",
+            [],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        migrate(&mut conn).unwrap();
+        let (description, details): (String, String) =
+            conn.query_row("SELECT description, details FROM drafts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!((description.as_str(), details.as_str()), ("kept", "{}"));
+    }
+
+    #[test]
     fn fresh_database_is_stamped_and_migrating_again_changes_nothing() {
         let mut conn = fresh();
-        let version: u32 = conn
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .unwrap();
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, VERSION);
         let before = schema_of(&conn);
         migrate(&mut conn).unwrap();
@@ -128,8 +224,7 @@ mod tests {
     #[test]
     fn refuses_a_database_from_a_newer_build() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "user_version", VERSION + 1)
-            .unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1).unwrap();
         assert!(matches!(
             migrate(&mut conn),
             Err(Error::SchemaTooNew { found, supported }) if found == VERSION + 1 && supported == VERSION
