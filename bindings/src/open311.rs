@@ -724,12 +724,20 @@ impl From<core::RequestPage> for RequestPage {
 
 impl From<AttributeAnswer> for core::AttributeAnswer {
     fn from(a: AttributeAnswer) -> Self {
-        Self { code: a.code, values: a.values, multiple: a.multiple }
+        Self {
+            code: a.code,
+            values: a.values,
+            multiple: a.multiple,
+        }
     }
 }
 
 impl From<core::AttributeAnswer> for AttributeAnswer {
     fn from(a: core::AttributeAnswer) -> Self {
-        Self { code: a.code, values: a.values, multiple: a.multiple }
+        Self {
+            code: a.code,
+            values: a.values,
+            multiple: a.multiple,
+        }
     }
 }

@@ -172,13 +172,23 @@ impl From<core::DraftFields> for DraftFields {
 
 impl From<Contact> for core::Contact {
     fn from(c: Contact) -> Self {
-        Self { first_name: c.first_name, last_name: c.last_name, email: c.email, phone: c.phone }
+        Self {
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+            phone: c.phone,
+        }
     }
 }
 
 impl From<core::Contact> for Contact {
     fn from(c: core::Contact) -> Self {
-        Self { first_name: c.first_name, last_name: c.last_name, email: c.email, phone: c.phone }
+        Self {
+            first_name: c.first_name,
+            last_name: c.last_name,
+            email: c.email,
+            phone: c.phone,
+        }
     }
 }
 

@@ -22,6 +22,15 @@ pub enum Error {
     /// No draft has the given id (never created, or deleted).
     #[error("no such draft")]
     DraftNotFound,
+    /// No submitted report has the given id.
+    #[error("no such report")]
+    ReportNotFound,
+    /// No server has been set up under the given id.
+    #[error("no server is set up as {0:?}")]
+    ServerNotFound(String),
+    /// The report may already have reached the city, so it can no longer be changed or withdrawn.
+    #[error("the report has already been sent (or may have been), so it can no longer be {0}")]
+    ReportLocked(&'static str),
     /// The data directory cannot be created or used.
     #[error("cannot use data directory {path}: {source}")]
     DataDir {

@@ -8,6 +8,7 @@ mod draft;
 mod error;
 mod location;
 pub mod open311;
+pub mod outbox;
 mod store;
 
 pub use draft::{Contact, Draft, DraftFields, DraftId, MAX_DESCRIPTION_CHARS};
@@ -25,6 +26,7 @@ pub const DATABASE_FILE: &str = "curbside.sqlite3";
 pub struct Curbside {
     data_dir: PathBuf,
     store: store::Store,
+    engine: outbox::engine::Engine,
 }
 
 impl Curbside {
@@ -33,7 +35,11 @@ impl Curbside {
         let data_dir = data_dir.as_ref().to_path_buf();
         ensure_writable(&data_dir)?;
         let store = store::Store::open(&data_dir.join(DATABASE_FILE))?;
-        Ok(Self { data_dir, store })
+        Ok(Self {
+            data_dir,
+            store,
+            engine: outbox::engine::Engine::new(),
+        })
     }
 
     /// The data directory this instance was opened on.

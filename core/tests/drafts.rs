@@ -16,8 +16,15 @@ fn pothole() -> DraftFields {
             captured_at: Utc.with_ymd_and_hms(2026, 11, 27, 8, 30, 0).unwrap(),
         }),
         description: "Deep pothole in the bike lane".into(),
-        attributes: vec![AttributeAnswer { code: "HAZARDS".into(), values: vec!["water".into(), "glass".into()], multiple: true }],
-        contact: Contact { email: Some("ada@example.org".into()), ..Default::default() },
+        attributes: vec![AttributeAnswer {
+            code: "HAZARDS".into(),
+            values: vec!["water".into(), "glass".into()],
+            multiple: true,
+        }],
+        contact: Contact {
+            email: Some("ada@example.org".into()),
+            ..Default::default()
+        },
         photos: vec!["/data/photos/3f2a.jpg".into()],
         ..Default::default()
     }

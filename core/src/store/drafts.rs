@@ -22,7 +22,9 @@ fn details_json(fields: &DraftFields) -> String {
 pub(crate) fn insert(conn: &Connection, draft: &Draft) -> Result<()> {
     let loc = draft.fields.location.as_ref();
     conn.execute(
-        &format!("INSERT INTO drafts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+        &format!(
+            "INSERT INTO drafts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ),
         params![
             draft.id.to_string(),
             draft.fields.service_code,

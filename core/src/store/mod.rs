@@ -1,6 +1,7 @@
 //! SQLite storage: one connection, opened with durable settings, used in short transactions.
 
 pub(crate) mod drafts;
+pub(crate) mod reports;
 pub(crate) mod schema;
 
 use std::path::Path;

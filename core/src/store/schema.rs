@@ -44,10 +44,12 @@ CREATE TABLE reports (
     id                 TEXT PRIMARY KEY NOT NULL,
     server_id          TEXT NOT NULL REFERENCES servers (id),
     payload            TEXT NOT NULL,
+    fields             TEXT NOT NULL,
     state              TEXT NOT NULL,
     step               TEXT NOT NULL,
     frozen             INTEGER NOT NULL DEFAULT 0,
     outcome_unknown    INTEGER NOT NULL DEFAULT 0,
+    said_duplicate     INTEGER NOT NULL DEFAULT 0,
     attempts           INTEGER NOT NULL DEFAULT 0,
     next_attempt_at    INTEGER NOT NULL,
     attempt_started_at INTEGER,
@@ -86,7 +88,9 @@ fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             tx.execute_batch(OUTBOX)?;
             Ok(())
         }
-        _ => Err(Error::CorruptData(format!("no upgrade from schema version {version}"))),
+        _ => Err(Error::CorruptData(format!(
+            "no upgrade from schema version {version}"
+        ))),
     }
 }
 
@@ -95,7 +99,10 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > VERSION {
-        return Err(Error::SchemaTooNew { found, supported: VERSION });
+        return Err(Error::SchemaTooNew {
+            found,
+            supported: VERSION,
+        });
     }
     if found == 0 {
         tx.execute_batch(CREATE)?;
@@ -135,8 +142,11 @@ mod tests {
         let mut objects = conn
             .prepare("SELECT type, name, tbl_name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")
             .unwrap();
-        let objects: Vec<(String, String, String)> =
-            objects.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(|r| r.unwrap()).collect();
+        let objects: Vec<(String, String, String)> = objects
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect();
         let mut out = Vec::new();
         for (kind, name, table) in objects {
             let queries = match kind.as_str() {
@@ -151,7 +161,10 @@ mod tests {
                 let mut stmt = conn.prepare(&query).unwrap();
                 let rows = stmt
                     .query_map([], |r| {
-                        Ok((0..6).map(|i| text(r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|"))
+                        Ok((0..6)
+                            .map(|i| text(r.get_ref(i).unwrap()))
+                            .collect::<Vec<_>>()
+                            .join("|"))
                     })
                     .unwrap();
                 out.extend(rows.map(|row| format!("{kind} {name}: {}", row.unwrap())));
@@ -178,18 +191,26 @@ mod tests {
 
     #[test]
     fn every_earlier_version_has_a_recorded_schema() {
-        assert_eq!(HISTORY.len() as u32, VERSION - 1, "bumping VERSION needs the previous full schema in HISTORY");
+        assert_eq!(
+            HISTORY.len() as u32,
+            VERSION - 1,
+            "bumping VERSION needs the previous full schema in HISTORY"
+        );
     }
 
     #[test]
     fn every_upgrade_path_equals_a_fresh_schema() {
         let expected = schema_of(&fresh());
-        assert!(expected.iter().any(|c| c.contains("details")), "the comparison sees columns");
+        assert!(
+            expected.iter().any(|c| c.contains("details")),
+            "the comparison sees columns"
+        );
         for (index, old_schema) in HISTORY.iter().enumerate() {
             let old_version = index as u32 + 1;
             let mut conn = Connection::open_in_memory().unwrap();
             conn.execute_batch(old_schema).unwrap();
-            conn.pragma_update(None, "user_version", old_version).unwrap();
+            conn.pragma_update(None, "user_version", old_version)
+                .unwrap();
             migrate(&mut conn).unwrap();
             assert_eq!(schema_of(&conn), expected, "upgrade from v{old_version}");
         }
@@ -206,15 +227,20 @@ mod tests {
         .unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         migrate(&mut conn).unwrap();
-        let (description, details): (String, String) =
-            conn.query_row("SELECT description, details FROM drafts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let (description, details): (String, String) = conn
+            .query_row("SELECT description, details FROM drafts", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
         assert_eq!((description.as_str(), details.as_str()), ("kept", "{}"));
     }
 
     #[test]
     fn fresh_database_is_stamped_and_migrating_again_changes_nothing() {
         let mut conn = fresh();
-        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
         assert_eq!(version, VERSION);
         let before = schema_of(&conn);
         migrate(&mut conn).unwrap();
@@ -224,7 +250,8 @@ mod tests {
     #[test]
     fn refuses_a_database_from_a_newer_build() {
         let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "user_version", VERSION + 1).unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1)
+            .unwrap();
         assert!(matches!(
             migrate(&mut conn),
             Err(Error::SchemaTooNew { found, supported }) if found == VERSION + 1 && supported == VERSION

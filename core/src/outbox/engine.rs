@@ -1,0 +1,663 @@
+//! The sync engine: takes due reports one step at a time under a lease that makes it the
+//! only sender for this database, and records every outcome before acting on the next.
+//!
+//! The POST rule: the "attempt started" mark (`frozen`, `outcome_unknown`) is committed before
+//! the request leaves. If the answer never comes, or the app dies, the mark is still there and
+//! the report is reconciled (looked for on the server) before it is ever posted again.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast, Notify};
+
+use crate::open311::{
+    NewRequest, Open311Client, Open311Error, RequestQuery, ServerConfig, ServiceRequest, Submission,
+};
+use crate::outbox::{Attention, AttentionAction, Report, RetryPolicy, RunSummary};
+use crate::store::reports::{self, now_ms, Row, State, Step};
+use crate::{Curbside, Error, Result};
+
+/// Name of the lease row that makes one instance the sender.
+const SENDER: &str = "sender";
+/// How long a lease lasts without renewal (renewed before every step).
+const LEASE: Duration = Duration::from_secs(120);
+/// Ids per `GET requests` when tracking statuses.
+const STATUS_BATCH: usize = 50;
+/// Pages searched when looking for an unanswered POST on the server.
+const RECONCILE_PAGES: u32 = 10;
+
+/// The engine's in-memory state. Everything that matters is in the database; this only
+/// wakes the worker, caches clients and fans out events.
+pub(crate) struct Engine {
+    holder: String,
+    wake: Notify,
+    network: AtomicBool,
+    policy: Mutex<RetryPolicy>,
+    events: broadcast::Sender<Report>,
+    clients: Mutex<HashMap<String, (ServerConfig, Arc<Open311Client>)>>,
+}
+
+impl Engine {
+    pub(crate) fn new() -> Self {
+        Engine {
+            holder: uuid::Uuid::new_v4().to_string(),
+            wake: Notify::new(),
+            network: AtomicBool::new(true),
+            policy: Mutex::new(RetryPolicy::default()),
+            events: broadcast::channel(1024).0,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Tells listeners; called after the change is committed.
+    pub(crate) fn changed(&self, report: Report) {
+        let _ = self.events.send(report);
+    }
+
+    fn policy(&self) -> RetryPolicy {
+        *self.policy.lock().unwrap()
+    }
+}
+
+/// What a step did, for the run's summary.
+enum Outcome {
+    Sent,
+    Failed,
+    Progress,
+}
+
+impl Curbside {
+    /// Replaces the retry policy (tests and apps with their own scheduling use this).
+    pub fn set_retry_policy(&self, policy: RetryPolicy) {
+        *self.engine.policy.lock().unwrap() = policy;
+    }
+
+    /// The platform's hint that the network came back (`true`) or went away (`false`). The
+    /// worker sends nothing while it is away, and tries at once when it returns.
+    pub fn set_network_available(&self, available: bool) {
+        self.engine.network.store(available, Ordering::SeqCst);
+        if available {
+            self.engine.wake();
+        }
+    }
+
+    /// The current reports, and a receiver of every change from now on.
+    pub fn subscribe(&self) -> Result<(Vec<Report>, broadcast::Receiver<Report>)> {
+        let receiver = self.engine.events.subscribe();
+        Ok((self.reports()?, receiver))
+    }
+
+    /// Sends what it can until `deadline`, then returns: for WorkManager (about 10 minutes) and
+    /// BGTaskScheduler (about 30 seconds). No step starts with less than a second left; a step
+    /// cut off by the deadline is safe, because its outcome is recorded as unknown first.
+    pub async fn run_pending(&self, deadline: Instant) -> Result<RunSummary> {
+        let mut summary = RunSummary::default();
+        if !self.take_lease()? {
+            summary.skipped_busy = true;
+            return Ok(summary);
+        }
+        let result = self.drain(deadline, &mut summary).await;
+        let released = self
+            .store
+            .write(|tx| reports::release_lease(tx, SENDER, &self.engine.holder));
+        result?;
+        released?;
+        summary.waiting = self.store.read(reports::waiting)?;
+        Ok(summary)
+    }
+
+    /// A pull-to-refresh: sends everything due and refreshes the status of sent reports.
+    pub async fn sync_now(&self) -> Result<RunSummary> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let mut summary = self.run_pending(deadline).await?;
+        summary.status_changes = self.refresh_statuses().await?;
+        Ok(summary)
+    }
+
+    /// Runs until the process ends: sends whatever is due whenever the network is there, and
+    /// sleeps until the next due time, a submit, or the network coming back.
+    pub async fn run_worker(self: Arc<Self>) {
+        loop {
+            if self.engine.network.load(Ordering::SeqCst) {
+                let _ = self
+                    .run_pending(Instant::now() + Duration::from_secs(300))
+                    .await;
+            }
+            let next = self.store.read(reports::next_due_at).ok().flatten();
+            let sleep = match next {
+                Some(at) if self.engine.network.load(Ordering::SeqCst) => {
+                    Duration::from_millis((at - now_ms()).clamp(10, 3_600_000) as u64)
+                }
+                _ => Duration::from_secs(3600),
+            };
+            tokio::select! {
+                () = self.engine.wake.notified() => {}
+                () = tokio::time::sleep(sleep) => {}
+            }
+        }
+    }
+
+    /// "My reports": asks each server for the status of the reports it has (batched ids),
+    /// records changes and new notes in their history, and tells listeners. Returns how many
+    /// reports changed.
+    pub async fn refresh_statuses(&self) -> Result<u32> {
+        let tracked = self.store.read(reports::tracked)?;
+        let mut by_server: HashMap<String, Vec<Row>> = HashMap::new();
+        for row in tracked {
+            by_server
+                .entry(row.server_id.clone())
+                .or_default()
+                .push(row);
+        }
+        let mut changed = 0;
+        for (server_id, rows) in by_server {
+            let Ok(client) = self.client(&server_id) else {
+                continue;
+            };
+            for batch in rows.chunks(STATUS_BATCH) {
+                let ids = batch.iter().filter_map(|r| r.request_id.clone()).collect();
+                let query = RequestQuery {
+                    ids,
+                    extensions: true,
+                    ..Default::default()
+                };
+                let Ok(page) = client.requests(&query).await else {
+                    continue;
+                };
+                for remote in page.requests {
+                    let Some(row) = batch.iter().find(|r| r.request_id == remote.id) else {
+                        continue;
+                    };
+                    if let Some(report) = self
+                        .store
+                        .write(|tx| apply_status(tx, row.clone(), &remote))?
+                    {
+                        changed += 1;
+                        self.engine.changed(report);
+                    }
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    fn take_lease(&self) -> Result<bool> {
+        let now = now_ms();
+        self.store.write(|tx| {
+            let mine = reports::acquire_lease(
+                tx,
+                SENDER,
+                &self.engine.holder,
+                now,
+                now + LEASE.as_millis() as i64,
+            )?;
+            if mine {
+                // Only the lease holder sends, so a report still marked as sending was cut off
+                // (crash, kill, deadline): put it back; its outcome marks say what to do next.
+                tx.execute(
+                    "UPDATE reports SET state = 'queued' WHERE state = 'sending'",
+                    [],
+                )?;
+            }
+            Ok(mine)
+        })
+    }
+
+    async fn drain(&self, deadline: Instant, summary: &mut RunSummary) -> Result<()> {
+        loop {
+            if deadline.saturating_duration_since(Instant::now()) < Duration::from_secs(1) {
+                return Ok(());
+            }
+            if !self.take_lease()? {
+                return Ok(());
+            }
+            let Some(row) = self.store.read(|c| reports::next_due(c, now_ms()))? else {
+                return Ok(());
+            };
+            let step = self.step(row);
+            let outcome = match tokio::time::timeout(
+                deadline.saturating_duration_since(Instant::now()),
+                step,
+            )
+            .await
+            {
+                Ok(outcome) => outcome?,
+                Err(_) => return Ok(()),
+            };
+            match outcome {
+                Outcome::Sent => summary.sent += 1,
+                Outcome::Failed => summary.failed += 1,
+                Outcome::Progress => {}
+            }
+        }
+    }
+
+    async fn step(&self, row: Row) -> Result<Outcome> {
+        let client = match self.client(&row.server_id) {
+            Ok(client) => client,
+            Err(e) => return self.settle(row, Err(e)),
+        };
+        match (row.step, row.outcome_unknown) {
+            (Step::ResolveToken, _) => self.resolve_token(&client, row).await,
+            (Step::Reconcile, _) | (Step::Post, true) => self.reconcile(&client, row).await,
+            (Step::Post, false) => self.post(&client, row).await,
+            (Step::Track, _) => Ok(Outcome::Progress),
+        }
+    }
+
+    async fn post(&self, client: &Open311Client, mut row: Row) -> Result<Outcome> {
+        // The attempt-started mark, durable before a byte leaves.
+        row.state = State::Sending;
+        row.frozen = true;
+        row.outcome_unknown = true;
+        row.attempts += 1;
+        row.attempt_started_at = Some(now_ms());
+        let report = self.store.write(|tx| {
+            reports::update(tx, &mut row)?;
+            Ok(row.to_report())
+        })?;
+        self.engine.changed(report);
+        let answer = client.submit(&row.payload).await;
+        self.settle(row, answer.map_err(Error::Open311))
+    }
+
+    /// Records what a POST (or a step standing for it) answered.
+    fn settle(&self, mut row: Row, answer: Result<Submission>) -> Result<Outcome> {
+        let policy = self.engine.policy();
+        let mut history: Vec<(&str, String)> = Vec::new();
+        let outcome = match answer {
+            Ok(Submission::Created { id, service_notice }) => {
+                history.push(("sent", format!("Received by the city as request {id}")));
+                row.request_id = Some(id);
+                row.service_notice = service_notice;
+                mark_sent(&mut row);
+                Outcome::Sent
+            }
+            Ok(Submission::Queued {
+                token,
+                service_notice,
+            }) => {
+                history.push((
+                    "queued_by_city",
+                    "The city queued it; waiting for its id".into(),
+                ));
+                row.token = Some(token);
+                row.service_notice = service_notice;
+                row.outcome_unknown = false;
+                row.state = State::Queued;
+                row.step = Step::ResolveToken;
+                row.next_attempt_at = now_ms() + policy.token_poll.as_millis() as i64;
+                Outcome::Progress
+            }
+            Ok(Submission::Accepted { service_notice }) => {
+                history.push((
+                    "sent",
+                    "Received by the city (it gives no request id)".into(),
+                ));
+                row.service_notice = service_notice;
+                mark_sent(&mut row);
+                Outcome::Sent
+            }
+            Err(Error::Open311(e)) => {
+                self.failed(&mut row, e, &mut history);
+                Outcome::Failed
+            }
+            Err(other) => {
+                row.state = State::Queued;
+                row.last_error = Some(other.to_string());
+                row.next_attempt_at =
+                    now_ms() + policy.delay(row.attempts.max(1), None).as_millis() as i64;
+                Outcome::Failed
+            }
+        };
+        self.save(row, &history)?;
+        Ok(outcome)
+    }
+
+    /// Decides the next state after a failed POST.
+    fn failed(&self, row: &mut Row, error: Open311Error, history: &mut Vec<(&str, String)>) {
+        let policy = self.engine.policy();
+        row.last_error = Some(error.to_string());
+        match error {
+            Open311Error::Transient { retry_after, .. } => {
+                // Nothing reached the city (no connection, 5xx, 429): simply try again later.
+                row.outcome_unknown = false;
+                row.state = State::Queued;
+                row.next_attempt_at =
+                    now_ms() + policy.delay(row.attempts.max(1), retry_after).as_millis() as i64;
+                history.push((
+                    "retry_later",
+                    format!(
+                        "Not sent ({error}); will try again",
+                        error = row.last_error.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+            Open311Error::UnknownOutcome { .. } => {
+                row.state = State::Queued;
+                row.step = Step::Reconcile;
+                row.next_attempt_at = now_ms()
+                    + policy
+                        .delay(1, None)
+                        .min(Duration::from_secs(5))
+                        .as_millis() as i64;
+                history.push((
+                    "unknown_outcome",
+                    "No answer from the city; checking whether it arrived".into(),
+                ));
+            }
+            Open311Error::Duplicate { .. } => {
+                row.said_duplicate = true;
+                row.state = State::Queued;
+                row.step = Step::Reconcile;
+                row.next_attempt_at = now_ms();
+                history.push((
+                    "duplicate",
+                    "The city says it already has this; looking for it".into(),
+                ));
+            }
+            Open311Error::Rejected { messages, .. } | Open311Error::NotFound { messages } => {
+                row.outcome_unknown = false;
+                needs(
+                    row,
+                    AttentionAction::EditAndResubmit,
+                    "The city could not accept this report as it is. Edit it and submit again.",
+                    messages,
+                    history,
+                );
+            }
+            Open311Error::Auth { messages, .. } => {
+                row.outcome_unknown = false;
+                let _ = self.store.write(|tx| {
+                    reports::pause_server(
+                        tx,
+                        &row.server_id,
+                        "the server refused the app's credentials",
+                    )
+                });
+                needs(
+                    row,
+                    AttentionAction::CheckSettings,
+                    "The city's server refused this app's key. Check the server settings.",
+                    messages,
+                    history,
+                );
+            }
+            Open311Error::Config { reason } => {
+                row.outcome_unknown = false;
+                needs(
+                    row,
+                    AttentionAction::CheckSettings,
+                    &format!("The server settings cannot work: {reason}"),
+                    vec![],
+                    history,
+                );
+            }
+        }
+    }
+
+    /// Looks for an unanswered POST on the server before anything is sent again.
+    async fn reconcile(&self, client: &Open311Client, mut row: Row) -> Result<Outcome> {
+        if row.token.is_some() {
+            row.step = Step::ResolveToken;
+            return self.resolve_token(client, row).await;
+        }
+        let mut history: Vec<(&str, String)> = Vec::new();
+        let started = row.attempt_started_at.unwrap_or(row.created_at);
+        match find_on_server(client, &row.payload, started).await {
+            Ok(Some(found)) => {
+                let id = found.id.clone().unwrap_or_default();
+                history.push((
+                    "sent",
+                    format!("Found on the city's server as request {id}; not sent again"),
+                ));
+                row.request_id = found.id;
+                row.status = found.status;
+                mark_sent(&mut row);
+                self.save(row, &history)?;
+                Ok(Outcome::Sent)
+            }
+            Ok(None) if row.said_duplicate => {
+                needs(&mut row, AttentionAction::ConfirmPossibleDuplicate,
+                      "The city says it already has this report, but it could not be found. Send it again only if you are sure it did not arrive.",
+                      vec![], &mut history);
+                self.save(row, &history)?;
+                Ok(Outcome::Failed)
+            }
+            Ok(None) => {
+                history.push((
+                    "not_found",
+                    "Not on the city's server; sending again".into(),
+                ));
+                row.outcome_unknown = false;
+                row.state = State::Queued;
+                row.step = Step::Post;
+                row.next_attempt_at = now_ms();
+                self.save(row, &history)?;
+                Ok(Outcome::Progress)
+            }
+            Err(Open311Error::Transient { retry_after, .. }) => {
+                row.state = State::Queued;
+                row.next_attempt_at = now_ms()
+                    + self
+                        .engine
+                        .policy()
+                        .delay(row.attempts.max(1), retry_after)
+                        .as_millis() as i64;
+                self.save(row, &history)?;
+                Ok(Outcome::Failed)
+            }
+            Err(e) => {
+                row.last_error = Some(e.to_string());
+                needs(&mut row, AttentionAction::ConfirmPossibleDuplicate,
+                      "The city may already have received this report, and its server cannot be searched to check. Send it again only if you are sure it did not arrive.",
+                      vec![], &mut history);
+                self.save(row, &history)?;
+                Ok(Outcome::Failed)
+            }
+        }
+    }
+
+    async fn resolve_token(&self, client: &Open311Client, mut row: Row) -> Result<Outcome> {
+        let token = row.token.clone().unwrap_or_default();
+        let policy = self.engine.policy();
+        let mut history: Vec<(&str, String)> = Vec::new();
+        let outcome = match client.resolve_token(&token).await {
+            Ok(Some(id)) => {
+                history.push(("sent", format!("The city gave it the id {id}")));
+                row.request_id = Some(id);
+                mark_sent(&mut row);
+                Outcome::Sent
+            }
+            Ok(None) => {
+                row.state = State::Queued;
+                row.step = Step::ResolveToken;
+                row.next_attempt_at = now_ms() + policy.token_poll.as_millis() as i64;
+                Outcome::Progress
+            }
+            Err(Open311Error::Transient { retry_after, .. }) => {
+                row.state = State::Queued;
+                row.next_attempt_at =
+                    now_ms() + policy.delay(row.attempts.max(1), retry_after).as_millis() as i64;
+                Outcome::Failed
+            }
+            Err(e) => {
+                // The city accepted it (it gave a token) but cannot say more.
+                row.last_error = Some(e.to_string());
+                history.push((
+                    "sent",
+                    "Received by the city; its id could not be looked up".into(),
+                ));
+                mark_sent(&mut row);
+                Outcome::Sent
+            }
+        };
+        self.save(row, &history)?;
+        Ok(outcome)
+    }
+
+    fn save(&self, mut row: Row, history: &[(&str, String)]) -> Result<()> {
+        let report = self.store.write(|tx| {
+            reports::update(tx, &mut row)?;
+            for (kind, summary) in history {
+                reports::add_history(tx, &row.id, kind, summary)?;
+            }
+            Ok(row.to_report())
+        })?;
+        self.engine.changed(report);
+        Ok(())
+    }
+
+    /// The client for a server, rebuilt when its settings change.
+    fn client(&self, server_id: &str) -> Result<Arc<Open311Client>> {
+        let (config, _) = self
+            .store
+            .read(|c| reports::server(c, server_id))?
+            .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
+        let mut clients = self.engine.clients.lock().unwrap();
+        if let Some((cached, client)) = clients.get(server_id) {
+            if *cached == config {
+                return Ok(Arc::clone(client));
+            }
+        }
+        let client = Arc::new(Open311Client::new(config.clone())?);
+        clients.insert(server_id.to_string(), (config, Arc::clone(&client)));
+        Ok(client)
+    }
+}
+
+fn mark_sent(row: &mut Row) {
+    row.state = State::Sent;
+    row.step = Step::Track;
+    row.outcome_unknown = false;
+    row.attention = None;
+    row.last_error = None;
+}
+
+fn needs(
+    row: &mut Row,
+    action: AttentionAction,
+    reason: &str,
+    messages: Vec<crate::open311::ServerMessage>,
+    history: &mut Vec<(&str, String)>,
+) {
+    row.state = State::NeedsAttention;
+    row.attention = Some(Attention {
+        reason: reason.into(),
+        action,
+        messages,
+    });
+    history.push(("needs_attention", reason.into()));
+}
+
+/// Searches `GET requests` for the report: same service, in a window around the attempt,
+/// matching description and position (servers may round coordinates) or address.
+async fn find_on_server(
+    client: &Open311Client,
+    payload: &NewRequest,
+    started_ms: i64,
+) -> Result<Option<ServiceRequest>, Open311Error> {
+    let started = DateTime::<Utc>::from_timestamp_millis(started_ms).unwrap_or_else(Utc::now);
+    let mut query = RequestQuery {
+        service_codes: vec![payload.service_code.clone()],
+        start: Some(started - chrono::Duration::hours(1)),
+        end: Some(Utc::now() + chrono::Duration::hours(1)),
+        page_size: Some(100),
+        ..Default::default()
+    };
+    for _ in 0..RECONCILE_PAGES {
+        let page = client.requests(&query).await?;
+        if let Some(found) = page.requests.into_iter().find(|r| matches(payload, r)) {
+            return Ok(Some(found));
+        }
+        match page.next_page {
+            Some(next) => query.page = Some(next),
+            None => break,
+        }
+    }
+    Ok(None)
+}
+
+fn matches(payload: &NewRequest, remote: &ServiceRequest) -> bool {
+    let norm = |s: Option<&str>| {
+        s.unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    if remote
+        .service_code
+        .as_deref()
+        .is_some_and(|c| c != payload.service_code)
+    {
+        return false;
+    }
+    if norm(payload.description.as_deref()) != norm(remote.description.as_deref()) {
+        return false;
+    }
+    match (payload.position, remote.lat.zip(remote.long)) {
+        (Some((lat, long)), Some((rlat, rlong))) => {
+            (lat - rlat).abs() <= 1e-4 && (long - rlong).abs() <= 1e-4
+        }
+        (Some(_), None) => {
+            payload.address_string.is_some()
+                && norm(payload.address_string.as_deref()) == norm(remote.address.as_deref())
+        }
+        (None, _) => norm(payload.address_string.as_deref()) == norm(remote.address.as_deref()),
+    }
+}
+
+/// Records a status change and new notes of a sent report; `None` if nothing changed.
+fn apply_status(
+    tx: &rusqlite::Connection,
+    mut row: Row,
+    remote: &ServiceRequest,
+) -> Result<Option<Report>> {
+    let known = reports::history(tx, &row.id)?;
+    let mut news: Vec<(String, String)> = Vec::new();
+    if remote.status.is_some() && remote.status != row.status {
+        let status = remote.status.clone().unwrap_or_default();
+        let notes = remote
+            .status_notes
+            .clone()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        news.push(("status".into(), format!("Status is now {status}{notes}")));
+    }
+    for note in &remote.notes {
+        let summary = note
+            .summary
+            .clone()
+            .or(note.description.clone())
+            .unwrap_or_default();
+        let text = format!(
+            "{}{}",
+            note.kind
+                .as_deref()
+                .map(|k| format!("[{k}] "))
+                .unwrap_or_default(),
+            summary
+        );
+        if !summary.is_empty() && !known.iter().any(|h| h.kind == "note" && h.summary == text) {
+            news.push(("note".into(), text));
+        }
+    }
+    if news.is_empty() && remote.status_notes == row.status_notes {
+        return Ok(None);
+    }
+    row.status = remote.status.clone().or(row.status.take());
+    row.status_notes = remote.status_notes.clone();
+    row.status_updated_at = remote.updated_at.map(|t| t.timestamp_millis());
+    reports::update(tx, &mut row)?;
+    for (kind, summary) in &news {
+        reports::add_history(tx, &row.id, kind, summary)?;
+    }
+    Ok(Some(row.to_report()))
+}
