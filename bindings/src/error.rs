@@ -89,6 +89,16 @@ impl From<Error> for ApiError {
             Error::DraftNotFound => ApiError::NotFound {
                 what: "draft".into(),
             },
+            Error::ReportNotFound => ApiError::NotFound {
+                what: "report".into(),
+            },
+            Error::ServerNotFound(_) => ApiError::NotFound {
+                what: "server".into(),
+            },
+            Error::ReportLocked(_) => ApiError::InvalidInput {
+                field: "report".into(),
+                reason,
+            },
             // The path is the app's own; the OS reason is what helps (permission, not a directory).
             Error::DataDir { source, .. } => ApiError::Storage {
                 reason: format!("cannot use the data directory: {source}"),

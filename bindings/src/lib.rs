@@ -6,11 +6,13 @@
 mod error;
 mod object;
 mod open311;
+mod outbox;
 mod types;
 
 pub use error::{ApiError, ServerMessage};
 pub use object::CurbsideCore;
 pub use open311::*;
+pub use outbox::*;
 pub use types::{Contact, Draft, DraftFields, Location, LocationSource};
 
 uniffi::setup_scaffolding!("curbside");

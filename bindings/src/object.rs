@@ -1,29 +1,65 @@
 //! `CurbsideCore`: the object an app holds for the lifetime of its process.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use curbside_core::outbox::{ReportId, RetryPolicy};
 use curbside_core::{Curbside, DraftId};
+use tokio::sync::broadcast::error::RecvError;
 
-use crate::{ApiError, Draft, DraftFields};
+use crate::outbox::{ReportDetail, ReportListener, RunSummary, Subscription};
+use crate::{ApiError, Draft, DraftFields, Report, ServerConfig};
 
-/// Curbside on one data directory. Create one per process and keep it.
+/// Curbside on one data directory. Create one per process and keep it; `close()` it (Kotlin)
+/// or let it go (Swift) when the process ends.
 ///
-/// Every method that touches storage is `suspend` (Kotlin) / `async` (Swift) and runs off
-/// the caller's thread, so it is safe to call from the UI.
+/// Every method that touches storage or the network is `suspend` (Kotlin) / `async` (Swift)
+/// and runs off the caller's thread, so it is safe to call from the UI. A background worker
+/// sends submitted reports as soon as the network allows.
 #[derive(uniffi::Object)]
 pub struct CurbsideCore {
     inner: Arc<Curbside>,
+    /// Runs the sending worker and listener forwarding; shut down with this object.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for CurbsideCore {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 #[uniffi::export(async_runtime = "tokio")]
 impl CurbsideCore {
     /// Opens Curbside on `data_dir` (a directory the app owns, such as `filesDir` on Android or
-    /// Application Support on iOS), creating it and its database if needed.
+    /// Application Support on iOS), creating it and its database if needed, and starts the
+    /// background worker.
     #[uniffi::constructor]
     pub fn new(data_dir: String) -> Result<Arc<Self>, ApiError> {
+        let inner = Arc::new(Curbside::open(data_dir)?);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("curbside")
+            .enable_all()
+            .build()
+            .map_err(|e| ApiError::Internal {
+                reason: format!("cannot start the worker: {e}"),
+            })?;
+        runtime.spawn(Arc::clone(&inner).run_worker());
         Ok(Arc::new(Self {
-            inner: Arc::new(Curbside::open(data_dir)?),
+            inner,
+            runtime: Some(runtime),
         }))
+    }
+
+    /// The path a corrupt database was moved to when this instance opened (a fresh one
+    /// replaced it), if that happened: tell the user, and offer to send it to support.
+    pub fn moved_aside_database(&self) -> Option<String> {
+        self.inner
+            .moved_aside_database()
+            .map(|p| p.display().to_string())
     }
 
     /// Saves a new draft. Fields may be incomplete; what is given must be valid.
@@ -57,6 +93,124 @@ impl CurbsideCore {
     pub async fn delete_draft(&self, id: String) -> Result<(), ApiError> {
         self.run(move |c| c.delete_draft(&DraftId::parse(&id)?))
             .await
+    }
+
+    /// Sets up (or changes) a server that reports can be sent to. Changing it lifts a pause
+    /// caused by refused credentials.
+    pub async fn set_server(
+        &self,
+        server_id: String,
+        config: ServerConfig,
+    ) -> Result<(), ApiError> {
+        self.run(move |c| c.set_server(&server_id, config.into()))
+            .await
+    }
+
+    /// Submits a draft to a server: checks it, saves it in the outbox (the draft becomes the
+    /// report), and lets the worker send it. Nothing is lost from here on.
+    pub async fn submit(&self, draft_id: String, server_id: String) -> Result<Report, ApiError> {
+        self.run(move |c| c.submit(&DraftId::parse(&draft_id)?, &server_id))
+            .await
+            .map(Into::into)
+    }
+
+    /// Every submitted report, newest first.
+    pub async fn reports(&self) -> Result<Vec<Report>, ApiError> {
+        let reports = self.run(|c| c.reports()).await?;
+        Ok(reports.into_iter().map(Into::into).collect())
+    }
+
+    /// One report with its history.
+    pub async fn report(&self, id: String) -> Result<ReportDetail, ApiError> {
+        let (report, history) = self.run(move |c| c.report(&ReportId::parse(&id)?)).await?;
+        Ok(ReportDetail {
+            report: report.into(),
+            history: history.into_iter().map(Into::into).collect(),
+        })
+    }
+
+    /// Withdraws a report that has not left the phone.
+    pub async fn cancel_report(&self, id: String) -> Result<Report, ApiError> {
+        self.run(move |c| c.cancel_report(&ReportId::parse(&id)?))
+            .await
+            .map(Into::into)
+    }
+
+    /// Turns a report that has not reached the city back into a draft to edit.
+    pub async fn edit_report(&self, id: String) -> Result<Draft, ApiError> {
+        self.run(move |c| c.edit_report(&ReportId::parse(&id)?))
+            .await
+            .map(Into::into)
+    }
+
+    /// Sends a report that needs attention again (after the user acted on it).
+    pub async fn retry_report(&self, id: String) -> Result<Report, ApiError> {
+        self.run(move |c| c.retry_report(&ReportId::parse(&id)?))
+            .await
+            .map(Into::into)
+    }
+
+    /// Sends what it can within `seconds` and returns: call it from WorkManager (Android) or a
+    /// BGTask (iOS) with a little less than the time the system gives.
+    pub async fn run_pending(&self, seconds: f64) -> Result<RunSummary, ApiError> {
+        let deadline = Instant::now()
+            + Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::ZERO);
+        Ok(self.inner.run_pending(deadline).await?.into())
+    }
+
+    /// Pull-to-refresh: sends everything due and refreshes the city's status of sent reports.
+    pub async fn sync_now(&self) -> Result<RunSummary, ApiError> {
+        Ok(self.inner.sync_now().await?.into())
+    }
+
+    /// The platform's network hint: `true` when connectivity returns (the worker tries at
+    /// once), `false` when it goes (the worker stops trying).
+    pub fn set_network_available(&self, available: bool) {
+        self.inner.set_network_available(available);
+    }
+
+    /// Retry timing in seconds: first wait, longest wait, and token polling interval
+    /// (defaults 30 s, 5 h, 10 s).
+    pub fn set_retry_policy(
+        &self,
+        initial_seconds: f64,
+        max_seconds: f64,
+        token_poll_seconds: f64,
+    ) {
+        let secs = |s: f64| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::ZERO);
+        self.inner.set_retry_policy(RetryPolicy {
+            initial: secs(initial_seconds),
+            max: secs(max_seconds),
+            token_poll: secs(token_poll_seconds),
+        });
+    }
+
+    /// Registers a listener: it gets every report now, then each change. Keep the returned
+    /// subscription; cancel it (or drop it) to stop.
+    pub fn subscribe(
+        &self,
+        listener: Arc<dyn ReportListener>,
+    ) -> Result<Arc<Subscription>, ApiError> {
+        let (snapshot, mut changes) = self.inner.subscribe()?;
+        let inner = Arc::clone(&self.inner);
+        let runtime = self.runtime.as_ref().ok_or(ApiError::Internal {
+            reason: "closed".into(),
+        })?;
+        let task = runtime.spawn(async move {
+            listener.on_reports(snapshot.into_iter().map(Into::into).collect());
+            loop {
+                match changes.recv().await {
+                    Ok(report) => listener.on_report_changed(report.into()),
+                    Err(RecvError::Lagged(_)) => {
+                        if let Ok(all) = inner.reports() {
+                            listener.on_reports(all.into_iter().map(Into::into).collect());
+                        }
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(Subscription::new(task.abort_handle()))
     }
 }
 

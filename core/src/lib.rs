@@ -27,6 +27,7 @@ pub struct Curbside {
     data_dir: PathBuf,
     store: store::Store,
     engine: outbox::engine::Engine,
+    moved_aside: Option<PathBuf>,
 }
 
 impl Curbside {
@@ -34,12 +35,28 @@ impl Curbside {
     pub fn open(data_dir: impl AsRef<Path>) -> Result<Self> {
         let data_dir = data_dir.as_ref().to_path_buf();
         ensure_writable(&data_dir)?;
-        let store = store::Store::open(&data_dir.join(DATABASE_FILE))?;
+        let path = data_dir.join(DATABASE_FILE);
+        let (store, moved_aside) = match store::Store::open(&path) {
+            Err(e) if store::is_corruption(&e) => {
+                // Never delete what may hold unsent reports: move it aside for support, and
+                // start a fresh database so the app keeps working.
+                let aside = store::move_aside(&path)?;
+                (store::Store::open(&path)?, Some(aside))
+            }
+            other => (other?, None),
+        };
         Ok(Self {
             data_dir,
             store,
             engine: outbox::engine::Engine::new(),
+            moved_aside,
         })
+    }
+
+    /// Where a corrupt database found at open was moved (a fresh one replaced it), if that
+    /// happened; the app should tell the user and offer to send the file to support.
+    pub fn moved_aside_database(&self) -> Option<&Path> {
+        self.moved_aside.as_deref()
     }
 
     /// The data directory this instance was opened on.

@@ -165,3 +165,28 @@ fn a_database_from_a_newer_build_is_left_untouched() {
         .unwrap();
     assert_eq!(description, saved.fields.description);
 }
+
+#[test]
+fn a_corrupt_database_is_moved_aside_not_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join(curbside_core::DATABASE_FILE);
+    let garbage = b"this is not a database, but it may be all the user has".repeat(100);
+    std::fs::write(&db, &garbage).unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let aside = curbside
+        .moved_aside_database()
+        .expect("reported")
+        .to_path_buf();
+    assert_eq!(
+        std::fs::read(&aside).unwrap(),
+        garbage,
+        "kept byte for byte"
+    );
+    assert!(curbside.list_drafts().unwrap().is_empty());
+    curbside.create_draft(pothole()).unwrap();
+    drop(curbside);
+    assert_eq!(
+        Curbside::open(dir.path()).unwrap().moved_aside_database(),
+        None
+    );
+}

@@ -61,3 +61,27 @@ pub(crate) fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(())
 }
+
+/// True when SQLite says the file is not a (sound) database.
+pub(crate) fn is_corruption(error: &crate::Error) -> bool {
+    matches!(error, crate::Error::Database(rusqlite::Error::SqliteFailure(e, _))
+        if matches!(e.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase))
+}
+
+/// Renames a database and its WAL files to `NAME.corrupt-<millis>`, returning the new path.
+pub(crate) fn move_aside(path: &Path) -> Result<std::path::PathBuf> {
+    let stamp = chrono::Utc::now().timestamp_millis();
+    let aside = path.with_extension(format!("sqlite3.corrupt-{stamp}"));
+    let io = |source| crate::Error::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::rename(path, &aside).map_err(io)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            std::fs::rename(&side, format!("{}{suffix}", aside.display())).map_err(io)?;
+        }
+    }
+    Ok(aside)
+}

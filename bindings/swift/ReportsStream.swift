@@ -1,0 +1,46 @@
+import Foundation
+
+public extension CurbsideCore {
+    /// The outbox as an `AsyncStream`: every report (newest first) now, and again after each
+    /// change. Iterate it in a `Task`; cancelling the task ends the subscription.
+    func reportsStream() -> AsyncStream<[Report]> {
+        AsyncStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
+            let collector = ReportCollector(continuation)
+            do {
+                let subscription = try self.subscribe(listener: collector)
+                continuation.onTermination = { _ in subscription.cancel() }
+            } catch {
+                continuation.finish()
+            }
+        }
+    }
+}
+
+/// Keeps the latest state of every report and yields the whole list after each change.
+private final class ReportCollector: ReportListener, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: [String: Report] = [:]
+    private let continuation: AsyncStream<[Report]>.Continuation
+
+    init(_ continuation: AsyncStream<[Report]>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func onReports(reports: [Report]) {
+        lock.lock()
+        defer { lock.unlock() }
+        current = Dictionary(reports.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        publish()
+    }
+
+    func onReportChanged(report: Report) {
+        lock.lock()
+        defer { lock.unlock() }
+        current[report.id] = report
+        publish()
+    }
+
+    private func publish() {
+        continuation.yield(current.values.sorted { $0.createdAt > $1.createdAt })
+    }
+}

@@ -1,0 +1,81 @@
+import Curbside
+import Foundation
+import XCTest
+
+/// The outbox through the generated Swift API and `reportsStream()`, against the sandbox.
+final class OutboxTests: XCTestCase {
+    private var dir: URL!
+    private var endpoint: String!
+
+    override func setUpWithError() throws {
+        endpoint = try XCTUnwrap(ProcessInfo.processInfo.environment["CURBSIDE_SANDBOX_URL"],
+                                 "run these tests through tests/run, which starts the sandbox")
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("curbside-\(UUID().uuidString)")
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: dir)
+    }
+
+    private func open() async throws -> CurbsideCore {
+        let core = try CurbsideCore(dataDir: dir.path)
+        try await core.setServer(serverId: "city", config: ServerConfig(endpoint: endpoint, apiKey: "sandbox-key"))
+        core.setRetryPolicy(initialSeconds: 0.05, maxSeconds: 0.5, tokenPollSeconds: 0.05)
+        return core
+    }
+
+    private func pothole(_ description: String) -> DraftFields {
+        DraftFields(serviceCode: "pothole",
+                    location: Location(latitude: 38.8893, longitude: -77.0502, accuracyM: 5, source: .gps, capturedAt: Date()),
+                    description: description,
+                    attributes: [AttributeAnswer(code: "WHERE", values: ["bike"]), AttributeAnswer(code: "DEPTH", values: ["2"])])
+    }
+
+    func testASubmittedReportReachesTheCityAndTheStreamShowsIt() async throws {
+        let core = try await open()
+        let draft = try await core.createDraft(fields: pothole("Swift outbox report"))
+        let report = try await core.submit(draftId: draft.id, serverId: "city")
+        let deadline = Date().addingTimeInterval(20)
+        var sent: Report?
+        for await reports in core.reportsStream() {
+            if let mine = reports.first(where: { $0.id == report.id }), mine.state == .sent {
+                sent = mine
+                break
+            }
+            if Date() > deadline { break }
+        }
+        XCTAssertNotNil(sent?.requestId)
+        let detail = try await core.report(id: report.id)
+        XCTAssertEqual(detail.history.map(\.kind), ["submitted", "sent"])
+    }
+
+    func testOfflineReportsCanBeCancelledAndIncompleteOnesAreRefused() async throws {
+        let core = try await open()
+        core.setNetworkAvailable(available: false)
+        let draft = try await core.createDraft(fields: pothole("never mind"))
+        let report = try await core.submit(draftId: draft.id, serverId: "city")
+        let cancelled = try await core.cancelReport(id: report.id)
+        XCTAssertEqual(cancelled.state, .cancelled)
+
+        let incomplete = try await core.createDraft(fields: DraftFields(description: "no service yet"))
+        do {
+            _ = try await core.submit(draftId: incomplete.id, serverId: "city")
+            XCTFail("an incomplete draft was submitted")
+        } catch let ApiError.InvalidInput(field, _) {
+            XCTAssertEqual(field, "service_code")
+        }
+        let drafts = try await core.listDrafts()
+        XCTAssertEqual(drafts.count, 1, "a refused draft stays a draft")
+    }
+
+    func testBackgroundRunsSendWhatIsDue() async throws {
+        let core = try await open()
+        core.setNetworkAvailable(available: false)
+        let draft = try await core.createDraft(fields: pothole("sent by runPending"))
+        _ = try await core.submit(draftId: draft.id, serverId: "city")
+        let summary = try await core.runPending(seconds: 20)
+        XCTAssertEqual(summary.waiting, 0)
+        let reports = try await core.reports()
+        XCTAssertTrue(reports.allSatisfy { $0.state == .sent })
+    }
+}
