@@ -4,7 +4,9 @@
 //! (`--server`, `--format`, `--api-key`, ...) on every command that talks to one. Command and
 //! option names are a contract that scripts rely on: add freely, rename never.
 
+mod demo;
 mod drafts;
+mod outbox;
 mod output;
 mod server;
 
@@ -62,15 +64,52 @@ enum Command {
     },
     /// Run the sandbox Open311 server on loopback until stopped.
     Sandbox(server::SandboxArgs),
+    /// Save a report and queue it for the server; prints its local id.
+    Report(outbox::ReportArgs),
+    /// List submitted reports and their states.
+    Outbox,
+    /// Send what is due (within the deadline) and refresh the city's status of sent reports.
+    Sync {
+        /// Seconds to spend at most.
+        #[arg(long, default_value_t = 60.0)]
+        deadline: f64,
+        /// Seconds to wait after a first failure (doubling up to --retry-max).
+        #[arg(long, default_value_t = 30.0)]
+        retry_initial: f64,
+        /// Longest wait between attempts, in seconds.
+        #[arg(long, default_value_t = 18000.0)]
+        retry_max: f64,
+    },
+    /// A report's state and history, or every report's state.
+    Status {
+        /// The report's id.
+        id: Option<String>,
+    },
+    /// Walk a report with a photo from a dead zone to confirmed, against a sandbox on loopback.
+    Demo,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let out = Output { json: cli.json };
+    let data_dir = || cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let result = match cli.command {
-        Command::Draft(command) => {
-            drafts::run(command, cli.data_dir.unwrap_or_else(default_data_dir), &out)
-        }
+        Command::Draft(command) => drafts::run(command, data_dir(), &out),
+        Command::Report(args) => outbox::report(args, data_dir(), &cli.server, &out),
+        Command::Outbox => outbox::outbox(data_dir(), &out),
+        Command::Sync {
+            deadline,
+            retry_initial,
+            retry_max,
+        } => outbox::sync(
+            deadline,
+            (retry_initial, retry_max),
+            data_dir(),
+            &cli.server,
+            &out,
+        ),
+        Command::Status { id } => outbox::status(id, data_dir(), &out),
+        Command::Demo => demo::run(cli.data_dir.clone()),
         command => server::run(command, &cli.server, &out),
     };
     match result {

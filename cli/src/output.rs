@@ -71,7 +71,8 @@ impl Output {
 fn kind(error: &Error) -> &'static str {
     match error {
         Error::InvalidInput { .. } => "invalid_input",
-        Error::DraftNotFound => "not_found",
+        Error::DraftNotFound | Error::ReportNotFound | Error::ServerNotFound(_) => "not_found",
+        Error::ReportLocked(_) => "locked",
         Error::Open311(e) => match e {
             Open311Error::Config { .. } => "config",
             Open311Error::Transient { .. } => "temporary",

@@ -34,6 +34,12 @@ pub(crate) struct ServerArgs {
     /// Allow plain http to a host other than loopback (development servers only).
     #[arg(long, global = true)]
     insecure_http: bool,
+    /// The server takes photos as multipart `media` parts in the POST.
+    #[arg(long, global = true)]
+    multipart_media: bool,
+    /// Attribute code in which the server keeps the app's own report id.
+    #[arg(long, global = true, value_name = "CODE")]
+    client_reference: Option<String>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -44,6 +50,11 @@ enum WireFormat {
 
 impl ServerArgs {
     fn client(&self) -> curbside_core::Result<Open311Client> {
+        Ok(Open311Client::new(self.config()?)?)
+    }
+
+    /// The server settings these options give.
+    pub(crate) fn config(&self) -> curbside_core::Result<ServerConfig> {
         let endpoint = self.server.clone().ok_or(Open311Error::Config {
             reason: "no server: give --server URL (or set CURBSIDE_SERVER)".into(),
         })?;
@@ -56,7 +67,11 @@ impl ServerArgs {
         config.jurisdiction_id = self.jurisdiction.clone();
         config.allow_insecure_http = self.insecure_http;
         config.app_name = Some(format!("curbside-cli/{}", env!("CARGO_PKG_VERSION")));
-        Ok(Open311Client::new(config)?)
+        if self.multipart_media {
+            config.quirks.media = curbside_core::open311::MediaUpload::Multipart;
+        }
+        config.quirks.client_reference_attribute = self.client_reference.clone();
+        Ok(config)
     }
 }
 
@@ -107,19 +122,26 @@ pub(crate) struct SandboxArgs {
     fault: Option<String>,
 }
 
+/// A tokio runtime for the commands that talk to servers.
+pub(crate) fn runtime() -> curbside_core::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .worker_threads(2)
+        .build()
+        .map_err(|e| {
+            Open311Error::Config {
+                reason: format!("cannot start the runtime: {e}"),
+            }
+            .into()
+        })
+}
+
 pub(crate) fn run(
     command: Command,
     server: &ServerArgs,
     out: &Output,
 ) -> curbside_core::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .worker_threads(2)
-        .build()
-        .map_err(|e| Open311Error::Config {
-            reason: format!("cannot start the runtime: {e}"),
-        })?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         match command {
             Command::Discover { url } => {
                 out.print(&Open311Client::discover(&url, None).await?, |d| {
@@ -217,7 +239,7 @@ pub(crate) fn run(
                 );
                 sandbox.run_forever().await;
             }
-            Command::Draft(_) => unreachable!("drafts are handled in main"),
+            _ => unreachable!("drafts and the outbox are handled in main"),
         }
         Ok(())
     })

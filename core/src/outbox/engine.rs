@@ -43,7 +43,7 @@ pub(crate) struct Engine {
 impl Engine {
     pub(crate) fn new() -> Self {
         Engine {
-            holder: uuid::Uuid::new_v4().to_string(),
+            holder: format!("{}:{}", std::process::id(), uuid::Uuid::new_v4()),
             wake: Notify::new(),
             network: AtomicBool::new(true),
             policy: Mutex::new(RetryPolicy::default()),
@@ -99,8 +99,9 @@ impl Curbside {
     /// cut off by the deadline is safe, because its outcome is recorded as unknown first.
     pub async fn run_pending(&self, deadline: Instant) -> Result<RunSummary> {
         let mut summary = RunSummary::default();
-        if !self.take_lease()? {
+        if !self.take_lease(true)? {
             summary.skipped_busy = true;
+            summary.waiting = self.store.read(reports::waiting)?;
             return Ok(summary);
         }
         let result = self.drain(deadline, &mut summary).await;
@@ -188,19 +189,15 @@ impl Curbside {
         Ok(changed)
     }
 
-    fn take_lease(&self) -> Result<bool> {
+    /// Takes or renews the sender lease. Between steps (`recover`), a report still marked as
+    /// sending was cut off (crash, kill, deadline) and is put back; its outcome marks say what
+    /// to do next.
+    fn take_lease(&self, recover: bool) -> Result<bool> {
         let now = now_ms();
+        let until = now + LEASE.as_millis() as i64;
         self.store.write(|tx| {
-            let mine = reports::acquire_lease(
-                tx,
-                SENDER,
-                &self.engine.holder,
-                now,
-                now + LEASE.as_millis() as i64,
-            )?;
-            if mine {
-                // Only the lease holder sends, so a report still marked as sending was cut off
-                // (crash, kill, deadline): put it back; its outcome marks say what to do next.
+            let mine = reports::acquire_lease(tx, SENDER, &self.engine.holder, now, until)?;
+            if mine && recover {
                 tx.execute(
                     "UPDATE reports SET state = 'queued' WHERE state = 'sending'",
                     [],
@@ -215,19 +212,25 @@ impl Curbside {
             if deadline.saturating_duration_since(Instant::now()) < Duration::from_secs(1) {
                 return Ok(());
             }
-            if !self.take_lease()? {
+            if !self.take_lease(true)? {
                 return Ok(());
             }
             let Some(row) = self.store.read(|c| reports::next_due(c, now_ms()))? else {
                 return Ok(());
             };
-            let step = self.step(row);
-            let outcome = match tokio::time::timeout(
-                deadline.saturating_duration_since(Instant::now()),
-                step,
-            )
-            .await
-            {
+            // A slow upload may outlast the lease: renew it while the step runs.
+            let step = async {
+                let step = self.step(row);
+                tokio::pin!(step);
+                loop {
+                    tokio::select! {
+                        outcome = &mut step => break outcome,
+                        () = tokio::time::sleep(LEASE / 4) => { self.take_lease(false)?; }
+                    }
+                }
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = match tokio::time::timeout(remaining, step).await {
                 Ok(outcome) => outcome?,
                 Err(_) => return Ok(()),
             };

@@ -366,7 +366,9 @@ pub(crate) fn pause_server(conn: &Connection, id: &str, reason: &str) -> Result<
     Ok(())
 }
 
-/// Takes or renews the named lease for `holder` until `until`; false if another holds it.
+/// Takes or renews the named lease for `holder` (`PID:instance`) until `until`. It is free
+/// when unheld, expired, or held by a process that no longer exists (killed mid-send), so a
+/// crash never blocks sending; a live holder, in this process or another, keeps it.
 pub(crate) fn acquire_lease(
     conn: &Connection,
     name: &str,
@@ -374,13 +376,47 @@ pub(crate) fn acquire_lease(
     now: i64,
     until: i64,
 ) -> Result<bool> {
-    let changed = conn.execute(
-        "INSERT INTO lease (name, holder, until) VALUES (?1, ?2, ?4)
-         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
-           WHERE lease.holder = excluded.holder OR lease.until < ?3",
-        params![name, holder, now, until],
-    )?;
-    Ok(changed > 0)
+    let current: Option<(String, i64)> = conn
+        .query_row(
+            "SELECT holder, until FROM lease WHERE name = ?1",
+            [name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let free = match &current {
+        None => true,
+        Some((held_by, held_until)) => {
+            held_by == holder || *held_until < now || holder_is_gone(held_by)
+        }
+    };
+    if free {
+        conn.execute(
+            "INSERT INTO lease (name, holder, until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until",
+            params![name, holder, until],
+        )?;
+    }
+    Ok(free)
+}
+
+/// True when the holder's process has ended (`kill(pid, 0)` finds no such process).
+fn holder_is_gone(holder: &str) -> bool {
+    let Some(pid) = holder.split(':').next().and_then(|p| p.parse::<i32>().ok()) else {
+        return true;
+    };
+    if pid == std::process::id() as i32 {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        // SAFETY: signal 0 only asks whether the process exists; nothing is sent.
+        let alive = unsafe { libc::kill(pid, 0) } == 0;
+        !alive && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        false
+    }
 }
 
 pub(crate) fn release_lease(conn: &Connection, name: &str, holder: &str) -> Result<()> {

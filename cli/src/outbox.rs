@@ -1,0 +1,243 @@
+//! `curbside report`, `outbox`, `sync`, `status`: the outbox from a terminal.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::Args;
+use curbside_core::open311::AttributeAnswer;
+use curbside_core::outbox::{Report, ReportId, ReportState, RetryPolicy};
+use curbside_core::{Curbside, DraftFields, Error, Location, LocationSource};
+
+use crate::output::Output;
+use crate::server::{runtime, ServerArgs};
+
+/// A report to save and queue.
+#[derive(Args)]
+pub(crate) struct ReportArgs {
+    /// The service code.
+    #[arg(long = "service", value_name = "CODE")]
+    service_code: String,
+    /// Latitude in degrees.
+    #[arg(long, allow_negative_numbers = true, requires = "long")]
+    lat: Option<f64>,
+    /// Longitude in degrees.
+    #[arg(long, allow_negative_numbers = true, requires = "lat")]
+    long: Option<f64>,
+    /// Accuracy of the position in metres.
+    #[arg(long, value_name = "METRES")]
+    accuracy: Option<f64>,
+    /// An address, instead of or besides the position.
+    #[arg(long)]
+    address: Option<String>,
+    /// What the problem is.
+    #[arg(long, default_value = "")]
+    description: String,
+    /// An answer to a service question, CODE=VALUE (repeat a CODE for several values).
+    #[arg(long = "attr", value_name = "CODE=VALUE")]
+    attributes: Vec<String>,
+    /// A photo to send (repeatable).
+    #[arg(long = "photo", value_name = "FILE")]
+    photos: Vec<PathBuf>,
+}
+
+impl ReportArgs {
+    fn fields(self) -> curbside_core::Result<DraftFields> {
+        let mut attributes: Vec<AttributeAnswer> = Vec::new();
+        for pair in &self.attributes {
+            let (code, value) = pair.split_once('=').ok_or_else(|| Error::InvalidInput {
+                field: "attr",
+                reason: format!("{pair:?} is not CODE=VALUE"),
+            })?;
+            match attributes.iter_mut().find(|a| a.code == code) {
+                Some(answer) => {
+                    answer.values.push(value.into());
+                    answer.multiple = true;
+                }
+                None => attributes.push(AttributeAnswer {
+                    code: code.into(),
+                    values: vec![value.into()],
+                    multiple: false,
+                }),
+            }
+        }
+        let mut photos = Vec::new();
+        for photo in &self.photos {
+            let path = std::fs::canonicalize(photo).map_err(|e| Error::InvalidInput {
+                field: "photo",
+                reason: format!("{}: {e}", photo.display()),
+            })?;
+            photos.push(path.display().to_string());
+        }
+        Ok(DraftFields {
+            service_code: Some(self.service_code),
+            location: self
+                .lat
+                .zip(self.long)
+                .map(|(latitude, longitude)| Location {
+                    latitude,
+                    longitude,
+                    accuracy_m: self.accuracy,
+                    source: LocationSource::Gps,
+                    captured_at: Utc::now(),
+                }),
+            description: self.description,
+            address_string: self.address,
+            attributes,
+            photos,
+            ..Default::default()
+        })
+    }
+}
+
+/// The server id the CLI files a server's reports under: its endpoint.
+fn server_id(server: &ServerArgs) -> curbside_core::Result<String> {
+    Ok(server.config()?.endpoint)
+}
+
+/// `curbside report`: saves the report and queues it; prints its local id.
+pub(crate) fn report(
+    args: ReportArgs,
+    data_dir: PathBuf,
+    server: &ServerArgs,
+    out: &Output,
+) -> curbside_core::Result<()> {
+    let curbside = Curbside::open(data_dir)?;
+    let id = server_id(server)?;
+    curbside.set_server(&id, server.config()?)?;
+    let draft = curbside.create_draft(args.fields()?)?;
+    let report = curbside.submit(&draft.id, &id)?;
+    out.print(&report, |r| println!("{}", r.id));
+    Ok(())
+}
+
+/// `curbside outbox`: every submitted report.
+pub(crate) fn outbox(data_dir: PathBuf, out: &Output) -> curbside_core::Result<()> {
+    let reports = Curbside::open(data_dir)?.reports()?;
+    out.print(&reports, |reports| {
+        if reports.is_empty() {
+            println!("The outbox is empty.");
+        }
+        for r in reports {
+            println!(
+                "{}  {:<34} {:<14} {}",
+                r.id,
+                state_line(r),
+                r.service_code,
+                r.description
+            );
+        }
+    });
+    Ok(())
+}
+
+/// `curbside sync`: sends what is due within the deadline, then refreshes statuses.
+pub(crate) fn sync(
+    deadline: f64,
+    (retry_initial, retry_max): (f64, f64),
+    data_dir: PathBuf,
+    server: &ServerArgs,
+    out: &Output,
+) -> curbside_core::Result<()> {
+    let curbside = Curbside::open(data_dir)?;
+    let secs = |s: f64| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
+    curbside.set_retry_policy(RetryPolicy {
+        initial: secs(retry_initial),
+        max: secs(retry_max),
+        ..RetryPolicy::default()
+    });
+    if let Ok(config) = server.config() {
+        curbside.set_server(&config.endpoint.clone(), config)?;
+    }
+    let deadline =
+        Instant::now() + Duration::try_from_secs_f64(deadline.max(0.0)).unwrap_or_default();
+    let summary = runtime()?.block_on(async {
+        let mut summary = curbside.run_pending(deadline).await?;
+        summary.status_changes = curbside.refresh_statuses().await?;
+        Ok::<_, Error>(summary)
+    })?;
+    out.print(&summary, |s| {
+        println!(
+            "sent {}, failed {}, still waiting {}, status changes {}{}",
+            s.sent,
+            s.failed,
+            s.waiting,
+            s.status_changes,
+            if s.skipped_busy {
+                " (another process is sending)"
+            } else {
+                ""
+            }
+        );
+    });
+    Ok(())
+}
+
+/// `curbside status [ID]`: one report with its history, or every report's state.
+pub(crate) fn status(
+    id: Option<String>,
+    data_dir: PathBuf,
+    out: &Output,
+) -> curbside_core::Result<()> {
+    let curbside = Curbside::open(data_dir)?;
+    let Some(id) = id else {
+        return outbox_statuses(&curbside, out);
+    };
+    let (report, history) = curbside.report(&ReportId::parse(&id)?)?;
+    out.print(
+        &serde_json::json!({ "report": report, "history": history }),
+        |_| {
+            println!("{}  {}", report.id, state_line(&report));
+            if let Some(status) = &report.status {
+                println!(
+                    "city status: {status}{}",
+                    report
+                        .status_notes
+                        .as_deref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                );
+            }
+            for h in &history {
+                println!(
+                    "  {}  {:<16} {}",
+                    h.at.format("%Y-%m-%d %H:%M:%S"),
+                    h.kind,
+                    h.summary
+                );
+            }
+        },
+    );
+    Ok(())
+}
+
+fn outbox_statuses(curbside: &Curbside, out: &Output) -> curbside_core::Result<()> {
+    let reports = curbside.reports()?;
+    out.print(&reports, |reports| {
+        for r in reports {
+            println!(
+                "{}  {:<34} city: {}",
+                r.id,
+                state_line(r),
+                r.status.as_deref().unwrap_or("-")
+            );
+        }
+    });
+    Ok(())
+}
+
+/// A report's state in a few words.
+pub(crate) fn state_line(r: &Report) -> String {
+    match &r.state {
+        ReportState::Queued => "queued".into(),
+        ReportState::Sending { step } => format!(
+            "sending ({})",
+            serde_json::to_value(step).unwrap().as_str().unwrap_or("")
+        ),
+        ReportState::Sent => format!("sent as #{}", r.request_id.as_deref().unwrap_or("?")),
+        ReportState::NeedsAttention { attention } => {
+            format!("needs attention: {:?}", attention.action)
+        }
+        ReportState::Cancelled => "cancelled".into(),
+    }
+}
