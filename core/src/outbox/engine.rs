@@ -66,6 +66,14 @@ impl Engine {
     }
 }
 
+impl Drop for Curbside {
+    /// An instance going away gives up the sender lease at once, so another can send.
+    fn drop(&mut self) {
+        let holder = &self.engine.holder;
+        let _ = self.store.write(|tx| reports::release_lease(tx, SENDER, holder));
+    }
+}
+
 /// What a step did, for the run's summary.
 enum Outcome {
     Sent,
