@@ -16,11 +16,27 @@ use curbside_sandbox::{Sandbox, SandboxConfig};
 fn draft(i: usize) -> DraftFields {
     DraftFields {
         service_code: Some("pothole".into()),
-        location: Some(Location { latitude: 38.9 + i as f64 * 1e-5, longitude: -77.0, accuracy_m: Some(5.0), source: LocationSource::Gps, captured_at: Utc::now() }),
-        description: format!("Benchmark pothole number {i}, deep and wide, in the northbound bike lane"),
+        location: Some(Location {
+            latitude: 38.9 + i as f64 * 1e-5,
+            longitude: -77.0,
+            accuracy_m: Some(5.0),
+            source: LocationSource::Gps,
+            captured_at: Utc::now(),
+        }),
+        description: format!(
+            "Benchmark pothole number {i}, deep and wide, in the northbound bike lane"
+        ),
         attributes: vec![
-            AttributeAnswer { code: "WHERE".into(), values: vec!["bike".into()], multiple: false },
-            AttributeAnswer { code: "DEPTH".into(), values: vec!["9".into()], multiple: false },
+            AttributeAnswer {
+                code: "WHERE".into(),
+                values: vec!["bike".into()],
+                multiple: false,
+            },
+            AttributeAnswer {
+                code: "DEPTH".into(),
+                values: vec!["9".into()],
+                multiple: false,
+            },
         ],
         ..Default::default()
     }
@@ -55,7 +71,9 @@ fn config(sandbox: &Sandbox) -> ServerConfig {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let n = 1000;
-    println!("Curbside outbox benchmark (2 cores, sandbox on loopback, SQLite WAL + synchronous=FULL)\n");
+    println!(
+        "Curbside outbox benchmark (2 cores, sandbox on loopback, SQLite WAL + synchronous=FULL)\n"
+    );
 
     // Baseline: the same bodies, POSTed with a bare HTTP client.
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
@@ -78,7 +96,13 @@ async fn main() {
     let url = format!("{}requests.json", sandbox.endpoint());
     let start = Instant::now();
     for body in &bodies {
-        let response = client.post(&url).header("Content-Type", "application/x-www-form-urlencoded").body(body.clone()).send().await.unwrap();
+        let response = client
+            .post(&url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
         assert!(response.status().is_success());
         response.bytes().await.unwrap();
     }
@@ -93,16 +117,36 @@ async fn main() {
     curbside.set_server("city", config(&sandbox)).unwrap();
     let latencies = fill(&curbside, n);
     let start = Instant::now();
-    let summary = curbside.run_pending(Instant::now() + Duration::from_secs(600)).await.unwrap();
+    let summary = curbside
+        .run_pending(Instant::now() + Duration::from_secs(600))
+        .await
+        .unwrap();
     let drain = start.elapsed();
     assert_eq!(summary.sent as usize, n);
     assert_eq!(sandbox.requests().len(), n);
 
-    println!("drain {n} reports                     {:>9.0} ms  ({:.0} reports/s)", ms(drain), n as f64 / drain.as_secs_f64());
-    println!("baseline: bare reqwest, same bodies  {:>9.0} ms  ({:.0} reports/s)", ms(baseline), n as f64 / baseline.as_secs_f64());
-    println!("ratio outbox / baseline              {:>9.2} x", drain.as_secs_f64() / baseline.as_secs_f64());
-    println!("submit latency p50                   {:>9.2} ms", ms(percentile(&latencies, 0.50)));
-    println!("submit latency p99                   {:>9.2} ms", ms(percentile(&latencies, 0.99)));
+    println!(
+        "drain {n} reports                     {:>9.0} ms  ({:.0} reports/s)",
+        ms(drain),
+        n as f64 / drain.as_secs_f64()
+    );
+    println!(
+        "baseline: bare reqwest, same bodies  {:>9.0} ms  ({:.0} reports/s)",
+        ms(baseline),
+        n as f64 / baseline.as_secs_f64()
+    );
+    println!(
+        "ratio outbox / baseline              {:>9.2} x",
+        drain.as_secs_f64() / baseline.as_secs_f64()
+    );
+    println!(
+        "submit latency p50                   {:>9.2} ms",
+        ms(percentile(&latencies, 0.50))
+    );
+    println!(
+        "submit latency p99                   {:>9.2} ms",
+        ms(percentile(&latencies, 0.99))
+    );
 
     // Cold open with 10,000 reports in the outbox.
     let big = tempfile::tempdir().unwrap();
@@ -120,5 +164,8 @@ async fn main() {
         assert_eq!(reports.len(), 10_000);
     }
     opens.sort();
-    println!("cold open + list, 10,000 reports     {:>9.1} ms  (median of 5)", ms(opens[2]));
+    println!(
+        "cold open + list, 10,000 reports     {:>9.1} ms  (median of 5)",
+        ms(opens[2])
+    );
 }

@@ -686,3 +686,35 @@ async fn xml_servers_work_the_same() {
     );
     assert_eq!(on_server(&sandbox, "in xml"), 1);
 }
+
+#[tokio::test]
+async fn photos_travel_as_uploads_or_the_history_says_why_not() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    let photo = dir.path().join("photo.jpg");
+    std::fs::write(&photo, vec![0xA5u8; 30_000]).unwrap();
+    let with_photo = |d: &str| DraftFields {
+        photos: vec![photo.display().to_string()],
+        ..pothole(d)
+    };
+
+    let plain = submit(&curbside, with_photo("no uploads here"));
+    let history = curbside.report(&plain.id).unwrap().1;
+    assert!(
+        history.iter().any(|h| h.kind == "photos_not_sent"),
+        "{history:?}"
+    );
+
+    let mut config = server(&sandbox);
+    config.quirks.media = curbside_core::open311::MediaUpload::Multipart;
+    curbside.set_server(SERVER, config).unwrap();
+    submit(&curbside, with_photo("with upload"));
+    drain(&curbside).await;
+    let stored = sandbox
+        .requests()
+        .into_iter()
+        .find(|r| r.field("description") == Some("with upload"))
+        .unwrap();
+    assert_eq!(stored.media_urls.len(), 1, "the photo reached the city");
+}

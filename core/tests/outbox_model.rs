@@ -51,25 +51,47 @@ fn open(dir: &std::path::Path, sandbox: &Sandbox) -> Curbside {
     config.api_key = Some(ApiKey::new("sandbox-key"));
     config.limits.read_timeout = Duration::from_millis(200);
     curbside.set_server("city", config).unwrap();
-    curbside.set_retry_policy(RetryPolicy { initial: Duration::from_millis(5), max: Duration::from_millis(20), token_poll: Duration::from_millis(5) });
+    curbside.set_retry_policy(RetryPolicy {
+        initial: Duration::from_millis(5),
+        max: Duration::from_millis(20),
+        token_poll: Duration::from_millis(5),
+    });
     curbside
 }
 
 fn draft(description: String) -> DraftFields {
     DraftFields {
         service_code: Some("pothole".into()),
-        location: Some(Location { latitude: 38.9, longitude: -77.0, accuracy_m: None, source: LocationSource::ManualPin, captured_at: Utc::now() }),
+        location: Some(Location {
+            latitude: 38.9,
+            longitude: -77.0,
+            accuracy_m: None,
+            source: LocationSource::ManualPin,
+            captured_at: Utc::now(),
+        }),
         description,
         attributes: vec![
-            AttributeAnswer { code: "WHERE".into(), values: vec!["road".into()], multiple: false },
-            AttributeAnswer { code: "DEPTH".into(), values: vec!["1".into()], multiple: false },
+            AttributeAnswer {
+                code: "WHERE".into(),
+                values: vec!["road".into()],
+                multiple: false,
+            },
+            AttributeAnswer {
+                code: "DEPTH".into(),
+                values: vec!["1".into()],
+                multiple: false,
+            },
         ],
         ..Default::default()
     }
 }
 
 fn copies(sandbox: &Sandbox, description: &str) -> usize {
-    sandbox.requests().iter().filter(|r| r.field("description") == Some(description)).count()
+    sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.field("description") == Some(description))
+        .count()
 }
 
 async fn scenario(ops: Vec<Op>) {
@@ -87,10 +109,17 @@ async fn scenario(ops: Vec<Op>) {
             Op::PostFault(kind) => sandbox.faults().next(Scope::Post, fault(kind)),
             Op::GetFault => sandbox.faults().next(Scope::Get, Fault::ServerError(503)),
             Op::Run => {
-                curbside.run_pending(Instant::now() + Duration::from_secs(30)).await.unwrap();
+                curbside
+                    .run_pending(Instant::now() + Duration::from_secs(30))
+                    .await
+                    .unwrap();
             }
             Op::Crash(ms) => {
-                let _ = tokio::time::timeout(Duration::from_millis(ms), curbside.run_pending(Instant::now() + Duration::from_secs(30))).await;
+                let _ = tokio::time::timeout(
+                    Duration::from_millis(ms),
+                    curbside.run_pending(Instant::now() + Duration::from_secs(30)),
+                )
+                .await;
                 curbside = open(dir.path(), &sandbox);
             }
             Op::Restart => curbside = open(dir.path(), &sandbox),
@@ -102,15 +131,27 @@ async fn scenario(ops: Vec<Op>) {
         }
         let reports = curbside.reports().unwrap();
         for (id, description) in &submitted {
-            assert!(reports.iter().any(|r| r.id == *id), "step {step}: {description} was lost");
-            assert!(copies(&sandbox, description) <= 1, "step {step}: {description} is on the server twice");
+            assert!(
+                reports.iter().any(|r| r.id == *id),
+                "step {step}: {description} was lost"
+            );
+            assert!(
+                copies(&sandbox, description) <= 1,
+                "step {step}: {description} is on the server twice"
+            );
         }
     }
     sandbox.faults().clear();
     for _ in 0..100 {
-        curbside.run_pending(Instant::now() + Duration::from_secs(30)).await.unwrap();
+        curbside
+            .run_pending(Instant::now() + Duration::from_secs(30))
+            .await
+            .unwrap();
         let reports = curbside.reports().unwrap();
-        if reports.iter().all(|r| matches!(r.state, ReportState::Sent | ReportState::Cancelled)) {
+        if reports
+            .iter()
+            .all(|r| matches!(r.state, ReportState::Sent | ReportState::Cancelled))
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -119,7 +160,11 @@ async fn scenario(ops: Vec<Op>) {
     for (id, description) in &submitted {
         let report = reports.iter().find(|r| r.id == *id).unwrap();
         match report.state {
-            ReportState::Cancelled => assert_eq!(copies(&sandbox, description), 0, "{description}: cancelled yet sent"),
+            ReportState::Cancelled => assert_eq!(
+                copies(&sandbox, description),
+                0,
+                "{description}: cancelled yet sent"
+            ),
             ReportState::Sent => assert_eq!(copies(&sandbox, description), 1, "{description}"),
             ref other => panic!("{description} ended {other:?}"),
         }

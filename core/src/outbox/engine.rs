@@ -70,7 +70,9 @@ impl Drop for Curbside {
     /// An instance going away gives up the sender lease at once, so another can send.
     fn drop(&mut self) {
         let holder = &self.engine.holder;
-        let _ = self.store.write(|tx| reports::release_lease(tx, SENDER, holder));
+        let _ = self
+            .store
+            .write(|tx| reports::release_lease(tx, SENDER, holder));
     }
 }
 

@@ -1,7 +1,7 @@
 //! Putting reports in the outbox and taking user actions on them. All synchronous, short
 //! SQLite transactions; the engine does the sending.
 
-use crate::open311::{AttributeAnswer, MediaFile, NewRequest, ServerConfig};
+use crate::open311::{AttributeAnswer, MediaFile, MediaUpload, NewRequest, ServerConfig};
 use crate::outbox::{Attention, AttentionAction, HistoryEntry, Report, ReportId};
 use crate::store::drafts;
 use crate::store::reports::{self, now_ms, Row, State, Step};
@@ -83,6 +83,11 @@ impl Curbside {
                 "submitted",
                 "Saved on this device, waiting to be sent",
             )?;
+            if !row.payload.media.is_empty() && config.quirks.media != MediaUpload::Multipart {
+                // Say so rather than drop them silently: this server takes only hosted media_url.
+                let note = "This city's server takes no photo uploads; the report is sent without its photos";
+                reports::add_history(tx, &id, "photos_not_sent", note)?;
+            }
             drafts::delete(tx, draft_id)?;
             reports::update(tx, &mut row)?;
             Ok(row.to_report())
