@@ -9,6 +9,7 @@ mod error;
 mod location;
 pub mod open311;
 pub mod outbox;
+pub mod photo;
 mod store;
 
 pub use draft::{Contact, Draft, DraftFields, DraftId, MAX_DESCRIPTION_CHARS};

@@ -1,0 +1,299 @@
+//! decode (DCT-scaled) → resize → orient → encode under budget → write by content hash.
+
+use std::path::Path;
+
+use fast_image_resize as fir;
+use sha2::{Digest, Sha256};
+use turbojpeg::{Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
+
+use super::{exif, markers, PhotoError, PhotoProfile, ProcessedPhoto};
+
+/// Largest input file read, in bytes (a 200 MP camera JPEG is about 60 MB).
+const MAX_FILE_BYTES: u64 = 120 * 1024 * 1024;
+/// Longest edges tried, in order, when a photo cannot meet the budget at the quality floor.
+const STEP_DOWN: [f64; 2] = [0.78, 0.625];
+
+/// An RGB image in memory.
+struct Rgb {
+    pixels: Vec<u8>,
+    width: u32,
+    height: u32,
+}
+
+/// Turns the photo at `input` into an upload-ready JPEG in `out_dir`.
+pub fn process(
+    input: &Path,
+    out_dir: &Path,
+    profile: &PhotoProfile,
+) -> Result<ProcessedPhoto, PhotoError> {
+    let io = |e: std::io::Error| PhotoError::Io(e.kind().to_string());
+    let size = std::fs::metadata(input).map_err(io)?.len();
+    if size > MAX_FILE_BYTES {
+        return Err(PhotoError::Corrupt(format!(
+            "the file is {} MB; photos over 120 MB are not accepted",
+            size / 1_000_000
+        )));
+    }
+    let file = std::fs::read(input).map_err(io)?;
+    let info = exif::read(&file);
+    let (decoded, icc) = if file.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        (decode_jpeg(&file, profile)?, markers::icc_segments(&file))
+    } else {
+        (decode_other(&file, profile)?, Vec::new())
+    };
+    drop(file);
+    let target = fit(decoded.width, decoded.height, profile.max_edge);
+    let mut image = resize(decoded, target)?;
+    image = orient(image, info.orientation)?;
+
+    let (mut jpeg, mut quality) = encode_within(&image, profile)?;
+    for factor in STEP_DOWN {
+        if jpeg.len() <= profile.budget_bytes {
+            break;
+        }
+        let smaller = fit(
+            image.width,
+            image.height,
+            (profile.max_edge as f64 * factor) as u32,
+        );
+        let step = resize(
+            Rgb {
+                pixels: image.pixels.clone(),
+                width: image.width,
+                height: image.height,
+            },
+            smaller,
+        )?;
+        let (j, q) = encode_within(&step, profile)?;
+        (jpeg, quality, image) = (j, q, step);
+    }
+    if !icc.is_empty() {
+        jpeg = markers::insert_after_jfif(&jpeg, &icc);
+    }
+    let name = format!("{}.jpg", hex(&Sha256::digest(&jpeg)[..16]));
+    std::fs::create_dir_all(out_dir).map_err(io)?;
+    let path = out_dir.join(name);
+    let partial = path.with_extension("jpg.partial");
+    std::fs::write(&partial, &jpeg)
+        .and_then(|()| std::fs::rename(&partial, &path))
+        .map_err(io)?;
+    Ok(ProcessedPhoto {
+        path,
+        width: image.width,
+        height: image.height,
+        bytes: jpeg.len(),
+        quality,
+        location: info.location,
+        color_profile_kept: !icc.is_empty(),
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The size that fits a `max_edge` box, never larger than the input.
+fn fit(width: u32, height: u32, max_edge: u32) -> (u32, u32) {
+    let long = width.max(height);
+    if long <= max_edge {
+        return (width, height);
+    }
+    let scale = max_edge as f64 / long as f64;
+    let w = if width >= height {
+        max_edge
+    } else {
+        ((width as f64 * scale).round() as u32).max(1)
+    };
+    let h = if height > width {
+        max_edge
+    } else {
+        ((height as f64 * scale).round() as u32).max(1)
+    };
+    (w, h)
+}
+
+fn check_pixels(width: u64, height: u64, profile: &PhotoProfile) -> Result<(), PhotoError> {
+    if width == 0 || height == 0 {
+        return Err(PhotoError::Corrupt("the image has no pixels".into()));
+    }
+    if width * height > profile.max_input_pixels {
+        return Err(PhotoError::TooLarge {
+            width,
+            height,
+            limit: profile.max_input_pixels,
+        });
+    }
+    Ok(())
+}
+
+/// Decodes at the smallest DCT scale (M/8) whose long edge still covers the target.
+fn decode_jpeg(file: &[u8], profile: &PhotoProfile) -> Result<Rgb, PhotoError> {
+    let corrupt = |e: turbojpeg::Error| PhotoError::Corrupt(e.to_string());
+    let mut decompressor = Decompressor::new().map_err(corrupt)?;
+    let header = decompressor.read_header(file).map_err(corrupt)?;
+    check_pixels(header.width as u64, header.height as u64, profile)?;
+    let long = header.width.max(header.height);
+    let scale = (1..=8)
+        .map(|m| ScalingFactor::new(m, 8))
+        .find(|s| s.scale(long) >= profile.max_edge as usize)
+        .unwrap_or(ScalingFactor::ONE);
+    decompressor.set_scaling_factor(scale).map_err(corrupt)?;
+    let (width, height) = (scale.scale(header.width), scale.scale(header.height));
+    let mut pixels = vec![0u8; width * height * 3];
+    let image = Image {
+        pixels: pixels.as_mut_slice(),
+        width,
+        pitch: width * 3,
+        height,
+        format: PixelFormat::RGB,
+    };
+    // TurboJPEG reports a truncated or damaged stream (even one it could partly draw) as an error.
+    decompressor.decompress(file, image).map_err(corrupt)?;
+    Ok(Rgb {
+        pixels,
+        width: width as u32,
+        height: height as u32,
+    })
+}
+
+/// PNG and WebP through `image`, with its allocation limits as a second guard.
+fn decode_other(file: &[u8], profile: &PhotoProfile) -> Result<Rgb, PhotoError> {
+    let format = image::guess_format(file).map_err(|_| PhotoError::NotAnImage)?;
+    if !matches!(format, image::ImageFormat::Png | image::ImageFormat::WebP) {
+        return Err(PhotoError::NotAnImage);
+    }
+    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(file), format);
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(profile.max_input_pixels.saturating_mul(4));
+    reader.limits(limits);
+    let decoder = reader
+        .into_decoder()
+        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let (width, height) = image::ImageDecoder::dimensions(&decoder);
+    check_pixels(width as u64, height as u64, profile)?;
+    let image = image::DynamicImage::from_decoder(decoder)
+        .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
+    let rgb = image.into_rgb8();
+    Ok(Rgb {
+        width: rgb.width(),
+        height: rgb.height(),
+        pixels: rgb.into_raw(),
+    })
+}
+
+/// Lanczos3 to `(width, height)` with SIMD; a no-op at the same size.
+fn resize(src: Rgb, (width, height): (u32, u32)) -> Result<Rgb, PhotoError> {
+    if (src.width, src.height) == (width, height) {
+        return Ok(src);
+    }
+    let fail = |e: String| PhotoError::Corrupt(format!("resize: {e}"));
+    let from =
+        fir::images::Image::from_vec_u8(src.width, src.height, src.pixels, fir::PixelType::U8x3)
+            .map_err(|e| fail(e.to_string()))?;
+    let mut to = fir::images::Image::new(width, height, fir::PixelType::U8x3);
+    let options = fir::ResizeOptions::new()
+        .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3));
+    fir::Resizer::new()
+        .resize(&from, &mut to, &options)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(Rgb {
+        pixels: to.into_vec(),
+        width,
+        height,
+    })
+}
+
+/// Applies an EXIF orientation (1 to 8) to the pixels.
+fn orient(src: Rgb, orientation: u8) -> Result<Rgb, PhotoError> {
+    let Some(orientation) = image::metadata::Orientation::from_exif(orientation) else {
+        return Ok(src);
+    };
+    if orientation == image::metadata::Orientation::NoTransforms {
+        return Ok(src);
+    }
+    let buffer = image::RgbImage::from_raw(src.width, src.height, src.pixels)
+        .ok_or_else(|| PhotoError::Corrupt("pixel buffer".into()))?;
+    let mut dynamic = image::DynamicImage::ImageRgb8(buffer);
+    dynamic.apply_orientation(orientation);
+    let rgb = dynamic.into_rgb8();
+    Ok(Rgb {
+        width: rgb.width(),
+        height: rgb.height(),
+        pixels: rgb.into_raw(),
+    })
+}
+
+fn encode(image: &Rgb, quality: u8) -> Result<Vec<u8>, PhotoError> {
+    let fail = |e: turbojpeg::Error| PhotoError::Corrupt(format!("encode: {e}"));
+    let mut compressor = Compressor::new().map_err(fail)?;
+    compressor.set_quality(quality as i32).map_err(fail)?;
+    compressor.set_subsamp(Subsamp::Sub2x2).map_err(fail)?;
+    let view = Image {
+        pixels: image.pixels.as_slice(),
+        width: image.width as usize,
+        pitch: image.width as usize * 3,
+        height: image.height as usize,
+        format: PixelFormat::RGB,
+    };
+    compressor.compress_to_vec(view).map_err(fail)
+}
+
+/// Encodes at the profile's quality; only when that is over budget, searches a lower quality
+/// by a secant on ln(size) (typically 1 to 3 more encodes), never below the floor. Returns the
+/// best fit, or the smallest over-budget result when even the floor does not fit.
+fn encode_within(image: &Rgb, profile: &PhotoProfile) -> Result<(Vec<u8>, u8), PhotoError> {
+    let budget = profile.budget_bytes;
+    let first = encode(image, profile.quality)?;
+    if first.len() <= budget {
+        return Ok((first, profile.quality));
+    }
+    let floor = profile.quality_floor.min(profile.quality);
+    let target = (0.96 * budget as f64).ln();
+    let mut best: Option<(Vec<u8>, u8)> = None;
+    let mut over = (first, profile.quality); // the lowest quality known to be over budget
+    let mut points = vec![(profile.quality as f64, (over.0.len() as f64).ln())];
+    for _ in 0..5 {
+        let &(q1, ln1) = points.last().unwrap();
+        let slope = match points.len() {
+            1 => 0.03,
+            n => ((ln1 - points[n - 2].1) / (q1 - points[n - 2].0)).max(0.005),
+        };
+        let mut q = (q1 - (ln1 - target) / slope)
+            .round()
+            .clamp(floor as f64, over.1 as f64 - 1.0) as u8;
+        if let Some((_, fits)) = &best {
+            q = q.max(fits + 1);
+        }
+        if q >= over.1 || best.as_ref().is_some_and(|(_, fits)| q <= *fits) {
+            break;
+        }
+        let jpeg = encode(image, q)?;
+        points.push((q as f64, (jpeg.len() as f64).ln()));
+        if jpeg.len() <= budget {
+            let close = jpeg.len() as f64 >= 0.92 * budget as f64;
+            best = Some((jpeg, q));
+            if close {
+                break;
+            }
+        } else {
+            over = (jpeg, q);
+            if q == floor {
+                break;
+            }
+        }
+    }
+    Ok(best.unwrap_or(over))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_keeps_aspect_and_never_enlarges() {
+        assert_eq!(fit(4032, 3024, 2048), (2048, 1536));
+        assert_eq!(fit(3024, 4032, 2048), (1536, 2048));
+        assert_eq!(fit(800, 600, 2048), (800, 600));
+        assert_eq!(fit(8064, 6048, 1600), (1600, 1200));
+    }
+}
