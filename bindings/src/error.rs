@@ -109,6 +109,10 @@ impl From<Error> for ApiError {
             Error::SchemaTooNew { .. } | Error::Database(_) | Error::CorruptData(_) => {
                 ApiError::Storage { reason }
             }
+            Error::Photo(e) => ApiError::InvalidInput {
+                field: "photo".into(),
+                reason: e.to_string(),
+            },
             Error::Open311(e) => match e {
                 Open311Error::Config { reason } => ApiError::InvalidInput {
                     field: "server".into(),

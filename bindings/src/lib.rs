@@ -13,6 +13,6 @@ pub use error::{ApiError, ServerMessage};
 pub use object::CurbsideCore;
 pub use open311::*;
 pub use outbox::*;
-pub use types::{Contact, Draft, DraftFields, Location, LocationSource};
+pub use types::{AddedPhoto, Contact, Draft, DraftFields, Location, LocationSource, PhotoProfile};
 
 uniffi::setup_scaffolding!("curbside");

@@ -8,7 +8,7 @@ use curbside_core::{Curbside, DraftId};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::outbox::{ReportDetail, ReportListener, RunSummary, Subscription};
-use crate::{ApiError, Draft, DraftFields, Report, ServerConfig};
+use crate::{AddedPhoto, ApiError, Draft, DraftFields, PhotoProfile, Report, ServerConfig};
 
 /// Curbside on one data directory. Create one per process and keep it; `close()` it (Kotlin)
 /// or let it go (Swift) when the process ends.
@@ -93,6 +93,27 @@ impl CurbsideCore {
     pub async fn delete_draft(&self, id: String) -> Result<(), ApiError> {
         self.run(move |c| c.delete_draft(&DraftId::parse(&id)?))
             .await
+    }
+
+    /// Runs the photo at `path` (JPEG, PNG or WebP; convert HEIC on the platform first) through
+    /// the photo pipeline and adds the result to the draft. The original file is untouched.
+    pub async fn add_photo(&self, draft_id: String, path: String) -> Result<AddedPhoto, ApiError> {
+        let (draft, photo) = self
+            .run(move |c| c.add_photo(&DraftId::parse(&draft_id)?, std::path::Path::new(&path)))
+            .await?;
+        Ok(AddedPhoto::new(draft, photo))
+    }
+
+    /// Removes a photo from a draft (deleting the processed file when nothing else uses it).
+    pub async fn remove_photo(&self, draft_id: String, path: String) -> Result<Draft, ApiError> {
+        self.run(move |c| c.remove_photo(&DraftId::parse(&draft_id)?, &path))
+            .await
+            .map(Into::into)
+    }
+
+    /// Sets the photo limits (a city's profile may ask for smaller photos).
+    pub fn set_photo_profile(&self, profile: PhotoProfile) {
+        self.inner.set_photo_profile(profile.into());
     }
 
     /// Sets up (or changes) a server that reports can be sent to. Changing it lifts a pause

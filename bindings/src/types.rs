@@ -202,3 +202,81 @@ impl From<core::Draft> for Draft {
         }
     }
 }
+
+/// What the app wants from its photos.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PhotoProfile {
+    /// Longest edge of the output in pixels.
+    #[uniffi(default = 2048)]
+    pub max_edge: u32,
+    /// JPEG quality tried first.
+    #[uniffi(default = 80)]
+    pub quality: u8,
+    /// Largest output in bytes.
+    #[uniffi(default = 800000)]
+    pub budget_bytes: u64,
+    /// Lowest quality before the size is stepped down instead.
+    #[uniffi(default = 55)]
+    pub quality_floor: u8,
+    /// Photos per report.
+    #[uniffi(default = 3)]
+    pub max_photos: u32,
+}
+
+/// A photo ready to travel, and what it told about where it was taken.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct AddedPhoto {
+    /// The draft, with the photo added.
+    pub draft: Draft,
+    /// The processed JPEG's path (in the app's photo directory).
+    pub path: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// JPEG quality used.
+    pub quality: u8,
+    /// True when the original's colour profile (such as Display P3) was kept.
+    pub color_profile_kept: bool,
+    /// Where and when the photo was taken (from EXIF), to offer when the device has no fix.
+    pub location_candidate: Option<Location>,
+}
+
+impl From<PhotoProfile> for core::photo::PhotoProfile {
+    fn from(p: PhotoProfile) -> Self {
+        Self {
+            max_edge: p.max_edge,
+            quality: p.quality,
+            budget_bytes: p.budget_bytes as usize,
+            quality_floor: p.quality_floor,
+            max_photos: p.max_photos as usize,
+            ..Default::default()
+        }
+    }
+}
+
+impl AddedPhoto {
+    pub(crate) fn new(draft: core::Draft, photo: core::photo::ProcessedPhoto) -> Self {
+        Self {
+            draft: draft.into(),
+            path: photo.path.display().to_string(),
+            width: photo.width,
+            height: photo.height,
+            bytes: photo.bytes as u64,
+            quality: photo.quality,
+            color_profile_kept: photo.color_profile_kept,
+            location_candidate: photo.location.map(|l| Location {
+                latitude: l.latitude,
+                longitude: l.longitude,
+                accuracy_m: l.accuracy_m,
+                source: LocationSource::PhotoExif,
+                captured_at: l
+                    .captured_at
+                    .map(Into::into)
+                    .unwrap_or_else(SystemTime::now),
+            }),
+        }
+    }
+}

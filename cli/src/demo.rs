@@ -37,9 +37,9 @@ pub(crate) fn run(data_dir: Option<PathBuf>) -> curbside_core::Result<()> {
         config.app_name = Some("curbside-demo".into());
         curbside.set_server("sandbox-city", config)?;
 
-        let photo = dir.join("pothole.jpg");
-        write_photo(&photo)?;
-        log(format!("took a photo: {} ({} KB)", photo.display(), std::fs::metadata(&photo).map(|m| m.len() / 1024).unwrap_or(0)));
+        let camera = dir.join("camera-pothole.jpg");
+        crate::photo::write_sample(&camera, 4032, 3024, Some((38.889_31, -77.050_22)), 6).map_err(demo_error)?;
+        log(format!("took a 12 MP photo, held upright (EXIF orientation 6, GPS): {} KB", std::fs::metadata(&camera).map(|m| m.len() / 1024).unwrap_or(0)));
 
         curbside.set_network_available(false);
         log("network OFF: the citizen is in a dead zone".into());
@@ -61,9 +61,14 @@ pub(crate) fn run(data_dir: Option<PathBuf>) -> curbside_core::Result<()> {
                 AttributeAnswer { code: "DEPTH".into(), values: vec!["12".into()], multiple: false },
                 AttributeAnswer { code: "HAZARDS".into(), values: vec!["water".into(), "traffic".into()], multiple: true },
             ],
-            photos: vec![photo.display().to_string()],
             ..Default::default()
         })?;
+        let (draft, photo) = curbside.add_photo(&draft.id, &camera)?;
+        log(format!(
+            "photo ready to travel: {}x{}, {} KB at quality {}, no metadata; EXIF position offered: {}",
+            photo.width, photo.height, photo.bytes / 1024, photo.quality,
+            photo.location.as_ref().map(|l| format!("{:.5}, {:.5}", l.latitude, l.longitude)).unwrap_or("none".into())
+        ));
         let report = curbside.submit(&draft.id, "sandbox-city")?;
         log(format!("submitted: report {} is saved on the phone before anything is sent", report.id));
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -110,27 +115,4 @@ pub(crate) fn run(data_dir: Option<PathBuf>) -> curbside_core::Result<()> {
 
 fn demo_error(reason: String) -> curbside_core::Error {
     curbside_core::open311::Open311Error::Config { reason }.into()
-}
-
-/// A photo-like 1600x1200 JPEG (sky, road, a dark pothole), made here so the demo needs no files.
-fn write_photo(path: &std::path::Path) -> curbside_core::Result<()> {
-    let image = image::RgbImage::from_fn(1600, 1200, |x, y| {
-        let (fx, fy) = (x as f32 / 1600.0, y as f32 / 1200.0);
-        let noise = ((x.wrapping_mul(7919) ^ y.wrapping_mul(104_729)) % 23) as f32;
-        if fy < 0.4 {
-            image::Rgb([
-                (120.0 + 60.0 * fy) as u8,
-                (160.0 + 40.0 * fy) as u8,
-                (230.0 - 20.0 * fx) as u8,
-            ])
-        } else {
-            let (dx, dy) = (fx - 0.5, (fy - 0.72) * 1.8);
-            let hole = dx * dx + dy * dy < 0.02;
-            let grey = if hole { 35.0 } else { 95.0 + 30.0 * fy } + noise;
-            image::Rgb([grey as u8, grey as u8, (grey + 4.0) as u8])
-        }
-    });
-    image
-        .save_with_format(path, image::ImageFormat::Jpeg)
-        .map_err(|e| demo_error(format!("cannot write the photo: {e}")))
 }

@@ -8,6 +8,7 @@ mod demo;
 mod drafts;
 mod outbox;
 mod output;
+mod photo;
 mod server;
 
 use std::path::PathBuf;
@@ -87,6 +88,10 @@ enum Command {
     },
     /// Walk a report with a photo from a dead zone to confirmed, against a sandbox on loopback.
     Demo,
+    /// Run the photo pipeline alone: orient, downsize, strip metadata, meet the byte budget.
+    Photo(photo::PhotoArgs),
+    /// Write a photo-like test JPEG with EXIF orientation and GPS (no camera needed).
+    SamplePhoto(photo::SampleArgs),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +115,8 @@ fn main() -> ExitCode {
         ),
         Command::Status { id } => outbox::status(id, data_dir(), &out),
         Command::Demo => demo::run(cli.data_dir.clone()),
+        Command::Photo(args) => photo::run(args, &out),
+        Command::SamplePhoto(args) => photo::sample(args),
         command => server::run(command, &cli.server, &out),
     };
     match result {

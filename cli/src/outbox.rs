@@ -42,7 +42,7 @@ pub(crate) struct ReportArgs {
 }
 
 impl ReportArgs {
-    fn fields(self) -> curbside_core::Result<DraftFields> {
+    fn fields(&self) -> curbside_core::Result<DraftFields> {
         let mut attributes: Vec<AttributeAnswer> = Vec::new();
         for pair in &self.attributes {
             let (code, value) = pair.split_once('=').ok_or_else(|| Error::InvalidInput {
@@ -61,16 +61,8 @@ impl ReportArgs {
                 }),
             }
         }
-        let mut photos = Vec::new();
-        for photo in &self.photos {
-            let path = std::fs::canonicalize(photo).map_err(|e| Error::InvalidInput {
-                field: "photo",
-                reason: format!("{}: {e}", photo.display()),
-            })?;
-            photos.push(path.display().to_string());
-        }
         Ok(DraftFields {
-            service_code: Some(self.service_code),
+            service_code: Some(self.service_code.clone()),
             location: self
                 .lat
                 .zip(self.long)
@@ -81,10 +73,9 @@ impl ReportArgs {
                     source: LocationSource::Gps,
                     captured_at: Utc::now(),
                 }),
-            description: self.description,
-            address_string: self.address,
+            description: self.description.clone(),
+            address_string: self.address.clone(),
             attributes,
-            photos,
             ..Default::default()
         })
     }
@@ -106,6 +97,10 @@ pub(crate) fn report(
     let id = server_id(server)?;
     curbside.set_server(&id, server.config()?)?;
     let draft = curbside.create_draft(args.fields()?)?;
+    for photo in &args.photos {
+        // Each photo goes through the pipeline: oriented, downsized, stripped, under budget.
+        curbside.add_photo(&draft.id, photo)?;
+    }
     let report = curbside.submit(&draft.id, &id)?;
     out.print(&report, |r| println!("{}", r.id));
     Ok(())

@@ -53,6 +53,9 @@ pub enum Error {
     /// SQLite failed (disk full, I/O error, locked, ...).
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// A photo could not be used (not an image, damaged, too large).
+    #[error(transparent)]
+    Photo(#[from] crate::photo::PhotoError),
     /// An exchange with an Open311 server failed.
     #[error(transparent)]
     Open311(#[from] crate::open311::Open311Error),

@@ -29,6 +29,7 @@ pub struct Curbside {
     store: store::Store,
     engine: outbox::engine::Engine,
     moved_aside: Option<PathBuf>,
+    photo_profile: std::sync::Mutex<photo::PhotoProfile>,
 }
 
 impl Curbside {
@@ -51,6 +52,7 @@ impl Curbside {
             store,
             engine: outbox::engine::Engine::new(),
             moved_aside,
+            photo_profile: Default::default(),
         })
     }
 

@@ -456,3 +456,72 @@ fn real_camera_photos_when_present() {
         }
     }
 }
+
+#[test]
+fn photos_join_drafts_and_leave_them_cleanly() {
+    use curbside_core::{Curbside, DraftFields, Error};
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path().join("data")).unwrap();
+    curbside.set_photo_profile(PhotoProfile {
+        max_photos: 2,
+        ..PhotoProfile::default()
+    });
+    let draft = curbside.create_draft(DraftFields::default()).unwrap();
+    let camera = write(
+        dir.path(),
+        "camera.jpg",
+        &with_segment(
+            &jpeg_bytes(&photo_like(3000, 2000, 8), 90),
+            &exif_segment(1, Some((40.0, -3.7))),
+        ),
+    );
+
+    let (with_photo, photo) = curbside.add_photo(&draft.id, &camera).unwrap();
+    assert_eq!(with_photo.fields.photos, [photo.path.display().to_string()]);
+    assert!(photo.path.starts_with(curbside.photo_dir()));
+    assert!((photo.location.as_ref().unwrap().latitude - 40.0).abs() < 1e-6);
+    assert!(camera.exists(), "the app's original is left alone");
+
+    assert!(matches!(
+        curbside.add_photo(&draft.id, &dir.path().join("nope.jpg")),
+        Err(Error::Photo(PhotoError::Io(_)))
+    ));
+    let other = write(
+        dir.path(),
+        "other.jpg",
+        &jpeg_bytes(&photo_like(1000, 800, 8), 90),
+    );
+    curbside.add_photo(&draft.id, &other).unwrap();
+    assert!(
+        matches!(
+            curbside.add_photo(&draft.id, &other),
+            Err(Error::InvalidInput {
+                field: "photos",
+                ..
+            })
+        ),
+        "profile limit"
+    );
+
+    let kept = curbside
+        .remove_photo(&draft.id, &photo.path.display().to_string())
+        .unwrap();
+    assert_eq!(kept.fields.photos.len(), 1);
+    assert!(!photo.path.exists(), "an unused processed photo is deleted");
+    assert!(matches!(
+        curbside.remove_photo(&draft.id, "/etc/passwd"),
+        Err(Error::InvalidInput { field: "photo", .. })
+    ));
+
+    // A path the app put in the draft itself is dropped from it but never deleted.
+    let mut fields = curbside.get_draft(&draft.id).unwrap().fields;
+    fields.photos.push(camera.display().to_string());
+    curbside.update_draft(&draft.id, fields).unwrap();
+    curbside
+        .remove_photo(&draft.id, &camera.display().to_string())
+        .unwrap();
+    assert!(
+        camera.exists(),
+        "files outside the photo directory are never deleted"
+    );
+}

@@ -7,6 +7,7 @@
 //! rest is `fast_image_resize` (Lanczos3, SIMD), orientation after resizing, and a baseline
 //! 4:2:0 TurboJPEG encode, searched down by a secant on ln(size) only when over budget.
 
+mod attach;
 mod exif;
 mod markers;
 mod pipeline;

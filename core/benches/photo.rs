@@ -1,0 +1,215 @@
+//! Photo pipeline benchmark (not a timed test): `cargo bench -p curbside-core --bench photo`.
+//!
+//! For a 12 MP and a 48 MP photo (from ../shared/photos when present, generated otherwise),
+//! each variant runs in its own process, round-robin: Curbside's pipeline, `vipsthumbnail`
+//! (libvips), libjpeg-turbo's `djpeg -scale` then `cjpeg`, and the naive `image`-crate
+//! pipeline. Prints median wall time, median peak RSS (from wait4), output bytes and size, and
+//! the ratios to vips. Needs `vipsthumbnail`, `djpeg` and `cjpeg` (Debian: libvips-tools,
+//! libjpeg-turbo-progs); missing tools are reported and skipped.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const EDGE: u32 = 2048;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--variant") {
+        return run_variant(
+            &args[i + 1],
+            Path::new(&args[i + 2]),
+            Path::new(&args[i + 3]),
+        );
+    }
+    let work = tempfile::tempdir().unwrap();
+    let inputs = inputs(work.path());
+    let variants = ["curbside", "vipsthumbnail", "djpeg+cjpeg", "image-naive"];
+    println!("Photo pipeline benchmark: longest edge {EDGE} px, quality 80, metadata stripped (2 cores)\n");
+    for (label, input, rounds) in inputs {
+        let mut results: Vec<(&str, Vec<(Duration, u64)>, Option<(u64, (u32, u32))>)> =
+            variants.iter().map(|v| (*v, Vec::new(), None)).collect();
+        for round in 0..=rounds {
+            for (variant, samples, output) in results.iter_mut() {
+                let out = work.path().join(format!("{variant}.jpg"));
+                let Some((elapsed, rss)) = measure(variant, &input, &out, work.path()) else {
+                    continue;
+                };
+                if round > 0 {
+                    samples.push((elapsed, rss));
+                }
+                if let Ok(bytes) = std::fs::read(&out) {
+                    let size = image::load_from_memory(&bytes)
+                        .map(|i| (i.width(), i.height()))
+                        .unwrap_or((0, 0));
+                    *output = Some((bytes.len() as u64, size));
+                }
+            }
+        }
+        println!("{label}: {}", input.display());
+        println!("| variant | median time (ms) | peak RSS (MiB) | output bytes | output px | time / vips | RSS / vips |");
+        println!("|---|---|---|---|---|---|---|");
+        let vips = results
+            .iter()
+            .find(|r| r.0 == "vipsthumbnail")
+            .and_then(|r| medians(&r.1));
+        for (variant, samples, output) in &results {
+            let Some((time, rss)) = medians(samples) else {
+                println!("| {variant} | skipped (tool not installed) | | | | | |");
+                continue;
+            };
+            let (bytes, (w, h)) = output.unwrap_or((0, (0, 0)));
+            let ratio = |a: f64, b: f64| format!("{:.2}", a / b);
+            let (rt, rr) = match vips {
+                Some((vt, vr)) => (
+                    ratio(time.as_secs_f64(), vt.as_secs_f64()),
+                    ratio(rss as f64, vr as f64),
+                ),
+                None => ("-".into(), "-".into()),
+            };
+            println!(
+                "| {variant} | {:.0} | {:.1} | {bytes} | {w}x{h} | {rt} | {rr} |",
+                time.as_secs_f64() * 1000.0,
+                rss as f64 / 1024.0
+            );
+        }
+        println!();
+    }
+}
+
+/// The two inputs: real camera files when ../shared is beside the clone, else generated ones.
+fn inputs(work: &Path) -> Vec<(&'static str, PathBuf, usize)> {
+    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/photos");
+    let (p12, p48) = (
+        shared.join("p12_s7edge_o6.jpg"),
+        shared.join("p48_synth_s7edge_up2x.jpg"),
+    );
+    if p12.exists() && p48.exists() {
+        return vec![
+            ("12 MP (Galaxy S7, orientation 6)", p12, 7),
+            ("48 MP (synthetic upscale)", p48, 5),
+        ];
+    }
+    println!("(../shared/photos not present: using generated photo-like JPEGs)\n");
+    let make = |name: &str, w: u32, h: u32| {
+        let path = work.join(name);
+        let image = image::RgbImage::from_fn(w, h, |x, y| {
+            let n = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).rotate_left(7) % 24)
+                as u8;
+            image::Rgb([
+                (x * 255 / w) as u8 / 2 + n,
+                (y * 255 / h) as u8 / 2 + n,
+                120 + n,
+            ])
+        });
+        image
+            .save_with_format(&path, image::ImageFormat::Jpeg)
+            .unwrap();
+        path
+    };
+    vec![
+        ("12 MP (generated)", make("p12.jpg", 4032, 3024), 7),
+        ("48 MP (generated)", make("p48.jpg", 8064, 6048), 5),
+    ]
+}
+
+fn medians(samples: &[(Duration, u64)]) -> Option<(Duration, u64)> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut times: Vec<_> = samples.iter().map(|s| s.0).collect();
+    let mut rss: Vec<_> = samples.iter().map(|s| s.1).collect();
+    times.sort();
+    rss.sort();
+    Some((times[times.len() / 2], rss[rss.len() / 2]))
+}
+
+/// Wall time and peak RSS (KiB) of one variant, each step in its own process.
+fn measure(variant: &str, input: &Path, out: &Path, work: &Path) -> Option<(Duration, u64)> {
+    let me = std::env::current_exe().unwrap();
+    let steps: Vec<Command> = match variant {
+        "curbside" | "image-naive" => {
+            let mut c = Command::new(me);
+            c.arg("--variant").arg(variant).arg(input).arg(out);
+            vec![c]
+        }
+        "vipsthumbnail" => {
+            let mut c = Command::new("vipsthumbnail");
+            c.arg(input)
+                .arg("-s")
+                .arg(EDGE.to_string())
+                .arg("-o")
+                .arg(format!("{}[Q=80,strip]", out.display()));
+            vec![c]
+        }
+        "djpeg+cjpeg" => {
+            // The largest 1/2^k scale that fits the box (djpeg's streaming floor).
+            let header = turbojpeg::read_header(&std::fs::read(input).ok()?).ok()?;
+            let long = header.width.max(header.height);
+            let denom = [1, 2, 4, 8]
+                .into_iter()
+                .find(|d| long / d <= EDGE as usize)
+                .unwrap_or(8);
+            let ppm = work.join("scaled.ppm");
+            let mut d = Command::new("djpeg");
+            d.arg("-scale")
+                .arg(format!("1/{denom}"))
+                .arg("-outfile")
+                .arg(&ppm)
+                .arg(input);
+            let mut c = Command::new("cjpeg");
+            c.arg("-quality")
+                .arg("80")
+                .arg("-outfile")
+                .arg(out)
+                .arg(&ppm);
+            vec![d, c]
+        }
+        _ => return None,
+    };
+    let mut total = Duration::ZERO;
+    let mut peak = 0;
+    for mut step in steps {
+        let start = Instant::now();
+        let child = step
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let mut status = 0;
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: waits for our own child and fills a zeroed rusage.
+        let waited = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+        total += start.elapsed();
+        if waited < 0 || status != 0 {
+            return None;
+        }
+        peak = peak.max(usage.ru_maxrss as u64);
+    }
+    Some((total, peak))
+}
+
+fn run_variant(variant: &str, input: &Path, out: &Path) {
+    match variant {
+        "curbside" => {
+            let dir = out.parent().unwrap().join("curbside-out");
+            let photo = curbside_core::photo::process(input, &dir, &Default::default()).unwrap();
+            std::fs::rename(photo.path, out).unwrap();
+        }
+        "image-naive" => {
+            let mut decoder = image::ImageReader::open(input)
+                .unwrap()
+                .into_decoder()
+                .unwrap();
+            let orientation = image::ImageDecoder::orientation(&mut decoder).unwrap();
+            let mut img = image::DynamicImage::from_decoder(decoder).unwrap();
+            img.apply_orientation(orientation);
+            let img = img.resize(EDGE, EDGE, image::imageops::FilterType::Lanczos3);
+            let mut file = std::fs::File::create(out).unwrap();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 80)
+                .encode_image(&img)
+                .unwrap();
+        }
+        _ => panic!("unknown variant {variant}"),
+    }
+}
