@@ -24,9 +24,16 @@ pub struct CurbsideCore {
 }
 
 impl Drop for CurbsideCore {
+    /// Stops the worker and closes the database before returning, so that after `close()`
+    /// the app can move or delete the data directory. (Inside an async runtime, where blocking
+    /// is not allowed, the worker is stopped in the background instead.)
     fn drop(&mut self) {
         if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            } else {
+                runtime.shutdown_timeout(Duration::from_secs(5));
+            }
         }
     }
 }

@@ -107,14 +107,20 @@ impl Curbside {
     /// Sends what it can until `deadline`, then returns: for WorkManager (about 10 minutes) and
     /// BGTaskScheduler (about 30 seconds). No step starts with less than a second left; a step
     /// cut off by the deadline is safe, because its outcome is recorded as unknown first.
+    /// It sends even while the network hint says "away": the platform scheduled it.
     pub async fn run_pending(&self, deadline: Instant) -> Result<RunSummary> {
+        self.run(deadline, false).await
+    }
+
+    /// One sending run; the worker's (`follow_hint`) stops when the network hint goes away.
+    async fn run(&self, deadline: Instant, follow_hint: bool) -> Result<RunSummary> {
         let mut summary = RunSummary::default();
         if !self.take_lease(true)? {
             summary.skipped_busy = true;
             summary.waiting = self.store.read(reports::waiting)?;
             return Ok(summary);
         }
-        let result = self.drain(deadline, &mut summary).await;
+        let result = self.drain(deadline, follow_hint, &mut summary).await;
         let released = self
             .store
             .write(|tx| reports::release_lease(tx, SENDER, &self.engine.holder));
@@ -138,7 +144,7 @@ impl Curbside {
         loop {
             if self.engine.network.load(Ordering::SeqCst) {
                 let _ = self
-                    .run_pending(Instant::now() + Duration::from_secs(300))
+                    .run(Instant::now() + Duration::from_secs(300), true)
                     .await;
             }
             let next = self.store.read(reports::next_due_at).ok().flatten();
@@ -217,9 +223,17 @@ impl Curbside {
         })
     }
 
-    async fn drain(&self, deadline: Instant, summary: &mut RunSummary) -> Result<()> {
+    async fn drain(
+        &self,
+        deadline: Instant,
+        follow_hint: bool,
+        summary: &mut RunSummary,
+    ) -> Result<()> {
         loop {
             if deadline.saturating_duration_since(Instant::now()) < Duration::from_secs(1) {
+                return Ok(());
+            }
+            if follow_hint && !self.engine.network.load(Ordering::SeqCst) {
                 return Ok(());
             }
             if !self.take_lease(true)? {
