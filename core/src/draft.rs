@@ -56,6 +56,15 @@ pub struct DraftFields {
     /// Paths of the photos to send (already compressed and stripped of metadata).
     #[serde(default)]
     pub photos: Vec<String>,
+    /// The city profile the report is for, once chosen.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+    /// The service definition the form is filled against (kept from `service_form`).
+    #[serde(default)]
+    pub definition: Option<crate::open311::ServiceDefinition>,
+    /// The user confirmed a position that looks wrong (such as 0, 0).
+    #[serde(default)]
+    pub location_confirmed: bool,
 }
 
 /// The reporter's contact details, each shared only if the user chose to.
@@ -82,6 +91,12 @@ pub(crate) struct Details {
     pub(crate) contact: Contact,
     #[serde(default)]
     pub(crate) photos: Vec<String>,
+    #[serde(default)]
+    pub(crate) profile_id: Option<String>,
+    #[serde(default)]
+    pub(crate) definition: Option<crate::open311::ServiceDefinition>,
+    #[serde(default)]
+    pub(crate) location_confirmed: bool,
 }
 
 impl DraftFields {
@@ -101,6 +116,7 @@ impl DraftFields {
             location.validate()?;
             location.captured_at = to_millis(location.captured_at);
         }
+        self.description = clean_text(&self.description);
         if self.description.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(Error::invalid(
                 "description",
@@ -109,6 +125,17 @@ impl DraftFields {
         }
         Ok(self)
     }
+}
+
+/// Text as it is stored and sent: Unicode NFC, control characters removed (line breaks and
+/// tabs kept), surrounding whitespace trimmed.
+pub(crate) fn clean_text(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    text.nfc()
+        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// `time` cut to the millisecond precision that storage keeps, so what an app gets back from

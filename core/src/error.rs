@@ -19,6 +19,17 @@ pub enum Error {
         /// What is wrong with it, in words a developer can act on.
         reason: String,
     },
+    /// A city profile document is malformed; `field` is the path of the first bad field.
+    #[error("invalid profile field {field}: {reason}")]
+    InvalidProfile {
+        /// Dotted path, such as `server.endpoint`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The draft cannot be submitted yet: one entry per field to fix.
+    #[error("the report is not complete: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    InvalidDraft(Vec<crate::city::FieldError>),
     /// No draft has the given id (never created, or deleted).
     #[error("no such draft")]
     DraftNotFound,

@@ -4,6 +4,7 @@
 //! Everything here is plain Rust with blocking calls; the `curbside-ffi` crate puts it behind
 //! uniffi (Kotlin and Swift) and off the UI thread, and the `curbside` CLI drives it directly.
 
+pub mod city;
 mod draft;
 mod error;
 mod location;
@@ -88,9 +89,13 @@ impl Curbside {
 
     /// Replaces the editable fields of a draft (the app sends the whole form, as on autosave).
     pub fn update_draft(&self, id: &DraftId, fields: DraftFields) -> Result<Draft> {
-        let fields = fields.normalized()?;
+        let mut fields = fields.normalized()?;
         self.store.write(|tx| {
             let mut draft = store::drafts::get(tx, id)?.ok_or(Error::DraftNotFound)?;
+            // Apps send the form back without the definition it was filled against: keep it.
+            if fields.definition.is_none() && fields.service_code == draft.fields.service_code {
+                fields.definition = draft.fields.definition.take();
+            }
             draft.fields = fields;
             draft.updated_at = draft::to_millis(chrono::Utc::now());
             store::drafts::update(tx, &draft)?;

@@ -27,7 +27,7 @@ impl Format {
 }
 
 /// A server's discovery document (`discovery.{fmt}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Discovery {
     /// Sortable "last changed" string; a change invalidates cached services and definitions.
     pub changeset: Option<String>,
@@ -40,7 +40,7 @@ pub struct Discovery {
 }
 
 /// One endpoint listed by discovery.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DiscoveryEndpoint {
     /// Which specification it speaks, such as `http://wiki.open311.org/GeoReport_v2`.
     pub specification: String,
@@ -87,7 +87,7 @@ impl Discovery {
 }
 
 /// How a service's requests get their id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ServiceType {
     /// The POST answers with the id.
@@ -99,7 +99,7 @@ pub enum ServiceType {
 }
 
 /// One kind of problem the city accepts (`services.{fmt}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     /// Its code, used in every request.
     pub code: String,
@@ -118,7 +118,7 @@ pub struct Service {
 }
 
 /// The type of an answer to a service definition's question.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Datatype {
     /// One line of text.
@@ -136,7 +136,7 @@ pub enum Datatype {
 }
 
 /// One choice of a list question.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AttributeValue {
     /// What is sent.
     pub key: String,
@@ -145,7 +145,7 @@ pub struct AttributeValue {
 }
 
 /// One question of a service definition.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attribute {
     /// Its code, sent as `attribute[code]`.
     pub code: String,
@@ -166,7 +166,7 @@ pub struct Attribute {
 }
 
 /// A service's extra questions (`services/{code}.{fmt}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceDefinition {
     /// The service it defines.
     pub service_code: String,
@@ -175,7 +175,7 @@ pub struct ServiceDefinition {
 }
 
 /// An update in a request's history (`extensions=true` notes).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Note {
     /// When it happened.
     pub datetime: Option<DateTime<Utc>>,
@@ -188,7 +188,7 @@ pub struct Note {
 }
 
 /// A service request as a server reports it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ServiceRequest {
     /// The city's id, once known.
     pub id: Option<String>,
@@ -231,7 +231,7 @@ pub struct ServiceRequest {
 }
 
 /// What a server answered to a POST.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Submission {
     /// The request has its id.
@@ -330,7 +330,7 @@ pub struct RequestQuery {
 }
 
 /// One page of `GET requests`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestPage {
     /// The requests that have an id or a token (list entries with neither are dropped).
     pub requests: Vec<ServiceRequest>,

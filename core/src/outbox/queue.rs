@@ -49,6 +49,12 @@ impl Curbside {
             let (config, _) = reports::server(tx, server_id)?
                 .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
             let fields = draft.fields.normalized()?;
+            let profiles = crate::city::all_profiles(tx)?;
+            let profile = profiles.iter().find(|p| p.id == server_id || Some(&p.id) == fields.profile_id.as_ref());
+            let problems = crate::city::validate(&fields, profile, &profiles);
+            if !problems.is_empty() {
+                return Err(Error::InvalidDraft(problems));
+            }
             let id = ReportId::new();
             let payload = payload(&fields, &id, &config)?;
             let now = now_ms();

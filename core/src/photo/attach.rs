@@ -27,8 +27,15 @@ impl Curbside {
     /// the result to the draft. Returns the draft and the processed photo, whose `location` is
     /// a candidate for the report's position. The input file is left as it is.
     pub fn add_photo(&self, draft_id: &DraftId, input: &Path) -> Result<(Draft, ProcessedPhoto)> {
-        let profile = self.photo_profile();
         let current = self.get_draft(draft_id)?;
+        // The draft's city decides the photo limits; without one, the app's profile does.
+        let profile = match &current.fields.profile_id {
+            Some(id) => self
+                .profile(id)
+                .map(|p| p.photos)
+                .unwrap_or_else(|_| self.photo_profile()),
+            None => self.photo_profile(),
+        };
         if current.fields.photos.len() >= profile.max_photos {
             return Err(Error::invalid(
                 "photos",

@@ -15,6 +15,9 @@ fn details_json(fields: &DraftFields) -> String {
         attributes: fields.attributes.clone(),
         contact: fields.contact.clone(),
         photos: fields.photos.clone(),
+        profile_id: fields.profile_id.clone(),
+        definition: fields.definition.clone(),
+        location_confirmed: fields.location_confirmed,
     })
     .expect("details serialize")
 }
@@ -119,6 +122,9 @@ fn from_row(row: &Row<'_>) -> Result<Draft> {
             attributes: details.attributes,
             contact: details.contact,
             photos: details.photos,
+            profile_id: details.profile_id,
+            definition: details.definition,
+            location_confirmed: details.location_confirmed,
         },
         created_at: time(row.get(8)?)?,
         updated_at: time(row.get(9)?)?,

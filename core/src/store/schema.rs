@@ -33,7 +33,8 @@ CREATE TABLE drafts (
 CREATE INDEX drafts_by_created ON drafts (created_at DESC);
 ";
 
-/// The outbox (version 2): servers, reports and their history, and the sender lease.
+/// Version 2: the outbox (servers, reports and their history, the sender lease), city
+/// profiles, the offline service catalog and cached open requests.
 const OUTBOX: &str = "
 CREATE TABLE servers (
     id            TEXT PRIMARY KEY NOT NULL,
@@ -78,6 +79,27 @@ CREATE TABLE lease (
     holder TEXT NOT NULL,
     until  INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE profiles (
+    id      TEXT PRIMARY KEY NOT NULL,
+    profile TEXT NOT NULL
+) STRICT;
+CREATE TABLE catalog (
+    server_id  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    PRIMARY KEY (server_id, key)
+) STRICT;
+CREATE TABLE requests_cache (
+    server_id  TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    latitude   REAL,
+    longitude  REAL,
+    fetched_at INTEGER NOT NULL,
+    PRIMARY KEY (server_id, request_id)
+) STRICT;
+CREATE INDEX requests_cache_position ON requests_cache (server_id, latitude, longitude);
 ";
 
 /// Brings a database at `version` to `version + 1`.

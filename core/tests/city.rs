@@ -1,0 +1,450 @@
+//! City profiles, the offline catalog, draft validation, location checks and geo, against the
+//! sandbox on loopback.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use curbside_core::city::{to_geojson, CityProfile};
+use curbside_core::open311::{
+    ApiKey, AttributeAnswer, NewRequest, Open311Client, ServerConfig, Submission,
+};
+use curbside_core::{Contact, Curbside, DraftFields, Error, Location, LocationSource};
+use curbside_sandbox::{Sandbox, SandboxConfig};
+use serde_json::json;
+
+/// Springfield: a square around (38.85..38.95, -77.10..-77.00) with a lake (a hole) in it.
+fn springfield(endpoint: &str) -> serde_json::Value {
+    json!({
+        "id": "springfield",
+        "name": "Springfield",
+        "server": { "endpoint": endpoint, "format": "json", "api_key": "sandbox-key",
+                    "quirks": { "multivalue": "brackets", "pagination": { "style": "page_size", "first_page": 1 } } },
+        "photos": { "max_edge": 1600, "budget_bytes": 500000, "max_photos": 2 },
+        "required_contact": ["email"],
+        "anonymous_by_default": true,
+        "service_area": { "type": "Polygon", "coordinates": [
+            [[-77.10, 38.85], [-77.00, 38.85], [-77.00, 38.95], [-77.10, 38.95], [-77.10, 38.85]],
+            [[-77.06, 38.89], [-77.04, 38.89], [-77.04, 38.91], [-77.06, 38.91], [-77.06, 38.89]]
+        ]},
+        "max_accuracy_m": 50,
+        "catalog_max_age_hours": 24
+    })
+}
+
+/// Shelbyville, just east of Springfield.
+fn shelbyville(endpoint: &str) -> serde_json::Value {
+    json!({
+        "id": "shelbyville", "name": "Shelbyville", "server": { "endpoint": endpoint },
+        "service_area": { "type": "Feature", "properties": {}, "geometry": { "type": "MultiPolygon", "coordinates": [
+            [[[-77.00, 38.85], [-76.90, 38.85], [-76.90, 38.95], [-77.00, 38.95], [-77.00, 38.85]]]
+        ]}}
+    })
+}
+
+fn at(latitude: f64, longitude: f64, accuracy_m: Option<f64>) -> Location {
+    Location {
+        latitude,
+        longitude,
+        accuracy_m,
+        source: LocationSource::Gps,
+        captured_at: Utc::now(),
+    }
+}
+
+fn field_error(json: serde_json::Value) -> (String, String) {
+    match CityProfile::parse(&json.to_string()) {
+        Err(Error::InvalidProfile { field, reason }) => (field, reason),
+        other => panic!("expected InvalidProfile, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_malformed_profile_names_the_field() {
+    let good = springfield("https://311.springfield.example/open311/v2/");
+    CityProfile::parse(&good.to_string()).unwrap();
+    let with = |key: &str, value: serde_json::Value| {
+        let mut p = good.clone();
+        p[key] = value;
+        p
+    };
+    assert_eq!(
+        field_error(with(
+            "server",
+            json!({"endpoint": "http://311.springfield.example/"})
+        ))
+        .0,
+        "server.endpoint"
+    );
+    assert_eq!(
+        field_error(with("server", json!({"endpoint": 5}))).0,
+        "server.endpoint"
+    );
+    assert_eq!(
+        field_error(with("max_accuracy_m", json!(-3))).0,
+        "max_accuracy_m"
+    );
+    assert_eq!(
+        field_error(with("required_contact", json!(["fax"]))).0,
+        "required_contact[0]"
+    );
+    assert_eq!(
+        field_error(with(
+            "service_area",
+            json!({"type": "Point", "coordinates": [1, 2]})
+        ))
+        .0,
+        "service_area"
+    );
+    assert_eq!(
+        field_error(with("photos", json!({"max_edge": "big"}))).0,
+        "photos.max_edge"
+    );
+    let (field, reason) = field_error(with("colour", json!("blue")));
+    assert!(reason.contains("colour"), "{field}: {reason}");
+    assert_eq!(field_error(with("id", json!(""))).0, "id");
+}
+
+#[tokio::test]
+async fn the_catalog_works_offline_and_refreshes_when_back() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let mut profile = springfield(&sandbox.endpoint());
+    profile["catalog_max_age_hours"] = json!(0.0005); // about 2 s
+    curbside.add_profile(&profile.to_string()).unwrap();
+
+    let online = curbside
+        .catalog_services("springfield", false)
+        .await
+        .unwrap();
+    assert!(!online.stale);
+    assert_eq!(online.value.len(), 4);
+    let definition = curbside
+        .catalog_definition("springfield", "pothole", false)
+        .await
+        .unwrap();
+    assert_eq!(definition.value.attributes.len(), 7);
+
+    drop(sandbox);
+    let offline = curbside
+        .catalog_services("springfield", true)
+        .await
+        .unwrap();
+    assert!(offline.stale, "served from the cache, marked stale");
+    assert_eq!(offline.value, online.value);
+    assert_eq!(offline.fetched_at, online.fetched_at);
+    let def_offline = curbside
+        .catalog_definition("springfield", "pothole", true)
+        .await
+        .unwrap();
+    assert!(def_offline.stale);
+    assert!(
+        curbside
+            .catalog_definition("springfield", "graffiti", false)
+            .await
+            .is_err(),
+        "never fetched: nothing to serve"
+    );
+
+    // The server is back (on another port): an old cache is refreshed.
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    curbside
+        .add_profile(&springfield(&sandbox.endpoint()).to_string())
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let refreshed = curbside
+        .catalog_services("springfield", true)
+        .await
+        .unwrap();
+    assert!(!refreshed.stale);
+    assert!(refreshed.fetched_at > online.fetched_at);
+}
+
+#[tokio::test]
+async fn every_datatype_and_field_is_validated_offline() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    curbside
+        .add_profile(&springfield(&sandbox.endpoint()).to_string())
+        .unwrap();
+    let draft = curbside.create_draft(DraftFields::default()).unwrap();
+    let (with_form, definition) = curbside
+        .service_form(&draft.id, "springfield", "pothole")
+        .await
+        .unwrap();
+    assert_eq!(with_form.fields.service_code.as_deref(), Some("pothole"));
+    assert_eq!(definition.attributes.len(), 7);
+    drop(sandbox); // everything below is offline
+
+    let answer = |code: &str, values: &[&str]| AttributeAnswer {
+        code: code.into(),
+        values: values.iter().map(|v| v.to_string()).collect(),
+        multiple: values.len() > 1,
+    };
+    let bad = DraftFields {
+        location: Some(at(38.87, -77.08, Some(120.0))),
+        description: "Cafe\u{301} corner \u{7}pothole".into(),
+        attributes: vec![
+            answer("WHERE", &["moon"]),
+            answer("DEPTH", &["deep"]),
+            answer("SEEN", &["yesterday"]),
+            answer("LANE", &["left\nlane"]),
+            answer("HAZARDS", &["water", "lava"]),
+            answer("COLOUR", &["red"]),
+        ],
+        contact: Contact {
+            email: Some("not-an-address".into()),
+            phone: Some("call me".into()),
+            ..Default::default()
+        },
+        ..with_form.fields.clone()
+    };
+    let saved = curbside.update_draft(&draft.id, bad).unwrap();
+    assert_eq!(
+        saved.fields.description, "Café corner pothole",
+        "NFC, control characters removed"
+    );
+    assert!(
+        saved.fields.definition.is_some(),
+        "the definition stays with the draft"
+    );
+    let mut fields: Vec<String> = curbside
+        .validate_draft(&draft.id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "attributes.COLOUR",
+            "attributes.DEPTH",
+            "attributes.HAZARDS",
+            "attributes.LANE",
+            "attributes.SEEN",
+            "attributes.WHERE",
+            "contact.email",
+            "contact.phone",
+            "location.accuracy_m",
+        ]
+    );
+
+    let missing = DraftFields {
+        attributes: vec![],
+        contact: Contact::default(),
+        location: Some(at(38.87, -77.08, Some(8.0))),
+        ..with_form.fields.clone()
+    };
+    curbside.update_draft(&draft.id, missing).unwrap();
+    let mut fields: Vec<String> = curbside
+        .validate_draft(&draft.id)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["attributes.DEPTH", "attributes.WHERE", "contact.email"],
+        "required answers and contact"
+    );
+
+    let good = DraftFields {
+        attributes: vec![
+            answer("WHERE", &["bike"]),
+            answer("DEPTH", &["7.5"]),
+            answer("SEEN", &["2026-11-26T08:00:00-05:00"]),
+            answer("HAZARDS", &["water", "glass"]),
+        ],
+        contact: Contact {
+            email: Some("ada@example.org".into()),
+            ..Default::default()
+        },
+        location: Some(at(38.87, -77.08, Some(8.0))),
+        ..with_form.fields.clone()
+    };
+    curbside.update_draft(&draft.id, good).unwrap();
+    assert_eq!(curbside.validate_draft(&draft.id).unwrap(), vec![]);
+    assert!(
+        matches!(curbside.submit(&draft.id, "springfield"), Ok(_)),
+        "ready: submitted (sent later)"
+    );
+}
+
+#[tokio::test]
+async fn positions_are_checked_against_the_service_area_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    curbside
+        .add_profile(&springfield("https://311.springfield.example/v2/").to_string())
+        .unwrap();
+    curbside
+        .add_profile(&shelbyville("https://311.shelbyville.example/v2/").to_string())
+        .unwrap();
+    assert_eq!(curbside.profiles().unwrap().len(), 2);
+    let errors_at = |location: Location, confirmed: bool| {
+        let fields = DraftFields {
+            service_code: Some("pothole".into()),
+            location: Some(location),
+            location_confirmed: confirmed,
+            profile_id: Some("springfield".into()),
+            contact: Contact {
+                email: Some("a@b.example".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let draft = curbside.create_draft(fields).unwrap();
+        curbside.validate_draft(&draft.id).unwrap()
+    };
+    assert_eq!(
+        errors_at(at(38.87, -77.08, Some(10.0)), false),
+        vec![],
+        "inside"
+    );
+    let lake = errors_at(at(38.90, -77.05, Some(10.0)), false);
+    assert_eq!(lake.len(), 1, "{lake:?}");
+    assert!(
+        lake[0].message.contains("outside Springfield"),
+        "the hole is outside: {lake:?}"
+    );
+    let east = errors_at(at(38.90, -76.95, Some(10.0)), false);
+    assert!(
+        east[0].message.contains("Shelbyville") && east[0].message.contains("\"shelbyville\""),
+        "names the right profile: {east:?}"
+    );
+    let null_island = errors_at(at(0.0, 0.0, None), false);
+    assert!(
+        null_island
+            .iter()
+            .any(|e| e.field == "location" && e.message.contains("0, 0")),
+        "{null_island:?}"
+    );
+    assert!(
+        !errors_at(at(0.0, 0.0, None), true)
+            .iter()
+            .any(|e| e.message.contains("0, 0")),
+        "confirmed by the user"
+    );
+    let pin = Location {
+        source: LocationSource::ManualPin,
+        ..at(38.87, -77.08, Some(500.0))
+    };
+    assert_eq!(
+        errors_at(pin, false),
+        vec![],
+        "a pin's accuracy is the user's choice"
+    );
+}
+
+#[tokio::test]
+async fn nearby_reports_are_ranked_cached_and_exported() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let mut config = ServerConfig::new(sandbox.endpoint());
+    config.api_key = Some(ApiKey::new("sandbox-key"));
+    let client = Open311Client::new(config).unwrap();
+    let post = |service: &'static str, lat: f64, long: f64, text: &'static str| {
+        let client = &client;
+        async move {
+            let request = NewRequest {
+                service_code: service.into(),
+                position: Some((lat, long)),
+                description: Some(text.into()),
+                attributes: if service == "pothole" {
+                    vec![
+                        AttributeAnswer {
+                            code: "WHERE".into(),
+                            values: vec!["road".into()],
+                            multiple: false,
+                        },
+                        AttributeAnswer {
+                            code: "DEPTH".into(),
+                            values: vec!["5".into()],
+                            multiple: false,
+                        },
+                    ]
+                } else {
+                    vec![]
+                },
+                ..Default::default()
+            };
+            match client.submit(&request).await.unwrap() {
+                Submission::Created { id, .. } => id,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    // 38.8700 degrees north: 0.0001 degree of latitude is about 11 m.
+    let far = post("pothole", 38.8710, -77.0800, "110 m away").await;
+    let near = post("pothole", 38.8702, -77.0800, "22 m away").await;
+    let nearest = post("pothole", 38.87005, -77.0800, "5 m away").await;
+    let closed = post("pothole", 38.8701, -77.0800, "closed one").await;
+    post("graffiti", 38.8701, -77.0800, "other service").await;
+    sandbox.set_status(&closed, "closed", "Fixed");
+
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    curbside
+        .add_profile(&springfield(&sandbox.endpoint()).to_string())
+        .unwrap();
+    let found = curbside
+        .nearby_requests(
+            "springfield",
+            38.8700,
+            -77.0800,
+            50.0,
+            Some("pothole"),
+            true,
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = found
+        .value
+        .iter()
+        .map(|n| n.request.id.clone().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [nearest.clone(), near.clone()],
+        "nearest first; far, closed and other services left out"
+    );
+    assert!(
+        (found.value[0].distance_m - 5.6).abs() < 1.0,
+        "{}",
+        found.value[0].distance_m
+    );
+    assert!(!found.stale);
+
+    let map = curbside
+        .nearby_requests("springfield", 38.8700, -77.0800, 200.0, None, false)
+        .await
+        .unwrap();
+    assert_eq!(map.value.len(), 5);
+    drop(sandbox);
+    let offline = curbside
+        .nearby_requests("springfield", 38.8700, -77.0800, 200.0, None, false)
+        .await
+        .unwrap();
+    assert!(offline.stale, "from the cache");
+    assert_eq!(offline.value.len(), 5);
+    assert!(offline
+        .value
+        .iter()
+        .any(|n| n.request.id.as_deref() == Some(far.as_str())));
+
+    let requests: Vec<_> = offline.value.into_iter().map(|n| n.request).collect();
+    let geojson: geojson::GeoJson = to_geojson(&requests).parse().unwrap();
+    let geojson::GeoJson::FeatureCollection(collection) = geojson else {
+        panic!("not a FeatureCollection")
+    };
+    assert_eq!(collection.features.len(), 5);
+    let first = &collection.features[0];
+    let geojson::GeometryValue::Point { coordinates } = &first.geometry.as_ref().unwrap().value
+    else {
+        panic!()
+    };
+    assert!((coordinates[0] + 77.08).abs() < 1e-9, "[long, lat] order");
+    assert!(first.properties.as_ref().unwrap().contains_key("status"));
+}
