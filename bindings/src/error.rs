@@ -28,6 +28,12 @@ pub enum ApiError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The draft is not ready to submit: show each message beside its field.
+    #[error("the report is not complete")]
+    InvalidDraft {
+        /// One entry per field to fix.
+        errors: Vec<crate::FieldError>,
+    },
     /// The draft (or other item) does not exist, or no longer does: refresh the list.
     #[error("not found: {what}")]
     NotFound {
@@ -109,6 +115,13 @@ impl From<Error> for ApiError {
             Error::SchemaTooNew { .. } | Error::Database(_) | Error::CorruptData(_) => {
                 ApiError::Storage { reason }
             }
+            Error::InvalidProfile { field, reason } => ApiError::InvalidInput {
+                field: format!("profile.{field}"),
+                reason,
+            },
+            Error::InvalidDraft(errors) => ApiError::InvalidDraft {
+                errors: errors.into_iter().map(Into::into).collect(),
+            },
             Error::Photo(e) => ApiError::InvalidInput {
                 field: "photo".into(),
                 reason: e.to_string(),

@@ -3,12 +3,14 @@
 //! A thin layer: [`CurbsideCore`] wraps `curbside_core::Curbside`, runs its blocking work off
 //! the caller's thread, and converts types and errors at the boundary. No logic lives here.
 
+mod city;
 mod error;
 mod object;
 mod open311;
 mod outbox;
 mod types;
 
+pub use city::*;
 pub use error::{ApiError, ServerMessage};
 pub use object::CurbsideCore;
 pub use open311::*;

@@ -8,7 +8,10 @@ use curbside_core::{Curbside, DraftId};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::outbox::{ReportDetail, ReportListener, RunSummary, Subscription};
-use crate::{AddedPhoto, ApiError, Draft, DraftFields, PhotoProfile, Report, ServerConfig};
+use crate::{
+    AddedPhoto, ApiError, CachedDefinition, CachedServices, CityProfile, Draft, DraftFields,
+    FieldError, NearbyRequests, PhotoProfile, Report, ServerConfig, ServiceForm,
+};
 
 /// Curbside on one data directory. Create one per process and keep it; `close()` it (Kotlin)
 /// or let it go (Swift) when the process ends.
@@ -121,6 +124,125 @@ impl CurbsideCore {
     /// Sets the photo limits (a city's profile may ask for smaller photos).
     pub fn set_photo_profile(&self, profile: PhotoProfile) {
         self.inner.set_photo_profile(profile.into());
+    }
+
+    /// Loads (or replaces) a city profile from its JSON document; its server is set up under
+    /// the profile's id. A malformed profile is `InvalidInput` naming the field
+    /// (`profile.server.endpoint`).
+    pub async fn add_profile(&self, json: String) -> Result<CityProfile, ApiError> {
+        self.run(move |c| c.add_profile(&json))
+            .await
+            .map(Into::into)
+    }
+
+    /// Every loaded profile.
+    pub async fn profiles(&self) -> Result<Vec<CityProfile>, ApiError> {
+        Ok(self
+            .run(|c| c.profiles())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// A city's services: cached, refreshed when old or when `refresh`, and from the cache
+    /// (`stale`) when offline.
+    pub async fn catalog_services(
+        &self,
+        profile_id: String,
+        refresh: bool,
+    ) -> Result<CachedServices, ApiError> {
+        let cached = self.inner.catalog_services(&profile_id, refresh).await?;
+        Ok(CachedServices {
+            services: cached.value.into_iter().map(Into::into).collect(),
+            fetched_at: cached.fetched_at.into(),
+            stale: cached.stale,
+        })
+    }
+
+    /// A service's questions, cached like the service list.
+    pub async fn catalog_definition(
+        &self,
+        profile_id: String,
+        service_code: String,
+        refresh: bool,
+    ) -> Result<CachedDefinition, ApiError> {
+        let cached = self
+            .inner
+            .catalog_definition(&profile_id, &service_code, refresh)
+            .await?;
+        Ok(CachedDefinition {
+            definition: cached.value.into(),
+            fetched_at: cached.fetched_at.into(),
+            stale: cached.stale,
+        })
+    }
+
+    /// Sets a draft up for a city's service and returns the questions to show; the draft keeps
+    /// the definition, so it validates offline.
+    pub async fn service_form(
+        &self,
+        draft_id: String,
+        profile_id: String,
+        service_code: String,
+    ) -> Result<ServiceForm, ApiError> {
+        let (draft, definition) = self
+            .inner
+            .service_form(&DraftId::parse(&draft_id)?, &profile_id, &service_code)
+            .await?;
+        Ok(ServiceForm {
+            draft: draft.into(),
+            definition: definition.into(),
+        })
+    }
+
+    /// What must change before the draft can be submitted (empty when ready), checked offline.
+    pub async fn validate_draft(&self, draft_id: String) -> Result<Vec<FieldError>, ApiError> {
+        let errors = self
+            .run(move |c| c.validate_draft(&DraftId::parse(&draft_id)?))
+            .await?;
+        Ok(errors.into_iter().map(Into::into).collect())
+    }
+
+    /// Requests within `radius_m` of a place, nearest first: with a service code and
+    /// `open_only`, the "already reported?" suggestions (use 50 m); without, a map's open data.
+    pub async fn nearby_requests(
+        &self,
+        profile_id: String,
+        latitude: f64,
+        longitude: f64,
+        radius_m: f64,
+        service_code: Option<String>,
+        open_only: bool,
+    ) -> Result<NearbyRequests, ApiError> {
+        let found = self
+            .inner
+            .nearby_requests(
+                &profile_id,
+                latitude,
+                longitude,
+                radius_m,
+                service_code.as_deref(),
+                open_only,
+            )
+            .await?;
+        Ok(found.into())
+    }
+
+    /// Requests within `radius_m` of a place as a GeoJSON FeatureCollection, for a map layer.
+    pub async fn requests_geojson(
+        &self,
+        profile_id: String,
+        latitude: f64,
+        longitude: f64,
+        radius_m: f64,
+    ) -> Result<String, ApiError> {
+        let found = self
+            .inner
+            .nearby_requests(&profile_id, latitude, longitude, radius_m, None, false)
+            .await?;
+        let requests: Vec<_> = found.value.into_iter().map(|n| n.request).collect();
+        Ok(curbside_core::city::to_geojson(&requests))
     }
 
     /// Sets up (or changes) a server that reports can be sent to. Changing it lifts a pause

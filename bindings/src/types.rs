@@ -61,6 +61,12 @@ pub struct DraftFields {
     /// Paths of the photos to send (already compressed).
     #[uniffi(default = [])]
     pub photos: Vec<String>,
+    /// The city profile the report is for, once chosen (set by `service_form`).
+    #[uniffi(default = None)]
+    pub profile_id: Option<String>,
+    /// The user confirmed a position that looks wrong (such as 0, 0).
+    #[uniffi(default = false)]
+    pub location_confirmed: bool,
 }
 
 /// The reporter's contact details, each shared only if the user chose to.
@@ -151,6 +157,9 @@ impl From<DraftFields> for core::DraftFields {
             attributes: f.attributes.into_iter().map(Into::into).collect(),
             contact: f.contact.map(Into::into).unwrap_or_default(),
             photos: f.photos,
+            profile_id: f.profile_id,
+            definition: None,
+            location_confirmed: f.location_confirmed,
         }
     }
 }
@@ -166,6 +175,8 @@ impl From<core::DraftFields> for DraftFields {
             attributes: f.attributes.into_iter().map(Into::into).collect(),
             contact: (!anonymous).then(|| f.contact.into()),
             photos: f.photos,
+            profile_id: f.profile_id,
+            location_confirmed: f.location_confirmed,
         }
     }
 }

@@ -61,8 +61,8 @@ final class OutboxTests: XCTestCase {
         do {
             _ = try await core.submit(draftId: incomplete.id, serverId: "city")
             XCTFail("an incomplete draft was submitted")
-        } catch let ApiError.InvalidInput(field, _) {
-            XCTAssertEqual(field, "service_code")
+        } catch let ApiError.InvalidDraft(errors) {
+            XCTAssertEqual(errors.map(\.field), ["service_code", "location"])
         }
         let drafts = try await core.listDrafts()
         XCTAssertEqual(drafts.count, 1, "a refused draft stays a draft")

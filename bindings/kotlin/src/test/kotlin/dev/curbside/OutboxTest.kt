@@ -89,8 +89,8 @@ class OutboxTest {
             assertEquals(ReportState.Cancelled, core.cancelReport(report.id).state)
 
             val incomplete = core.createDraft(DraftFields(description = "no service yet"))
-            val error = assertFailsWith<ApiException.InvalidInput> { core.submit(incomplete.id, "city") }
-            assertEquals("service_code", error.field)
+            val error = assertFailsWith<ApiException.InvalidDraft> { core.submit(incomplete.id, "city") }
+            assertEquals(listOf("service_code", "location"), error.errors.map { it.field })
             assertFailsWith<ApiException.NotFound> { core.submit(incomplete.id, "no-such-server") }
             assertEquals(1, core.listDrafts().size, "a refused draft stays a draft")
         }

@@ -1,0 +1,85 @@
+package dev.curbside
+
+import java.nio.file.Path
+import java.time.Instant
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
+import kotlin.test.assertTrue
+import kotlinx.coroutines.runBlocking
+import org.junit.jupiter.api.Test
+import org.junit.jupiter.api.io.TempDir
+
+/** City profiles, the catalog, validation and nearby requests through the Kotlin API. */
+class CityTest {
+    @TempDir
+    lateinit var dir: Path
+
+    private val endpoint: String = System.getenv("CURBSIDE_SANDBOX_URL")
+        ?: error("CURBSIDE_SANDBOX_URL is not set: run these tests through tests/run")
+
+    private fun profile(endpoint: String) = """
+        {"id": "springfield", "name": "Springfield",
+         "server": {"endpoint": "$endpoint", "api_key": "sandbox-key"},
+         "required_contact": ["email"], "max_accuracy_m": 50,
+         "service_area": {"type": "Polygon", "coordinates":
+           [[[-77.2, 38.8], [-76.9, 38.8], [-76.9, 39.0], [-77.2, 39.0], [-77.2, 38.8]]]}}
+    """.trimIndent()
+
+    @Test
+    fun `a profile drives the catalog, the form and its validation`() = runBlocking<Unit> {
+        CurbsideCore(dir.toString()).use { core ->
+            core.setNetworkAvailable(false)
+            val city = core.addProfile(profile(endpoint))
+            assertEquals("Springfield", city.name)
+            assertTrue(city.hasServiceArea)
+            assertEquals(listOf("email"), city.requiredContact)
+
+            val catalog = core.catalogServices("springfield", false)
+            assertFalse(catalog.stale)
+            assertEquals(4, catalog.services.size)
+
+            val draft = core.createDraft(DraftFields(description = "From the Kotlin city test"))
+            val form = core.serviceForm(draft.id, "springfield", "pothole")
+            assertEquals("springfield", form.draft.fields.profileId)
+            assertEquals(Datatype.entries.toSet(), form.definition.attributes.map { it.datatype }.toSet())
+
+            val problems = core.validateDraft(draft.id).map { it.field }.toSet()
+            assertEquals(setOf("location", "attributes.WHERE", "attributes.DEPTH", "contact.email"), problems)
+            val refused = assertFailsWith<ApiException.InvalidDraft> { core.submit(draft.id, "springfield") }
+            assertEquals(problems, refused.errors.map { it.field }.toSet())
+
+            val ready = form.draft.fields.copy(
+                location = Location(38.8893, -77.0502, 5.0, LocationSource.GPS, Instant.now()),
+                attributes = listOf(AttributeAnswer("WHERE", listOf("road")), AttributeAnswer("DEPTH", listOf("4"))),
+                contact = Contact(email = "ada@example.org"),
+            )
+            core.updateDraft(draft.id, ready)
+            assertEquals(emptyList(), core.validateDraft(draft.id))
+        }
+    }
+
+    @Test
+    fun `a malformed profile names its field`() = runBlocking<Unit> {
+        CurbsideCore(dir.toString()).use { core ->
+            val error = assertFailsWith<ApiException.InvalidInput> { core.addProfile(profile("http://311.remote.example/")) }
+            assertEquals("profile.server.endpoint", error.field)
+        }
+    }
+
+    @Test
+    fun `nearby requests come nearest first and as GeoJSON`() = runBlocking<Unit> {
+        CurbsideCore(dir.toString()).use { core ->
+            core.addProfile(profile(endpoint))
+            Open311Client(ServerConfig(endpoint = endpoint, apiKey = "sandbox-key")).submit(
+                NewRequest(serviceCode = "graffiti", lat = 38.8894, long = -77.0502, description = "Kotlin nearby"),
+            )
+            val nearby = core.nearbyRequests("springfield", 38.8893, -77.0502, 50.0, null, false)
+            assertTrue(nearby.requests.isNotEmpty())
+            assertEquals(nearby.requests.map { it.distanceM }.sorted(), nearby.requests.map { it.distanceM })
+            assertTrue(nearby.requests.all { it.distanceM <= 50.0 })
+            val geojson = core.requestsGeojson("springfield", 38.8893, -77.0502, 50.0)
+            assertTrue(geojson.contains("\"FeatureCollection\""), geojson)
+        }
+    }
+}
