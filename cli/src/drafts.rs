@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use curbside_core::{Curbside, DraftFields, DraftId, Location, LocationSource};
 
 use crate::output::Output;
+use crate::server::ServerArgs;
 
 #[derive(Subcommand)]
 pub(crate) enum DraftCommand {
@@ -95,12 +96,22 @@ impl DraftArgs {
 pub(crate) fn run(
     command: DraftCommand,
     data_dir: PathBuf,
+    server: &ServerArgs,
     out: &Output,
 ) -> curbside_core::Result<()> {
     let curbside = Curbside::open(data_dir)?;
+    // With --profile, new drafts are for that city (validated against its rules).
+    let city = match server.city()? {
+        Some(_) => Some(server.load_city(&curbside)?.id),
+        None => None,
+    };
     match command {
         DraftCommand::Create(args) => {
-            out.draft(&curbside.create_draft(args.apply_to(DraftFields::default())?)?)
+            let base = DraftFields {
+                profile_id: city,
+                ..DraftFields::default()
+            };
+            out.draft(&curbside.create_draft(args.apply_to(base)?)?)
         }
         DraftCommand::List => out.drafts(&curbside.list_drafts()?),
         DraftCommand::Show { id } => out.draft(&curbside.get_draft(&DraftId::parse(&id)?)?),

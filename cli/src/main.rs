@@ -4,6 +4,7 @@
 //! (`--server`, `--format`, `--api-key`, ...) on every command that talks to one. Command and
 //! option names are a contract that scripts rely on: add freely, rename never.
 
+mod city;
 mod demo;
 mod drafts;
 mod outbox;
@@ -92,6 +93,11 @@ enum Command {
     Photo(photo::PhotoArgs),
     /// Write a photo-like test JPEG with EXIF orientation and GPS (no camera needed).
     SamplePhoto(photo::SampleArgs),
+    /// What must change before a draft can be submitted.
+    Validate {
+        /// The draft's id.
+        id: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -99,7 +105,7 @@ fn main() -> ExitCode {
     let out = Output { json: cli.json };
     let data_dir = || cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let result = match cli.command {
-        Command::Draft(command) => drafts::run(command, data_dir(), &out),
+        Command::Draft(command) => drafts::run(command, data_dir(), &cli.server, &out),
         Command::Report(args) => outbox::report(args, data_dir(), &cli.server, &out),
         Command::Outbox => outbox::outbox(data_dir(), &out),
         Command::Sync {
@@ -116,6 +122,10 @@ fn main() -> ExitCode {
         Command::Status { id } => outbox::status(id, data_dir(), &out),
         Command::Demo => demo::run(cli.data_dir.clone()),
         Command::Photo(args) => photo::run(args, &out),
+        Command::Validate { id } => city::validate(&id, data_dir(), &out),
+        Command::Requests(args) if args.near.is_some() => {
+            city::nearby(args, data_dir(), &cli.server, &out)
+        }
         Command::SamplePhoto(args) => photo::sample(args),
         command => server::run(command, &cli.server, &out),
     };

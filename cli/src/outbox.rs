@@ -94,9 +94,19 @@ pub(crate) fn report(
     out: &Output,
 ) -> curbside_core::Result<()> {
     let curbside = Curbside::open(data_dir)?;
-    let id = server_id(server)?;
-    curbside.set_server(&id, server.config()?)?;
-    let draft = curbside.create_draft(args.fields()?)?;
+    let id = match server.city()? {
+        Some(_) => server.load_city(&curbside)?.id,
+        None => {
+            let id = server_id(server)?;
+            curbside.set_server(&id, server.config()?)?;
+            id
+        }
+    };
+    let mut fields = args.fields()?;
+    if server.city()?.is_some() {
+        fields.profile_id = Some(id.clone());
+    }
+    let draft = curbside.create_draft(fields)?;
     for photo in &args.photos {
         // Each photo goes through the pipeline: oriented, downsized, stripped, under budget.
         curbside.add_photo(&draft.id, photo)?;

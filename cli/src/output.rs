@@ -52,14 +52,19 @@ impl Output {
     pub(crate) fn error(&self, error: &Error) {
         if self.json {
             let field = match error {
-                Error::InvalidInput { field, .. } => Some(*field),
+                Error::InvalidInput { field, .. } => Some(field.to_string()),
+                Error::InvalidProfile { field, .. } => Some(format!("profile.{field}")),
                 _ => None,
+            };
+            let fields = match error {
+                Error::InvalidDraft(errors) => json!(errors),
+                _ => json!([]),
             };
             let messages = match error {
                 Error::Open311(e) => json!(e.messages()),
                 _ => json!([]),
             };
-            let body = json!({ "error": { "kind": kind(error), "field": field, "message": error.to_string(), "server_messages": messages } });
+            let body = json!({ "error": { "kind": kind(error), "field": field, "message": error.to_string(), "server_messages": messages, "fields": fields } });
             eprintln!("{body}");
         } else {
             eprintln!("error: {error}");
@@ -70,7 +75,8 @@ impl Output {
 /// A stable, machine-readable name for the kind of error.
 fn kind(error: &Error) -> &'static str {
     match error {
-        Error::InvalidInput { .. } => "invalid_input",
+        Error::InvalidInput { .. } | Error::InvalidProfile { .. } => "invalid_input",
+        Error::InvalidDraft(_) => "incomplete",
         Error::DraftNotFound | Error::ReportNotFound | Error::ServerNotFound(_) => "not_found",
         Error::ReportLocked(_) => "locked",
         Error::Open311(e) => match e {

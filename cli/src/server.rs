@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
+use curbside_core::city::CityProfile;
 use curbside_core::open311::{
     ApiKey, Format, Open311Client, Open311Error, RequestQuery, ServerConfig,
 };
@@ -40,6 +41,9 @@ pub(crate) struct ServerArgs {
     /// Attribute code in which the server keeps the app's own report id.
     #[arg(long, global = true, value_name = "CODE")]
     client_reference: Option<String>,
+    /// A city profile (JSON), instead of --server and the options above.
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "server")]
+    profile: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -54,9 +58,42 @@ impl ServerArgs {
     }
 
     /// The server settings these options give.
+    /// The city profile given with --profile, parsed and checked.
+    pub(crate) fn city(&self) -> curbside_core::Result<Option<CityProfile>> {
+        let Some(path) = &self.profile else {
+            return Ok(None);
+        };
+        let json =
+            std::fs::read_to_string(path).map_err(|e| curbside_core::Error::InvalidProfile {
+                field: "profile".into(),
+                reason: format!("cannot read {}: {e}", path.display()),
+            })?;
+        CityProfile::parse(&json).map(Some)
+    }
+
+    /// The profile to use: --profile's, or one made from --server and its options (id
+    /// `server`), loaded into `curbside`'s data directory.
+    pub(crate) fn load_city(
+        &self,
+        curbside: &curbside_core::Curbside,
+    ) -> curbside_core::Result<CityProfile> {
+        let json = match self.city()? {
+            Some(city) => serde_json::to_string(&city).expect("serializable"),
+            None => {
+                serde_json::json!({ "id": "server", "name": "Server", "server": self.config()? })
+                    .to_string()
+            }
+        };
+        curbside.add_profile(&json)
+    }
+
     pub(crate) fn config(&self) -> curbside_core::Result<ServerConfig> {
+        if let Some(city) = self.city()? {
+            return Ok(city.server);
+        }
         let endpoint = self.server.clone().ok_or(Open311Error::Config {
-            reason: "no server: give --server URL (or set CURBSIDE_SERVER)".into(),
+            reason: "no server: give --server URL or --profile FILE (or set CURBSIDE_SERVER)"
+                .into(),
         })?;
         let mut config = ServerConfig::new(endpoint);
         config.format = match self.format {
@@ -102,6 +139,27 @@ pub(crate) struct RequestsArgs {
     /// Include notes and extended attributes (extensions=true).
     #[arg(long)]
     extensions: bool,
+    /// Only requests near a place, LAT,LONG (nearest first; cached for offline use).
+    #[arg(long, value_name = "LAT,LONG", allow_hyphen_values = true)]
+    pub(crate) near: Option<String>,
+    /// Radius around --near, in metres.
+    #[arg(long, default_value_t = 50.0, requires = "near")]
+    pub(crate) radius: f64,
+    /// Print the requests as a GeoJSON FeatureCollection.
+    #[arg(long)]
+    pub(crate) geojson: bool,
+}
+
+impl RequestsArgs {
+    /// The one service filter, for --near.
+    pub(crate) fn service(&self) -> Option<&str> {
+        self.services.first().map(String::as_str)
+    }
+
+    /// True when only open requests are wanted.
+    pub(crate) fn open_only(&self) -> bool {
+        self.statuses.iter().any(|s| s == "open") && !self.statuses.iter().any(|s| s == "closed")
+    }
 }
 
 /// Options of `curbside sandbox`.
@@ -187,7 +245,12 @@ pub(crate) fn run(
                     page: args.page,
                     page_size: args.page_size,
                 };
-                out.print(&server.client()?.requests(&query).await?, |page| {
+                let page = server.client()?.requests(&query).await?;
+                if args.geojson {
+                    println!("{}", curbside_core::city::to_geojson(&page.requests));
+                    return Ok(());
+                }
+                out.print(&page, |page| {
                     for r in &page.requests {
                         println!(
                             "{:<14} {:<7} {:<20} {}",

@@ -1,0 +1,166 @@
+//! `--profile FILE`, `requests --near ... --geojson` and `validate`, as scripts use them.
+
+use std::process::Command;
+
+use curbside_sandbox::{Sandbox, SandboxConfig};
+use serde_json::{json, Value};
+
+fn curbside(data_dir: &std::path::Path, args: &[&str]) -> (bool, Value, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_curbside"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    let parse = |bytes: &[u8]| serde_json::from_slice(bytes).unwrap_or(Value::Null);
+    (out.status.success(), parse(&out.stdout), parse(&out.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_file_stands_in_for_server_options() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let profile = d.join("springfield.json");
+    std::fs::write(&profile, json!({
+        "id": "springfield", "name": "Springfield",
+        "server": { "endpoint": sandbox.endpoint(), "api_key": "sandbox-key" },
+        "required_contact": ["email"],
+        "service_area": { "type": "Polygon", "coordinates": [[[-77.2, 38.8], [-76.9, 38.8], [-76.9, 39.0], [-77.2, 39.0], [-77.2, 38.8]]] }
+    }).to_string()).unwrap();
+    let broken = d.join("broken.json");
+    std::fs::write(
+        &broken,
+        json!({"id": "x", "name": "X", "server": {"endpoint": "http://311.remote.example/"}})
+            .to_string(),
+    )
+    .unwrap();
+    let p = profile.display().to_string();
+    let b = broken.display().to_string();
+
+    tokio::task::spawn_blocking(move || {
+        let (ok, services, _) = curbside(&d, &["--profile", &p, "services"]);
+        assert!(ok);
+        assert_eq!(services.as_array().unwrap().len(), 4);
+
+        let (ok, _, error) = curbside(&d, &["--profile", &b, "services"]);
+        assert!(!ok);
+        assert_eq!(error["error"]["field"], "profile.server.endpoint");
+
+        for (lat, long) in [("38.88935", "-77.0502"), ("38.8950", "-77.0502")] {
+            let (ok, _, e) = curbside(
+                &d,
+                &[
+                    "--profile",
+                    &p,
+                    "report",
+                    "--service",
+                    "graffiti",
+                    "--lat",
+                    lat,
+                    "--long",
+                    long,
+                    "--description",
+                    "tag",
+                ],
+            );
+            assert!(!ok, "email is required by Springfield");
+            assert_eq!(e["error"]["kind"], "incomplete");
+            assert_eq!(e["error"]["fields"][0]["field"], "contact.email");
+        }
+        let (ok, draft, _) = curbside(
+            &d,
+            &[
+                "--profile",
+                &p,
+                "draft",
+                "create",
+                "--service",
+                "graffiti",
+                "--lat",
+                "38.9",
+                "--lon",
+                "-77.05",
+            ],
+        );
+        assert!(ok);
+        let (ok, errors, _) = curbside(&d, &["validate", draft["id"].as_str().unwrap()]);
+        assert!(ok);
+        assert_eq!(errors[0]["field"], "contact.email");
+    })
+    .await
+    .unwrap();
+
+    // Two requests near the pin, one far away.
+    let client = curbside_core::open311::Open311Client::new({
+        let mut c = curbside_core::open311::ServerConfig::new(sandbox.endpoint());
+        c.api_key = Some(curbside_core::open311::ApiKey::new("sandbox-key"));
+        c
+    })
+    .unwrap();
+    for (lat, text) in [(38.88935, "near"), (38.8895, "also near"), (38.95, "far")] {
+        let request = curbside_core::open311::NewRequest {
+            service_code: "graffiti".into(),
+            position: Some((lat, -77.0502)),
+            description: Some(text.into()),
+            ..Default::default()
+        };
+        client.submit(&request).await.unwrap();
+    }
+    let d = dir.path().to_path_buf();
+    let p = profile.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        let (ok, near, _) = curbside(
+            &d,
+            &[
+                "--profile",
+                &p,
+                "requests",
+                "--near",
+                "38.8893,-77.0502",
+                "--radius",
+                "50",
+                "--service",
+                "graffiti",
+            ],
+        );
+        assert!(ok);
+        let descriptions: Vec<_> = near["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["request"]["description"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            descriptions,
+            ["near", "also near"],
+            "nearest first, the far one left out"
+        );
+
+        let out = Command::new(env!("CARGO_BIN_EXE_curbside"))
+            .arg("--data-dir")
+            .arg(&d)
+            .args([
+                "--profile",
+                &p,
+                "requests",
+                "--near",
+                "38.8893,-77.0502",
+                "--radius",
+                "50",
+                "--geojson",
+            ])
+            .output()
+            .unwrap();
+        let geojson: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(geojson["type"], "FeatureCollection");
+        assert_eq!(geojson["features"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            geojson["features"][0]["geometry"]["coordinates"][0],
+            -77.0502
+        );
+    })
+    .await
+    .unwrap();
+}
