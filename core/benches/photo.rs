@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 const EDGE: u32 = 2048;
 
+/// Per variant: its name, (time, peak RSS KiB) samples, and (output bytes, output size).
+type Results<'a> = Vec<(&'a str, Vec<(Duration, u64)>, Option<(u64, (u32, u32))>)>;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--variant") {
@@ -27,8 +30,7 @@ fn main() {
     let variants = ["curbside", "vipsthumbnail", "djpeg+cjpeg", "image-naive"];
     println!("Photo pipeline benchmark: longest edge {EDGE} px, quality 80, metadata stripped (2 cores)\n");
     for (label, input, rounds) in inputs {
-        let mut results: Vec<(&str, Vec<(Duration, u64)>, Option<(u64, (u32, u32))>)> =
-            variants.iter().map(|v| (*v, Vec::new(), None)).collect();
+        let mut results: Results<'_> = variants.iter().map(|v| (*v, Vec::new(), None)).collect();
         for round in 0..=rounds {
             for (variant, samples, output) in results.iter_mut() {
                 let out = work.path().join(format!("{variant}.jpg"));

@@ -15,7 +15,7 @@ fn photo_like(width: u32, height: u32, noise: u32) -> RgbImage {
         let (fx, fy) = (x as f32 / width as f32, y as f32 / height as f32);
         let n = ((x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)).rotate_left(7)
             % (noise.max(1))) as f32;
-        let wave = ((fx * 23.0).sin() * (fy * 17.0).cos() * 40.0) as f32;
+        let wave = (fx * 23.0).sin() * (fy * 17.0).cos() * 40.0;
         Rgb([
             (90.0 + 100.0 * fy + wave + n).clamp(0.0, 255.0) as u8,
             (110.0 + 60.0 * fx - wave * 0.5 + n).clamp(0.0, 255.0) as u8,
