@@ -10,7 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::outbox::{ReportDetail, ReportListener, RunSummary, Subscription};
 use crate::{
     AddedPhoto, ApiError, CachedDefinition, CachedServices, CityProfile, Draft, DraftFields,
-    FieldError, NearbyRequests, PhotoProfile, Report, ServerConfig, ServiceForm,
+    FieldError, NearbyRequests, PhotoProfile, Report, ServerConfig, ServiceForm, ServiceRequest,
 };
 
 /// Curbside on one data directory. Create one per process and keep it; `close()` it (Kotlin)
@@ -227,6 +227,23 @@ impl CurbsideCore {
             )
             .await?;
         Ok(found.into())
+    }
+
+    /// Requests inside a map's viewport (south, west, north, east), newest first; from the
+    /// cache when offline.
+    pub async fn requests_in_box(
+        &self,
+        profile_id: String,
+        south: f64,
+        west: f64,
+        north: f64,
+        east: f64,
+    ) -> Result<Vec<ServiceRequest>, ApiError> {
+        let found = self
+            .inner
+            .requests_in_box(&profile_id, south, west, north, east)
+            .await?;
+        Ok(found.value.into_iter().map(Into::into).collect())
     }
 
     /// Requests within `radius_m` of a place as a GeoJSON FeatureCollection, for a map layer.

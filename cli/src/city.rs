@@ -61,6 +61,48 @@ pub(crate) fn nearby(
     Ok(())
 }
 
+/// `curbside requests --bbox S,W,N,E [--geojson]`.
+pub(crate) fn in_box(
+    args: RequestsArgs,
+    data_dir: PathBuf,
+    server: &ServerArgs,
+    out: &Output,
+) -> curbside_core::Result<()> {
+    let edges: Vec<f64> = args
+        .bbox
+        .as_deref()
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|v| v.trim().parse().ok())
+        .collect();
+    let [south, west, north, east] = edges[..] else {
+        return Err(Error::InvalidInput {
+            field: "bbox",
+            reason: "expected SOUTH,WEST,NORTH,EAST".into(),
+        });
+    };
+    let curbside = Curbside::open(data_dir)?;
+    let city = server.load_city(&curbside)?;
+    let found =
+        runtime()?.block_on(curbside.requests_in_box(&city.id, south, west, north, east))?;
+    if args.geojson {
+        println!("{}", to_geojson(&found.value));
+        return Ok(());
+    }
+    out.print(&found, |found| {
+        for r in &found.value {
+            println!(
+                "{:<10} {:<7} {:<20} {}",
+                r.id.as_deref().unwrap_or("-"),
+                r.status.as_deref().unwrap_or("-"),
+                r.service_code.as_deref().unwrap_or("-"),
+                r.description.as_deref().unwrap_or("")
+            );
+        }
+    });
+    Ok(())
+}
+
 /// `curbside validate ID`: what must change before the draft can be submitted.
 pub(crate) fn validate(id: &str, data_dir: PathBuf, out: &Output) -> curbside_core::Result<()> {
     let errors = Curbside::open(data_dir)?.validate_draft(&DraftId::parse(id)?)?;

@@ -126,6 +126,9 @@ fn main() -> ExitCode {
         Command::Requests(args) if args.near.is_some() => {
             city::nearby(args, data_dir(), &cli.server, &out)
         }
+        Command::Requests(args) if args.bbox.is_some() => {
+            city::in_box(args, data_dir(), &cli.server, &out)
+        }
         Command::SamplePhoto(args) => photo::sample(args),
         command => server::run(command, &cli.server, &out),
     };

@@ -145,6 +145,14 @@ pub(crate) struct RequestsArgs {
     /// Radius around --near, in metres.
     #[arg(long, default_value_t = 50.0, requires = "near")]
     pub(crate) radius: f64,
+    /// Only requests inside a map's viewport, SOUTH,WEST,NORTH,EAST (cached for offline use).
+    #[arg(
+        long,
+        value_name = "S,W,N,E",
+        allow_hyphen_values = true,
+        conflicts_with = "near"
+    )]
+    pub(crate) bbox: Option<String>,
     /// Print the requests as a GeoJSON FeatureCollection.
     #[arg(long)]
     pub(crate) geojson: bool,

@@ -155,6 +155,22 @@ async fn a_profile_file_stands_in_for_server_options() {
             .unwrap();
         let geojson: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(geojson["type"], "FeatureCollection");
+        let (ok, viewport, _) = curbside(
+            &d,
+            &[
+                "--profile",
+                &p,
+                "requests",
+                "--bbox",
+                "38.94,-77.06,38.96,-77.04",
+            ],
+        );
+        assert!(ok);
+        assert_eq!(
+            viewport["value"].as_array().unwrap().len(),
+            1,
+            "only the far one is in that box"
+        );
         assert_eq!(geojson["features"].as_array().unwrap().len(), 2);
         assert_eq!(
             geojson["features"][0]["geometry"]["coordinates"][0],

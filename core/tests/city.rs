@@ -434,6 +434,27 @@ async fn nearby_reports_are_ranked_cached_and_exported() {
         .iter()
         .any(|n| n.request.id.as_deref() == Some(far.as_str())));
 
+    let viewport = curbside
+        .requests_in_box("springfield", 38.8699, -77.0801, 38.8703, -77.0799)
+        .await
+        .unwrap();
+    assert!(viewport.stale, "offline: from the cache");
+    let mut in_box: Vec<_> = viewport
+        .value
+        .iter()
+        .map(|r| r.id.clone().unwrap())
+        .collect();
+    in_box.sort();
+    assert_eq!(in_box.len(), 4, "all but the one 110 m north: {in_box:?}");
+    assert!(!in_box.contains(&far));
+    assert!(
+        curbside
+            .requests_in_box("springfield", 39.0, -77.0, 38.0, -76.0)
+            .await
+            .is_err(),
+        "south above north"
+    );
+
     let requests: Vec<_> = offline.value.into_iter().map(|n| n.request).collect();
     let geojson: geojson::GeoJson = to_geojson(&requests).parse().unwrap();
     let geojson::GeoJson::FeatureCollection(collection) = geojson else {

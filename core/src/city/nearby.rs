@@ -88,6 +88,47 @@ impl Curbside {
         })
     }
 
+    /// Requests inside a bounding box (a map's viewport), newest first; cached like
+    /// `nearby_requests` and served from the cache when offline.
+    pub async fn requests_in_box(
+        &self,
+        profile_id: &str,
+        south: f64,
+        west: f64,
+        north: f64,
+        east: f64,
+    ) -> Result<Cached<Vec<ServiceRequest>>> {
+        if ![south, west, north, east].iter().all(|v| v.is_finite()) || south > north || west > east
+        {
+            return Err(Error::invalid(
+                "bbox",
+                "needs south <= north and west <= east",
+            ));
+        }
+        let client = self.profile_client(profile_id)?;
+        let fetched = client
+            .requests(&RequestQuery {
+                page_size: Some(200),
+                ..Default::default()
+            })
+            .await;
+        let stale = fetched.is_err();
+        if let Ok(page) = &fetched {
+            self.cache_requests(profile_id, &page.requests)?;
+        }
+        let mut inside: Vec<ServiceRequest> = self
+            .cached_requests(profile_id)?
+            .into_iter()
+            .filter(|r| matches!((r.lat, r.long), (Some(lat), Some(long)) if (south..=north).contains(&lat) && (west..=east).contains(&long)))
+            .collect();
+        inside.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        Ok(Cached {
+            value: inside,
+            fetched_at: chrono::Utc::now(),
+            stale,
+        })
+    }
+
     fn cache_requests(&self, profile_id: &str, requests: &[ServiceRequest]) -> Result<()> {
         let now = now_ms();
         self.store.write(|tx| {

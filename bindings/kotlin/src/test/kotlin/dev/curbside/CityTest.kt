@@ -78,6 +78,8 @@ class CityTest {
             assertTrue(nearby.requests.isNotEmpty())
             assertEquals(nearby.requests.map { it.distanceM }.sorted(), nearby.requests.map { it.distanceM })
             assertTrue(nearby.requests.all { it.distanceM <= 50.0 })
+            val viewport = core.requestsInBox("springfield", 38.8890, -77.0505, 38.8897, -77.0499)
+            assertTrue(viewport.any { it.description == "Kotlin nearby" })
             val geojson = core.requestsGeojson("springfield", 38.8893, -77.0502, 50.0)
             assertTrue(geojson.contains("\"FeatureCollection\""), geojson)
         }
