@@ -148,6 +148,20 @@ async fn main() {
         ms(percentile(&latencies, 0.99))
     );
 
+    // Autosave: one draft updated on every keystroke of a 1,000-character description.
+    let draft = curbside.create_draft(draft(0)).unwrap();
+    let mut fields = draft.fields.clone();
+    let mut saves = Vec::with_capacity(1000);
+    for i in 0..1000 {
+        fields.description.push(char::from(b'a' + (i % 26) as u8));
+        let start = Instant::now();
+        curbside.update_draft(&draft.id, fields.clone()).unwrap();
+        saves.push(start.elapsed());
+    }
+    saves.sort();
+    println!("autosave (update_draft) p50          {:>9.2} ms", ms(percentile(&saves, 0.50)));
+    println!("autosave (update_draft) p99          {:>9.2} ms", ms(percentile(&saves, 0.99)));
+
     // Cold open with 10,000 reports in the outbox.
     let big = tempfile::tempdir().unwrap();
     {
