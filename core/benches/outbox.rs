@@ -159,8 +159,14 @@ async fn main() {
         saves.push(start.elapsed());
     }
     saves.sort();
-    println!("autosave (update_draft) p50          {:>9.2} ms", ms(percentile(&saves, 0.50)));
-    println!("autosave (update_draft) p99          {:>9.2} ms", ms(percentile(&saves, 0.99)));
+    println!(
+        "autosave (update_draft) p50          {:>9.2} ms",
+        ms(percentile(&saves, 0.50))
+    );
+    println!(
+        "autosave (update_draft) p99          {:>9.2} ms",
+        ms(percentile(&saves, 0.99))
+    );
 
     // Cold open with 10,000 reports in the outbox.
     let big = tempfile::tempdir().unwrap();

@@ -12,7 +12,8 @@ use curbside_core::{Contact, Curbside, DraftFields, Error, Location, LocationSou
 use curbside_sandbox::{Sandbox, SandboxConfig};
 use serde_json::json;
 
-/// Springfield: a square around (38.85..38.95, -77.10..-77.00) with a lake (a hole) in it.
+/// Springfield: an irregular outline (about 38.84..38.96 N, 77.12..77.00 W) with a lake (an
+/// irregular hole) in it.
 fn springfield(endpoint: &str) -> serde_json::Value {
     json!({
         "id": "springfield",
@@ -23,8 +24,10 @@ fn springfield(endpoint: &str) -> serde_json::Value {
         "required_contact": ["email"],
         "anonymous_by_default": true,
         "service_area": { "type": "Polygon", "coordinates": [
-            [[-77.10, 38.85], [-77.00, 38.85], [-77.00, 38.95], [-77.10, 38.95], [-77.10, 38.85]],
-            [[-77.06, 38.89], [-77.04, 38.89], [-77.04, 38.91], [-77.06, 38.91], [-77.06, 38.89]]
+            [[-77.10, 38.85], [-77.03, 38.84], [-77.00, 38.86], [-77.005, 38.91], [-77.00, 38.95],
+             [-77.06, 38.96], [-77.11, 38.93], [-77.12, 38.89], [-77.10, 38.85]],
+            [[-77.06, 38.89], [-77.045, 38.885], [-77.035, 38.895], [-77.04, 38.91], [-77.055, 38.915],
+             [-77.065, 38.905], [-77.06, 38.89]]
         ]},
         "max_accuracy_m": 50,
         "catalog_max_age_hours": 24
@@ -158,6 +161,50 @@ async fn the_catalog_works_offline_and_refreshes_when_back() {
         .unwrap();
     assert!(!refreshed.stale);
     assert!(refreshed.fetched_at > online.fetched_at);
+}
+
+#[tokio::test]
+async fn an_unchanged_discovery_changeset_keeps_an_old_cache() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let mut profile = springfield(&sandbox.endpoint());
+    profile["catalog_max_age_hours"] = json!(0.0000001); // old at once
+    profile["discovery_url"] = json!(sandbox.discovery_url());
+    curbside.add_profile(&profile.to_string()).unwrap();
+    let first = curbside
+        .catalog_services("springfield", false)
+        .await
+        .unwrap();
+
+    // From now on the service list itself fails; only discovery answers.
+    profile["server"]["endpoint"] = json!(sandbox
+        .endpoint()
+        .replace("/open311/", "/fault/503/open311/"));
+    curbside.add_profile(&profile.to_string()).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let kept = curbside
+        .catalog_services("springfield", false)
+        .await
+        .unwrap();
+    assert!(
+        !kept.stale,
+        "the changeset says nothing changed: the cache is current"
+    );
+    assert_eq!(kept.value, first.value);
+    assert!(kept.fetched_at > first.fetched_at, "checked again now");
+
+    profile.as_object_mut().unwrap().remove("discovery_url");
+    curbside.add_profile(&profile.to_string()).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        curbside
+            .catalog_services("springfield", false)
+            .await
+            .unwrap()
+            .stale,
+        "without discovery: a failed refresh, stale"
+    );
 }
 
 #[tokio::test]

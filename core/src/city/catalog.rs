@@ -89,6 +89,45 @@ impl Curbside {
         Ok((draft, definition))
     }
 
+    /// True when the profile's discovery document still has the changeset recorded at the last
+    /// download (the catalog has not changed); records the current one either way.
+    async fn changeset_unchanged(&self, profile_id: &str) -> Result<bool> {
+        let Some(url) = self.profile(profile_id)?.discovery_url else {
+            return Ok(false);
+        };
+        let Ok(discovery) = Open311Client::discover(&url, None).await else {
+            return Ok(false);
+        };
+        let Some(current) = discovery.changeset else {
+            return Ok(false);
+        };
+        self.store.write(|tx| {
+            let stored: Option<String> = rusqlite::OptionalExtension::optional(tx.query_row(
+                "SELECT body FROM catalog WHERE server_id = ?1 AND key = 'changeset'",
+                [profile_id],
+                |r| r.get(0),
+            ))?;
+            tx.execute(
+                "INSERT INTO catalog (server_id, key, body, fetched_at) VALUES (?1, 'changeset', ?2, ?3)
+                 ON CONFLICT (server_id, key) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at",
+                (profile_id, &current, now_ms()),
+            )?;
+            Ok(stored.as_deref() == Some(current.as_str()))
+        })
+    }
+
+    /// Marks a cached entry as checked now; returns the new time.
+    fn touch(&self, profile_id: &str, key: &str) -> Result<i64> {
+        let now = now_ms();
+        self.store.write(|tx| {
+            tx.execute(
+                "UPDATE catalog SET fetched_at = ?3 WHERE server_id = ?1 AND key = ?2",
+                (profile_id, key, now),
+            )?;
+            Ok(now)
+        })
+    }
+
     pub(crate) fn profile_client(&self, profile_id: &str) -> Result<Open311Client> {
         Ok(Open311Client::new(self.profile(profile_id)?.server)?)
     }
@@ -114,8 +153,14 @@ impl Curbside {
             .transpose()
             .map_err(|_| Error::CorruptData("catalog".into()))?;
         if let Some((_, at)) = &cached {
-            if !refresh && now_ms() - at < max_age_ms {
+            let fresh = now_ms() - at < max_age_ms;
+            if !refresh && (fresh || self.changeset_unchanged(profile_id).await?) {
                 let (value, at) = cached.unwrap();
+                let at = if fresh {
+                    at
+                } else {
+                    self.touch(profile_id, key)?
+                };
                 return Ok(Cached {
                     value,
                     fetched_at: time(at),
@@ -125,6 +170,7 @@ impl Curbside {
         }
         match fetch.await {
             Ok(value) => {
+                self.changeset_unchanged(profile_id).await?; // records the current changeset
                 let now = now_ms();
                 let body = serde_json::to_string(&value).expect("serializable");
                 self.store.write(|tx| {

@@ -63,6 +63,10 @@ pub struct CityProfile {
     /// How long a cached service list or definition is fresh, in hours.
     #[serde(default = "day")]
     pub catalog_max_age_hours: f64,
+    /// The server's discovery document (`.../discovery.json`): when the cache is old, an
+    /// unchanged `changeset` there keeps it without downloading the catalog again.
+    #[serde(default)]
+    pub discovery_url: Option<String>,
 }
 
 fn yes() -> bool {
