@@ -54,4 +54,19 @@ final class CityTests: XCTestCase {
             XCTAssertEqual(field, "profile.server.endpoint")
         }
     }
+
+    func testNearbyRequestsComeNearestFirstAndAsGeoJSON() async throws {
+        let core = try CurbsideCore(dataDir: dir.path)
+        _ = try await core.addProfile(json: profile(endpoint))
+        _ = try await Open311Client(config: ServerConfig(endpoint: endpoint, apiKey: "sandbox-key"))
+            .submit(request: NewRequest(serviceCode: "graffiti", lat: 38.8894, long: -77.0502, description: "Swift nearby"))
+        let nearby = try await core.nearbyRequests(profileId: "springfield", latitude: 38.8893, longitude: -77.0502,
+                                                   radiusM: 50, serviceCode: nil, openOnly: false)
+        XCTAssertFalse(nearby.requests.isEmpty)
+        XCTAssertEqual(nearby.requests.map(\.distanceM), nearby.requests.map(\.distanceM).sorted())
+        XCTAssertTrue(nearby.requests.contains { $0.request.description == "Swift nearby" })
+        let geojson = try await core.requestsGeojson(profileId: "springfield", latitude: 38.8893, longitude: -77.0502, radiusM: 50)
+        let parsed = try JSONSerialization.jsonObject(with: Data(geojson.utf8)) as? [String: Any]
+        XCTAssertEqual(parsed?["type"] as? String, "FeatureCollection")
+    }
 }
