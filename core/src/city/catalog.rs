@@ -30,7 +30,7 @@ impl Curbside {
         profile_id: &str,
         refresh: bool,
     ) -> Result<Cached<Vec<Service>>> {
-        let client = self.profile_client(profile_id)?;
+        let client = self.client(profile_id)?;
         self.cached(profile_id, "services", refresh, async {
             client.services().await
         })
@@ -44,7 +44,7 @@ impl Curbside {
         service_code: &str,
         refresh: bool,
     ) -> Result<Cached<ServiceDefinition>> {
-        let client = self.profile_client(profile_id)?;
+        let client = self.client(profile_id)?;
         let key = format!("definition:{service_code}");
         self.cached(profile_id, &key, refresh, async {
             client.service_definition(service_code).await
@@ -126,10 +126,6 @@ impl Curbside {
             )?;
             Ok(now)
         })
-    }
-
-    pub(crate) fn profile_client(&self, profile_id: &str) -> Result<Open311Client> {
-        Ok(Open311Client::new(self.profile(profile_id)?.server)?)
     }
 
     async fn cached<T: Serialize + DeserializeOwned>(

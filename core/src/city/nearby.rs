@@ -42,7 +42,7 @@ impl Curbside {
                 "needs a real position and a positive radius",
             ));
         }
-        let client = self.profile_client(profile_id)?;
+        let client = self.client(profile_id)?;
         let query = RequestQuery {
             service_codes: service_code
                 .map(|c| vec![c.to_string()])
@@ -105,7 +105,7 @@ impl Curbside {
                 "needs south <= north and west <= east",
             ));
         }
-        let client = self.profile_client(profile_id)?;
+        let client = self.client(profile_id)?;
         let fetched = client
             .requests(&RequestQuery {
                 page_size: Some(200),
@@ -121,7 +121,7 @@ impl Curbside {
             .into_iter()
             .filter(|r| matches!((r.lat, r.long), (Some(lat), Some(long)) if (south..=north).contains(&lat) && (west..=east).contains(&long)))
             .collect();
-        inside.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        inside.sort_by_key(|r| std::cmp::Reverse(r.requested_at));
         Ok(Cached {
             value: inside,
             fetched_at: chrono::Utc::now(),

@@ -543,7 +543,7 @@ impl Curbside {
     }
 
     /// The client for a server, rebuilt when its settings change.
-    fn client(&self, server_id: &str) -> Result<Arc<Open311Client>> {
+    pub(crate) fn client(&self, server_id: &str) -> Result<Arc<Open311Client>> {
         let (config, _) = self
             .store
             .read(|c| reports::server(c, server_id))?

@@ -2,7 +2,7 @@
 //! SQLite transactions; the engine does the sending.
 
 use crate::open311::{AttributeAnswer, MediaFile, MediaUpload, NewRequest, ServerConfig};
-use crate::outbox::{Attention, AttentionAction, HistoryEntry, Report, ReportId};
+use crate::outbox::{AttentionAction, HistoryEntry, Report, ReportId};
 use crate::store::drafts;
 use crate::store::reports::{self, now_ms, Row, State, Step};
 use crate::{Curbside, Draft, DraftFields, DraftId, Error, Result};
@@ -200,7 +200,7 @@ fn editable(row: &Row) -> bool {
         && row
             .attention
             .as_ref()
-            .is_some_and(|a: &Attention| a.action != AttentionAction::ConfirmPossibleDuplicate);
+            .is_some_and(|a| a.action != AttentionAction::ConfirmPossibleDuplicate);
     match row.state {
         State::Queued => !row.frozen,
         State::NeedsAttention => refused,

@@ -56,14 +56,7 @@ pub fn process(
             image.height,
             (profile.max_edge as f64 * factor) as u32,
         );
-        let step = resize(
-            Rgb {
-                pixels: image.pixels.clone(),
-                width: image.width,
-                height: image.height,
-            },
-            smaller,
-        )?;
+        let step = resize(image, smaller)?;
         let (j, q) = encode_within(&step, profile)?;
         (jpeg, quality, image) = (j, q, step);
     }

@@ -114,19 +114,14 @@ impl Row {
     /// The report as apps see it.
     pub(crate) fn to_report(&self) -> Report {
         let state = match self.state {
-            State::Queued | State::Sending => match self.step {
-                _ if self.state == State::Sending && self.step == Step::Post => {
-                    ReportState::Sending {
-                        step: SendStep::Posting,
-                    }
-                }
-                Step::ResolveToken => ReportState::Sending {
+            State::Queued | State::Sending => match (self.state, self.step, self.outcome_unknown) {
+                (State::Sending, Step::Post, _) => ReportState::Sending {
+                    step: SendStep::Posting,
+                },
+                (_, Step::ResolveToken, _) => ReportState::Sending {
                     step: SendStep::WaitingForId,
                 },
-                Step::Reconcile => ReportState::Sending {
-                    step: SendStep::Checking,
-                },
-                Step::Post if self.outcome_unknown => ReportState::Sending {
+                (_, Step::Reconcile, _) | (_, Step::Post, true) => ReportState::Sending {
                     step: SendStep::Checking,
                 },
                 _ => ReportState::Queued,

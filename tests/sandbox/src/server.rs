@@ -32,13 +32,17 @@ pub(crate) struct State {
 const PREFIX: &str = "/open311/v2/";
 const LARGEST_UPLOAD: usize = 20 * 1024 * 1024;
 
+/// Accepts connections until aborted; the open connections are owned here, so stopping the
+/// sandbox closes them too, as a server going away would.
 pub(crate) async fn serve(listener: TcpListener, state: Arc<State>) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
+        while connections.try_join_next().is_some() {}
         let state = Arc::clone(&state);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             // Notified to close the connection without answering (Fault::CommitThenDrop).
             let hang_up = Arc::new(Notify::new());
             let signal = Arc::clone(&hang_up);
