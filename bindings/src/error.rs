@@ -143,9 +143,9 @@ impl From<Error> for ApiError {
                 },
                 Open311Error::Auth { .. } => ApiError::Unauthorized { reason },
                 Open311Error::NotFound { .. } => ApiError::NotFound { what: reason },
-                Open311Error::Duplicate { .. } | Open311Error::UnknownOutcome { .. } => {
-                    ApiError::MaybeReceived { reason }
-                }
+                Open311Error::Duplicate { .. }
+                | Open311Error::UnknownOutcome { .. }
+                | Open311Error::ServerFailed { .. } => ApiError::MaybeReceived { reason },
             },
         }
     }

@@ -70,6 +70,12 @@ pub struct Quirks {
     /// The server's UTC offset in seconds, for times it sends without a zone.
     #[uniffi(default = 0)]
     pub utc_offset_seconds: i32,
+    /// The server takes `extensions=true`; off by default (strict servers refuse it).
+    #[uniffi(default = false)]
+    pub extensions: bool,
+    /// The city's own status values mapped to `open` / `closed` (`{"7": "closed"}`).
+    #[uniffi(default = [])]
+    pub status_map: std::collections::HashMap<String, String>,
 }
 
 /// Everything needed to talk to one GeoReport v2 endpoint.
@@ -513,6 +519,8 @@ impl From<Quirks> for core::Quirks {
             client_reference_attribute: q.client_reference_attribute,
             omit_timezone_in_queries: q.omit_timezone_in_queries,
             utc_offset_seconds: q.utc_offset_seconds,
+            extensions: q.extensions,
+            status_map: q.status_map.into_iter().collect(),
         }
     }
 }

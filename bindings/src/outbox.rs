@@ -31,6 +31,30 @@ pub enum AttentionAction {
     ConfirmPossibleDuplicate,
 }
 
+/// Why a report stopped, as a code an app can show in its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum AttentionKind {
+    /// The city refused the report as it is; `messages` say why, per field.
+    Refused,
+    /// The city refused the app's key or jurisdiction; its server is paused until `set_server`
+    /// changes its settings.
+    SettingsRefused,
+    /// The server settings cannot work (a bad URL, plain http to a remote host).
+    BadSettings,
+    /// The city's server failed (5xx) on every attempt and the report is not there; `messages`
+    /// hold the server's words.
+    ServerKeepsFailing,
+    /// The city called it a duplicate, but no request of it could be found.
+    SaidDuplicate,
+    /// Several requests on the city's server could be this one, or one matched on weak
+    /// evidence only.
+    AmbiguousMatch,
+    /// The city may have it and its server cannot be searched reliably to check.
+    Unsearchable,
+    /// Stopped by an earlier version, which kept no code.
+    Other,
+}
+
 /// Where a report is, in words a user understands.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum ReportState {
@@ -45,6 +69,8 @@ pub enum ReportState {
     Sent,
     /// Stopped until the user acts.
     NeedsAttention {
+        /// The cause, as a code.
+        kind: AttentionKind,
         /// A sentence for the user.
         reason: String,
         /// What they can do.
@@ -120,6 +146,9 @@ pub struct RunSummary {
     pub waiting: u32,
     /// Status changes of sent reports picked up.
     pub status_changes: u32,
+    /// Why the status refresh failed for a server, if it did (also in each affected report's
+    /// `last_error`).
+    pub status_error: Option<String>,
     /// True when another instance or process was already sending.
     pub skipped_busy: bool,
 }
@@ -178,6 +207,16 @@ impl From<core::Report> for Report {
                 },
                 core::ReportState::Sent => ReportState::Sent,
                 core::ReportState::NeedsAttention { attention } => ReportState::NeedsAttention {
+                    kind: match attention.kind {
+                        core::AttentionKind::Refused => AttentionKind::Refused,
+                        core::AttentionKind::SettingsRefused => AttentionKind::SettingsRefused,
+                        core::AttentionKind::BadSettings => AttentionKind::BadSettings,
+                        core::AttentionKind::ServerKeepsFailing => AttentionKind::ServerKeepsFailing,
+                        core::AttentionKind::SaidDuplicate => AttentionKind::SaidDuplicate,
+                        core::AttentionKind::AmbiguousMatch => AttentionKind::AmbiguousMatch,
+                        core::AttentionKind::Unsearchable => AttentionKind::Unsearchable,
+                        core::AttentionKind::Other => AttentionKind::Other,
+                    },
                     reason: attention.reason,
                     action: match attention.action {
                         core::AttentionAction::EditAndResubmit => AttentionAction::EditAndResubmit,
@@ -220,6 +259,7 @@ impl From<core::RunSummary> for RunSummary {
             failed: s.failed,
             waiting: s.waiting,
             status_changes: s.status_changes,
+            status_error: s.status_error,
             skipped_busy: s.skipped_busy,
         }
     }

@@ -158,7 +158,9 @@ pub(crate) fn sync(
         Instant::now() + Duration::try_from_secs_f64(deadline.max(0.0)).unwrap_or_default();
     let summary = runtime()?.block_on(async {
         let mut summary = curbside.run_pending(deadline).await?;
-        summary.status_changes = curbside.refresh_statuses().await?;
+        let refresh = curbside.refresh_statuses().await?;
+        summary.status_changes = refresh.changed;
+        summary.status_error = refresh.error;
         Ok::<_, Error>(summary)
     })?;
     out.print(&summary, |s| {
@@ -174,6 +176,9 @@ pub(crate) fn sync(
                 ""
             }
         );
+        if let Some(error) = &s.status_error {
+            println!("{error}");
+        }
     });
     Ok(())
 }

@@ -87,6 +87,7 @@ fn kind(error: &Error) -> &'static str {
             Open311Error::NotFound { .. } => "not_found",
             Open311Error::Duplicate { .. } => "duplicate",
             Open311Error::UnknownOutcome { .. } => "unknown_outcome",
+            Open311Error::ServerFailed { .. } => "server_failed",
         },
         _ => "storage",
     }

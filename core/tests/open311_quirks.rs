@@ -194,11 +194,9 @@ fn post_answers() {
             service_notice: None
         }
     );
-    assert_eq!(
-        parse::submission(&document("[]").unwrap()).unwrap(),
-        Submission::Accepted {
-            service_notice: None
-        }
+    assert!(
+        parse::submission(&document("[]").unwrap()).is_err(),
+        "an empty list says nothing was created: not an answer"
     );
 }
 
@@ -250,7 +248,33 @@ fn error_bodies_of_every_dialect() {
     assert_eq!(m("error-list.xml")[0].code.as_deref(), Some("404"));
     assert_eq!(
         m("error-html-page.html")[0].description,
-        "Open311 ERROR: Invalid service code See the docs."
+        "Open311: ERROR: Invalid service code"
+    );
+    // Django REST framework's XML renderer: `<root>` and `<list-item>`, no spec wrapper.
+    let mut drf: Vec<_> = m("error-drf-root.xml")
+        .into_iter()
+        .map(|e| (e.field.unwrap_or_default(), e.description, e.code))
+        .collect();
+    drf.sort();
+    assert_eq!(
+        drf,
+        [
+            ("lat".into(), "A valid number is required.".into(), Some("400".into())),
+            ("service_code".into(), "This field is required.".into(), Some("400".into())),
+        ]
+    );
+    // A wrapper no dialect names: its texts are still the message.
+    let unknown = m("error-unknown-wrapper.xml");
+    assert!(
+        unknown.iter().any(|e| e.description == "Invalid API key"),
+        "{unknown:?}"
+    );
+    // A framework's debug page (here 60 KB) becomes its title, not the page.
+    let debug = m("error-django-debug-500.html");
+    assert_eq!(debug.len(), 1);
+    assert_eq!(
+        debug[0].description,
+        "ValidationError at /open311/v2/requests.json"
     );
 }
 

@@ -191,7 +191,13 @@ async fn offline_then_back_online_and_backoff_survives_a_restart() {
         ..fast()
     });
     let report = submit(&curbside, pothole("dead zone"));
-    sandbox.faults().next(Scope::Post, Fault::ServerError(503));
+    // Refused before processing (a 5xx would leave the outcome unknown).
+    sandbox.faults().next(
+        Scope::Post,
+        Fault::TooManyRequests {
+            retry_after_secs: 0,
+        },
+    );
     let summary = curbside
         .run_pending(Instant::now() + Duration::from_secs(10))
         .await
@@ -455,6 +461,9 @@ async fn tokens_resolve_and_my_reports_follow_the_city() {
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(dir.path(), &sandbox);
+    let mut config = server(&sandbox);
+    config.quirks.extensions = true; // the sandbox keeps notes, as Chicago and Helsinki do
+    curbside.set_server(SERVER, config).unwrap();
     let light = submit(
         &curbside,
         DraftFields {
@@ -478,9 +487,9 @@ async fn tokens_resolve_and_my_reports_follow_the_city() {
     sandbox
         .set_status(&light_id, "open", "Crew assigned")
         .unwrap();
-    assert_eq!(curbside.refresh_statuses().await.unwrap(), 2);
+    assert_eq!(curbside.refresh_statuses().await.unwrap().changed, 2);
     assert_eq!(
-        curbside.refresh_statuses().await.unwrap(),
+        curbside.refresh_statuses().await.unwrap().changed,
         0,
         "nothing new the second time"
     );
@@ -654,10 +663,13 @@ async fn fault_matrix_every_report_exactly_once() {
     let reports = curbside.reports().unwrap();
     assert_eq!(reports.len(), n, "none lost");
     for i in 0..n {
+        let description = format!("mixed {i}");
+        let report = reports.iter().find(|r| r.description == description).unwrap();
+        let history = curbside.report(&report.id).unwrap().1;
         assert_eq!(
-            on_server(&sandbox, &format!("mixed {i}")),
+            on_server(&sandbox, &description),
             1,
-            "mixed {i}: exactly once"
+            "{description}: exactly once: {report:#?} {history:#?}"
         );
     }
     assert!(reports

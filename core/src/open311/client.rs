@@ -1,5 +1,7 @@
 //! `Open311Client`: the six GeoReport v2 calls plus discovery, for one server.
 
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -18,6 +20,9 @@ pub struct Open311Client {
     config: ServerConfig,
     base: Url,
     transport: Transport,
+    /// Parameters outside the spec that this server refused by name (a strict server's 400
+    /// "unexpected entries: extensions"); never sent to it again by this client.
+    refused: Mutex<BTreeSet<&'static str>>,
 }
 
 impl std::fmt::Debug for Open311Client {
@@ -37,6 +42,7 @@ impl Open311Client {
             config,
             base,
             transport,
+            refused: Mutex::new(BTreeSet::new()),
         })
     }
 
@@ -117,7 +123,9 @@ impl Open311Client {
         parse::token_id(&doc).map_err(|r| not_protocol(Method::Get, r))
     }
 
-    /// One page of requests matching `query`.
+    /// One page of requests matching `query`. Filters the server ignored are applied here, and
+    /// the page says when the answer contradicted the query (`contradicted`). A parameter
+    /// outside the spec that the server refuses by name is dropped and the call made again.
     pub async fn requests(&self, query: &RequestQuery) -> Result<RequestPage, Open311Error> {
         let pagination = self.config.quirks.pagination;
         let first_page = match pagination {
@@ -125,15 +133,68 @@ impl Open311Client {
             _ => 0,
         };
         let page = query.page.unwrap_or(first_page);
-        let url = self.get_url(&["requests"], |q| self.query_pairs(q, query, page))?;
-        let (doc, headers) = self.fetch(url).await?;
-        let (requests, count) = parse::requests(&doc, self.config.quirks.offset())
+        let (doc, headers, sent) = loop {
+            let url = self.get_url(&["requests"], |q| self.query_pairs(q, query, page))?;
+            let sent: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+            match self.fetch(url).await {
+                Ok((doc, headers)) => break (doc, headers, sent),
+                Err(e) => match self.learn_refused(&e, &sent) {
+                    true => continue,
+                    false => return Err(e),
+                },
+            }
+        };
+        let (mut requests, count) = parse::requests(&doc, self.config.quirks.offset())
             .map_err(|r| not_protocol(Method::Get, r))?;
-        let next_page = next_page(pagination, page, query.page_size, count, &headers, &doc);
+        for r in &mut requests {
+            r.status = r.status.as_deref().map(|s| self.config.quirks.map_status(s));
+        }
+        let paged = sent.iter().any(|p| p == "page_size" || p == "limit");
+        let next_page = match paged {
+            true => next_page(pagination, page, query.page_size, count, &headers, &doc),
+            false => None,
+        };
+        let listed_ids: Vec<String> = requests.iter().filter_map(|r| r.id.clone()).collect();
+        let before = requests.len();
+        requests.retain(|r| query.admits(r));
+        let oversized = paged && query.page_size.is_some_and(|size| count > size as usize);
         Ok(RequestPage {
+            contradicted: requests.len() < before || oversized,
             requests,
             next_page,
+            listed_ids,
         })
+    }
+
+    /// After a refusal that names a parameter this client sent beyond the spec, remembers not
+    /// to send it again; true when there is something to try without it.
+    fn learn_refused(&self, error: &Open311Error, sent: &[String]) -> bool {
+        let Open311Error::Rejected { status: 400, messages } = error else {
+            return false;
+        };
+        let mut refused = self.refused.lock().unwrap();
+        let mut learnt = false;
+        for name in OPTIONAL_PARAMS {
+            let named = messages.iter().any(|m| {
+                m.field.as_deref() == Some(*name) || mentions(&m.description, name)
+            });
+            if named && sent.iter().any(|p| p == name) && refused.insert(name) {
+                learnt = true;
+            }
+        }
+        // Paging comes in pairs: without one, the other means nothing.
+        if refused.contains("page_size") || refused.contains("page") {
+            refused.extend(["page", "page_size"]);
+        }
+        if refused.contains("limit") || refused.contains("offset") {
+            refused.extend(["limit", "offset"]);
+        }
+        learnt
+    }
+
+    /// Whether this client still sends `param` (a parameter outside the spec).
+    fn sends(&self, param: &str) -> bool {
+        !self.refused.lock().unwrap().contains(param)
     }
 
     /// One request by id.
@@ -220,10 +281,12 @@ impl Open311Client {
         if !query.statuses.is_empty() {
             q.append_pair("status", &query.statuses.join(","));
         }
-        if query.extensions {
+        if query.extensions && self.sends("extensions") {
             q.append_pair("extensions", "true");
         }
         match self.config.quirks.pagination {
+            Pagination::PageSize { .. } | Pagination::LimitOffset
+                if !self.sends("page_size") || !self.sends("limit") => {}
             Pagination::PageSize { .. } => {
                 if query.page.is_some() || query.page_size.is_some() {
                     q.append_pair("page", &page.to_string());
@@ -293,7 +356,23 @@ impl Open311Client {
     }
 }
 
-/// Turns a response into a document, or into the error its status and body say.
+/// Turns a response into a document, or into the error its status and body say. A POST's
+/// outcome is unknown wherever the backend may have acted on it:
+///
+/// | answer | POST | GET |
+/// |---|---|---|
+/// | 2xx with an Open311 document | the result | the result |
+/// | 2xx that is not Open311 (a login page, an empty list, garbage) | `UnknownOutcome` | `Transient` |
+/// | 401, 403, or any 4xx whose message names the api_key or the jurisdiction | `Auth` | `Auth` |
+/// | 404, 410 | `NotFound` | `NotFound` |
+/// | 409, or a 400/422 saying "duplicate" | `Duplicate` | `Rejected` |
+/// | 408, 425, 429 (refused before processing) | `Transient` | `Transient` |
+/// | any other 4xx | `Rejected` | `Rejected` |
+/// | 3xx (never followed for a POST) | `UnknownOutcome` | `Config` |
+/// | any 5xx: 500, 502, 503, 504 (a gateway may time out after the backend stored it) | `ServerFailed` | `Transient` |
+///
+/// Transport failures (in `transport.rs`): no connection (DNS, refused, TLS handshake) is
+/// `Transient`; a reset, timeout or stall once the request left is `UnknownOutcome` for a POST.
 fn answer(
     transport: &Transport,
     method: Method,
@@ -308,17 +387,23 @@ fn answer(
         m.description = transport.redact(&m.description);
     }
     let retry_after = retry_after(&response.headers);
-    Err(match status.as_u16() {
+    let code = status.as_u16();
+    Err(match code {
         401 | 403 => Open311Error::Auth {
-            status: status.as_u16(),
+            status: code,
+            messages,
+        },
+        400..=499 if names_settings(&messages) => Open311Error::Auth {
+            status: code,
             messages,
         },
         404 | 410 => Open311Error::NotFound { messages },
-        409 => Open311Error::Duplicate { messages },
+        409 if method == Method::Post => Open311Error::Duplicate { messages },
         400 | 422
-            if messages
-                .iter()
-                .any(|m| m.description.to_ascii_lowercase().contains("duplicate")) =>
+            if method == Method::Post
+                && messages
+                    .iter()
+                    .any(|m| m.description.to_ascii_lowercase().contains("duplicate")) =>
         {
             Open311Error::Duplicate { messages }
         }
@@ -338,17 +423,47 @@ fn answer(
             },
         },
         400..=499 => Open311Error::Rejected {
-            status: status.as_u16(),
+            status: code,
             messages,
         },
-        // A POST may have been stored before an internal error; gateways never reached the app.
-        500 if method == Method::Post => Open311Error::UnknownOutcome {
-            reason: format!("HTTP {status}"),
+        500..=599 if method == Method::Post => Open311Error::ServerFailed {
+            status: code,
+            messages,
         },
         _ => Open311Error::Transient {
-            reason: format!("HTTP {status}"),
+            reason: match messages.first() {
+                Some(m) => format!("HTTP {status}: {}", m.description),
+                None => format!("HTTP {status}"),
+            },
             retry_after,
         },
+    })
+}
+
+/// Parameters of `GET requests` outside the spec, which strict servers refuse.
+const OPTIONAL_PARAMS: &[&str] = &["extensions", "page", "page_size", "limit", "offset"];
+
+/// Whether `text` names `word` as a word of its own (`page` is not in `page_size`).
+fn mentions(text: &str, word: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    lower.match_indices(word).any(|(at, _)| {
+        let before = lower[..at].chars().next_back();
+        let after = lower[at + word.len()..].chars().next();
+        let boundary = |c: Option<char>| c.is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_');
+        boundary(before) && boundary(after)
+    })
+}
+
+/// Whether a refusal is about the app's settings (the key or the jurisdiction), not the
+/// report: servers answer a bad key with 400 (Helsinki) as often as with the spec's 403.
+fn names_settings(messages: &[ServerMessage]) -> bool {
+    messages.iter().any(|m| {
+        let text = format!("{} {}", m.field.as_deref().unwrap_or(""), m.description)
+            .to_ascii_lowercase()
+            .replace(['-', ' '], "_");
+        ["api_key", "apikey", "jurisdiction"]
+            .iter()
+            .any(|k| text.contains(k))
     })
 }
 

@@ -92,9 +92,25 @@ pub struct Quirks {
     pub omit_timezone_in_queries: bool,
     /// The server's UTC offset in seconds, for times it sends without a zone.
     pub utc_offset_seconds: i32,
+    /// The server takes `extensions=true` (notes and extended attributes; Chicago, Helsinki).
+    /// Off by default: strict servers refuse parameters outside the spec.
+    pub extensions: bool,
+    /// The city's own status values mapped to `open` / `closed` (such as `{"3": "open",
+    /// "7": "closed"}`); values not in the table are kept as the server sends them.
+    pub status_map: std::collections::BTreeMap<String, String>,
 }
 
 impl Quirks {
+    /// A status as the app shows it: mapped by `status_map`, else as sent (lower-cased).
+    pub fn map_status(&self, status: &str) -> String {
+        let key = status.trim().to_ascii_lowercase();
+        self.status_map
+            .iter()
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case(&key))
+            .map(|(_, v)| v.trim().to_ascii_lowercase())
+            .unwrap_or(key)
+    }
+
     /// The server's zone, for times without one.
     pub(crate) fn offset(&self) -> FixedOffset {
         FixedOffset::east_opt(self.utc_offset_seconds).unwrap_or(FixedOffset::east_opt(0).unwrap())

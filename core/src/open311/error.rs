@@ -68,6 +68,16 @@ pub enum Open311Error {
         /// What happened.
         reason: String,
     },
+    /// A POST was answered with a server error (5xx, gateways included): the backend may have
+    /// stored it before failing, so this is an unknown outcome too, but the server did answer,
+    /// and its words are kept.
+    #[error("the server failed (HTTP {status}): {}", summary(messages))]
+    ServerFailed {
+        /// The HTTP status.
+        status: u16,
+        /// The server's messages (an HTML page reduced to its title and heading).
+        messages: Vec<ServerMessage>,
+    },
 }
 
 impl Open311Error {
@@ -76,13 +86,23 @@ impl Open311Error {
         matches!(self, Open311Error::Transient { .. })
     }
 
+    /// True when a POST may have been stored although no usable answer came: reconcile
+    /// before posting again.
+    pub fn is_unknown_outcome(&self) -> bool {
+        matches!(
+            self,
+            Open311Error::UnknownOutcome { .. } | Open311Error::ServerFailed { .. }
+        )
+    }
+
     /// The server's messages, for the variants that carry them.
     pub fn messages(&self) -> &[ServerMessage] {
         match self {
             Open311Error::Rejected { messages, .. }
             | Open311Error::Auth { messages, .. }
             | Open311Error::NotFound { messages }
-            | Open311Error::Duplicate { messages } => messages,
+            | Open311Error::Duplicate { messages }
+            | Open311Error::ServerFailed { messages, .. } => messages,
             _ => &[],
         }
     }

@@ -228,6 +228,10 @@ pub struct ServiceRequest {
     pub media_urls: Vec<String>,
     /// History, with `extensions=true` on servers that keep it.
     pub notes: Vec<Note>,
+    /// Answers to the service's questions, `(code, value)`, on servers that list them (this
+    /// is where a server keeps a client reference).
+    #[serde(default)]
+    pub attributes: Vec<(String, String)>,
 }
 
 /// What a server answered to a POST.
@@ -329,11 +333,42 @@ pub struct RequestQuery {
     pub page_size: Option<u32>,
 }
 
+impl RequestQuery {
+    /// Whether `r` passes these filters, as the spec defines them (ids override the rest).
+    /// What the server did not send cannot be checked and passes.
+    pub fn admits(&self, r: &ServiceRequest) -> bool {
+        if !self.ids.is_empty() {
+            return r.id.as_ref().is_some_and(|id| self.ids.contains(id));
+        }
+        let slack = chrono::Duration::seconds(1);
+        let service = |code: &String| self.service_codes.contains(code);
+        let status = |s: &String| self.statuses.iter().any(|w| w.eq_ignore_ascii_case(s));
+        (self.service_codes.is_empty() || r.service_code.as_ref().is_none_or(service))
+            && (self.statuses.is_empty() || r.status.as_ref().is_none_or(status))
+            && self
+                .start
+                .zip(r.requested_at)
+                .is_none_or(|(start, at)| at >= start - slack)
+            && self
+                .end
+                .zip(r.requested_at)
+                .is_none_or(|(end, at)| at <= end + slack)
+    }
+}
+
 /// One page of `GET requests`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestPage {
-    /// The requests that have an id or a token (list entries with neither are dropped).
+    /// The requests that have an id or a token and match the query's filters (a server that
+    /// ignores a filter is filtered on the device).
     pub requests: Vec<ServiceRequest>,
     /// The next page to ask for, when the server says or suggests there is one.
     pub next_page: Option<u32>,
+    /// True when the answer contradicted the query: rows the filters exclude, or more rows
+    /// than the page size asked. A server that does this cannot be searched reliably.
+    #[serde(default)]
+    pub contradicted: bool,
+    /// Every request id the server listed on this page, before filtering on the device.
+    #[serde(default)]
+    pub listed_ids: Vec<String>,
 }

@@ -334,6 +334,25 @@ fn request(r: &Value, offset: FixedOffset) -> ServiceRequest {
                 description: text(n, "description"),
             })
             .collect(),
+        attributes: answers(r.get("attributes")),
+    }
+}
+
+/// A request's answers: `{"CODE": "value"}` (Chicago), or a list of `{code, value}` (San
+/// Francisco; XML `<attributes><attribute>`).
+fn answers(v: Option<&Value>) -> Vec<(String, String)> {
+    let Some(v) = v.map(|v| v.get("attribute").unwrap_or(v)) else {
+        return Vec::new();
+    };
+    match v {
+        Value::Object(map) if !map.contains_key("code") && !map.contains_key("name") => map
+            .keys()
+            .filter_map(|k| Some((k.clone(), text(v, k)?)))
+            .collect(),
+        _ => items(Some(v))
+            .into_iter()
+            .filter_map(|a| Some((text(a, "code").or_else(|| text(a, "name"))?, text(a, "value")?)))
+            .collect(),
     }
 }
 
@@ -350,13 +369,11 @@ fn urls(v: Option<&Value>) -> Vec<String> {
         .collect()
 }
 
-/// The answer to a POST.
+/// The answer to a POST. An empty list is not an answer: nothing says the request exists.
 pub fn submission(v: &Value) -> Result<Submission, String> {
     let found = records(v, REQUEST_WRAPPERS, is_request)?;
     let Some(first) = found.first() else {
-        return Ok(Submission::Accepted {
-            service_notice: None,
-        });
+        return Err("the answer lists no request".into());
     };
     let service_notice = text(first, "service_notice");
     Ok(
@@ -378,24 +395,35 @@ pub fn token_id(v: &Value) -> Result<Option<String>, String> {
         .find_map(|r| text(r, "service_request_id")))
 }
 
-/// Messages from an error body of any dialect; HTML or plain text becomes one message.
+/// Messages from an error body of any dialect: the spec's `errors/error` list, `{code,
+/// detail}` (Django REST framework, also as `<root>` XML), `{field: [messages]}`, bare
+/// `<error>text</error>`, a single unknown root wrapping any of these; HTML or plain text
+/// becomes one short message (an HTML page: its title and first heading).
 pub fn error_messages(body: &str) -> Vec<ServerMessage> {
     let mut out = Vec::new();
-    match document(body) {
-        Ok(v) => collect_messages(&v, None, &mut out),
-        Err(_) => {
-            let plain = strip_tags(body);
-            if !plain.is_empty() {
-                out.push(ServerMessage {
-                    code: None,
-                    field: None,
-                    description: plain,
-                });
-            }
+    if let Ok(v) = document(body) {
+        collect_messages(&v, None, &mut out);
+        if out.is_empty() {
+            collect_leaves(&v, None, &mut out);
+        }
+    }
+    if out.is_empty() {
+        let plain = page_text(body);
+        if !plain.is_empty() {
+            out.push(ServerMessage {
+                code: None,
+                field: None,
+                description: plain,
+            });
         }
     }
     out
 }
+
+/// Keys that name a message's text.
+const TEXT_KEYS: &[&str] = &["description", "message", "msg", "error_message", "text"];
+/// Wrapper elements of error lists in the dialects seen (DRF's XML uses `list-item`).
+const WRAPPERS: &[&str] = &["errors", "error", "root", "response", "list-item", "item"];
 
 fn collect_messages(v: &Value, field: Option<&str>, out: &mut Vec<ServerMessage>) {
     let message = |description: String, code: Option<String>| ServerMessage {
@@ -407,20 +435,23 @@ fn collect_messages(v: &Value, field: Option<&str>, out: &mut Vec<ServerMessage>
         Value::String(s) if !s.trim().is_empty() => out.push(message(s.trim().to_string(), None)),
         Value::Array(list) => list.iter().for_each(|i| collect_messages(i, field, out)),
         Value::Object(map) => {
-            for wrapper in ["errors", "error"] {
-                if let Some(inner) = map.get(wrapper) {
+            for wrapper in WRAPPERS {
+                if let Some(inner) = map.get(*wrapper) {
                     return collect_messages(inner, field, out);
                 }
             }
             let code = text(v, "code");
-            let description = ["description", "message", "msg"]
-                .iter()
-                .find_map(|k| text(v, k));
-            match (description, map.get("detail")) {
+            let description = TEXT_KEYS.iter().find_map(|k| text(v, k));
+            match (description, map.get("detail").or_else(|| map.get("details"))) {
                 (Some(d), _) => out.push(message(d, code)),
                 (None, Some(Value::Object(fields))) => {
+                    let before = out.len();
                     for (name, detail) in fields {
+                        let detail = detail.get("list-item").unwrap_or(detail);
                         collect_messages(detail, Some(name), out);
+                    }
+                    for m in &mut out[before..] {
+                        m.code = m.code.take().or(code.clone());
                     }
                 }
                 (None, Some(detail)) => {
@@ -431,8 +462,15 @@ fn collect_messages(v: &Value, field: Option<&str>, out: &mut Vec<ServerMessage>
                     }
                 }
                 (None, None) => {
-                    // `{"field": ["message"]}` (Django REST framework)
+                    // `{"field": ["message"]}` (Django REST framework), also with XML items
                     for (name, detail) in map {
+                        if name == "code" || name == "status" {
+                            continue;
+                        }
+                        let detail = detail
+                            .get("list-item")
+                            .or_else(|| detail.get("item"))
+                            .unwrap_or(detail);
                         if detail.is_array() || detail.is_string() {
                             collect_messages(detail, Some(name), out);
                         }
@@ -444,7 +482,63 @@ fn collect_messages(v: &Value, field: Option<&str>, out: &mut Vec<ServerMessage>
     }
 }
 
-/// Text of an HTML or plain body, tags removed, whitespace collapsed, at most 300 characters.
+/// The last resort for an unknown dialect: every text in the document, with the element it
+/// was in as its field (codes and statuses left out), at most ten.
+fn collect_leaves(v: &Value, field: Option<&str>, out: &mut Vec<ServerMessage>) {
+    match v {
+        Value::String(s) if !s.trim().is_empty() && out.len() < 10 => out.push(ServerMessage {
+            code: None,
+            field: field
+                .filter(|f| !TEXT_KEYS.contains(f) && !WRAPPERS.contains(f) && *f != "detail")
+                .map(String::from),
+            description: s.trim().chars().take(300).collect(),
+        }),
+        Value::Array(list) => list.iter().for_each(|i| collect_leaves(i, field, out)),
+        Value::Object(map) => {
+            for (name, inner) in map {
+                if !matches!(name.as_str(), "code" | "status" | "status_code") {
+                    collect_leaves(inner, Some(name), out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A page's text for an error message: an HTML page's `<title>` and first `<h1>` (a
+/// framework's debug page is megabytes of it), else the text without tags; at most 200
+/// characters, whitespace collapsed.
+fn page_text(body: &str) -> String {
+    let lower = body.to_ascii_lowercase();
+    let element = |tag: &str| -> Option<String> {
+        let open = lower.find(&format!("<{tag}"))?;
+        let start = open + lower[open..].find('>')? + 1;
+        let end = start + lower[start..].find(&format!("</{tag}"))?;
+        Some(strip_tags(&body[start..end])).filter(|t| !t.is_empty())
+    };
+    let text = match (element("title"), element("h1")) {
+        (Some(title), Some(h1)) if !title.contains(&h1) && !h1.contains(&title) => {
+            format!("{title}: {h1}")
+        }
+        (Some(title), Some(h1)) => if h1.len() > title.len() { h1 } else { title },
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => {
+            let mut rest = body.to_string();
+            for tag in ["script", "style"] {
+                while let Some(open) = rest.to_ascii_lowercase().find(&format!("<{tag}")) {
+                    let close = rest.to_ascii_lowercase()[open..]
+                        .find(&format!("</{tag}>"))
+                        .map_or(rest.len(), |c| open + c + tag.len() + 3);
+                    rest.replace_range(open..close, " ");
+                }
+            }
+            strip_tags(&rest)
+        }
+    };
+    text.chars().take(200).collect()
+}
+
+/// Text without tags, whitespace collapsed.
 fn strip_tags(body: &str) -> String {
     let mut text = String::new();
     let mut in_tag = false;
@@ -459,6 +553,5 @@ fn strip_tags(body: &str) -> String {
             _ => {}
         }
     }
-    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    collapsed.chars().take(300).collect()
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, CONTENT_LENGTH};
 use reqwest::{redirect, Body, Client, StatusCode};
 use url::Url;
 
@@ -121,6 +121,8 @@ impl Transport {
     pub(crate) async fn post(&self, url: Url, body: PostBody) -> Result<Response, Open311Error> {
         let watch = Arc::new(Progress::new());
         let request = match body {
+            // Many servers (WSGI, Perl's PSGI, unbuffered proxies) read a body by its
+            // Content-Length only and see a chunked one as empty: the length is always sent.
             PostBody::Form(form) => self
                 .post
                 .post(url)
@@ -128,6 +130,7 @@ impl Transport {
                     "Content-Type",
                     "application/x-www-form-urlencoded; charset=utf-8",
                 )
+                .header(CONTENT_LENGTH, form.len())
                 .body(watched_body(Bytes::from(form), &watch)),
             PostBody::Multipart { fields, files } => {
                 let mut form = reqwest::multipart::Form::new();
@@ -147,6 +150,7 @@ impl Transport {
                     })?;
                     form = form.part(field, part);
                 }
+                // Every part has a known length, so reqwest sends the total as Content-Length.
                 self.post.post(url).multipart(form)
             }
         };
@@ -289,7 +293,8 @@ impl Progress {
     }
 }
 
-/// `bytes` as a streamed body in 16 KiB chunks, each read noted in `progress`.
+/// `bytes` as a streamed body in 16 KiB chunks, each read noted in `progress`. The caller
+/// sends its length as `Content-Length`, so the stream never turns into chunked encoding.
 fn watched_body(bytes: Bytes, progress: &Arc<Progress>) -> Body {
     const CHUNK: usize = 16 * 1024;
     let progress = Arc::clone(progress);

@@ -1,11 +1,42 @@
 //! The sync engine: takes due reports one step at a time under a lease that makes it the
 //! only sender for this database, and records every outcome before acting on the next.
 //!
-//! The POST rule: the "attempt started" mark (`frozen`, `outcome_unknown`) is committed before
-//! the request leaves. If the answer never comes, or the app dies, the mark is still there and
-//! the report is reconciled (looked for on the server) before it is ever posted again.
+//! # The POST rule
+//! The "attempt started" mark (`frozen`, `outcome_unknown`) is committed before the request
+//! leaves. If the answer never comes, or the app dies, the mark is still there and the report
+//! is reconciled (looked for on the server) before it is ever posted again. Which answers
+//! leave the outcome unknown is the table on `open311::client::answer`: any 5xx, a reset or
+//! a stall once the request left, a 2xx that is not Open311 (an empty list included). Only
+//! failures that prove nothing arrived (no connection) are plain retries.
+//!
+//! # Reconciliation: looking for an unanswered POST
+//! 1. A token from the first answer is resolved instead of searching.
+//! 2. `GET requests` for the service, from the attempt's start minus [`CLOCK_SKEW`] to now
+//!    plus [`CLOCK_SKEW`], up to [`RECONCILE_PAGES`] pages.
+//! 3. "Not found" must be earned: an answer that contradicts its own filters (another
+//!    service, a date outside the window, more rows than asked, the same page twice) or
+//!    that has more pages than are searched means the server cannot be searched, never that
+//!    the report is absent: the report waits for the user (`Unsearchable`).
+//! 4. Candidates: listed requests whose id no other local report holds.
+//! 5. The client reference first: where the server lists the profile's reference attribute,
+//!    the report's UUID there is proof, and another value rules a candidate out.
+//! 6. Otherwise a candidate must have the same service and description (whitespace and case
+//!    aside) and, where the server lists a position, be within about 200 m (servers round and
+//!    snap); what the server does not list is unknown, not a mismatch.
+//! 7. One candidate with some evidence (a non-empty description, a position within about
+//!    11 m, the same address) is the report: sent, with that id. Several candidates, or one that matched on
+//!    nothing but service and time, make the report wait for the user as a possible duplicate
+//!    (`AmbiguousMatch`): never posted again silently, never marked sent on a guess.
+//! 8. No candidate: posted again after the usual backoff, unless the city called it a
+//!    duplicate (`SaidDuplicate`) or has answered [`MAX_SERVER_FAILURES`] POSTs of it with an
+//!    application error, 500 and the like (`ServerKeepsFailing`, with the server's words).
+//!    Gateway answers (502, 503, 504) say nothing about the report and are not counted.
+//!
+//! # Pauses
+//! A server that refuses the app's key or jurisdiction (401/403, or a 4xx naming them) is
+//! paused: nothing more is sent to it until its settings really change (`put_server`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,9 +45,13 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, Notify};
 
 use crate::open311::{
-    NewRequest, Open311Client, Open311Error, RequestQuery, ServerConfig, ServiceRequest, Submission,
+    NewRequest, Open311Client, Open311Error, RequestQuery, ServerConfig, ServerMessage,
+    ServiceRequest, Submission,
 };
-use crate::outbox::{Attention, AttentionAction, Report, RetryPolicy, RunSummary};
+use crate::outbox::{
+    Attention, AttentionAction, AttentionKind, Report, ReportId, RetryPolicy, RunSummary,
+    StatusRefresh,
+};
 use crate::store::reports::{self, now_ms, Row, State, Step};
 use crate::{Curbside, Error, Result};
 
@@ -28,6 +63,14 @@ const LEASE: Duration = Duration::from_secs(120);
 const STATUS_BATCH: usize = 50;
 /// Pages searched when looking for an unanswered POST on the server.
 const RECONCILE_PAGES: u32 = 10;
+/// Rows asked per page when looking for an unanswered POST.
+const RECONCILE_PAGE_SIZE: u32 = 100;
+/// How far the server's clock may be from the phone's: the search window opens this long
+/// before the attempt started and closes this long after now.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(10 * 60);
+/// POSTs of one report answered with a server error (each checked not to have arrived)
+/// before it waits for the user instead of being posted again.
+pub const MAX_SERVER_FAILURES: usize = 3;
 
 /// The engine's in-memory state. Everything that matters is in the database; this only
 /// wakes the worker, caches clients and fans out events.
@@ -134,7 +177,9 @@ impl Curbside {
     pub async fn sync_now(&self) -> Result<RunSummary> {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut summary = self.run_pending(deadline).await?;
-        summary.status_changes = self.refresh_statuses().await?;
+        let refresh = self.refresh_statuses().await?;
+        summary.status_changes = refresh.changed;
+        summary.status_error = refresh.error;
         Ok(summary)
     }
 
@@ -161,10 +206,11 @@ impl Curbside {
         }
     }
 
-    /// "My reports": asks each server for the status of the reports it has (batched ids),
-    /// records changes and new notes in their history, and tells listeners. Returns how many
-    /// reports changed.
-    pub async fn refresh_statuses(&self) -> Result<u32> {
+    /// "My reports": asks each server for the status of the reports it has (batched ids; ids
+    /// missing from the answer one by one), records changes and new notes in their history,
+    /// and tells listeners. A server that cannot answer is not silent: its reports carry the
+    /// failure in `last_error` (and an event), and the result says so.
+    pub async fn refresh_statuses(&self) -> Result<StatusRefresh> {
         let tracked = self.store.read(reports::tracked)?;
         let mut by_server: HashMap<String, Vec<Row>> = HashMap::new();
         for row in tracked {
@@ -173,36 +219,84 @@ impl Curbside {
                 .or_default()
                 .push(row);
         }
-        let mut changed = 0;
+        let mut refresh = StatusRefresh::default();
         for (server_id, rows) in by_server {
-            let Ok(client) = self.client(&server_id) else {
-                continue;
+            let outcome = match self.client(&server_id) {
+                Ok(client) => self.refresh_server(&client, &rows).await,
+                Err(e) => Err(e),
             };
-            for batch in rows.chunks(STATUS_BATCH) {
-                let ids = batch.iter().filter_map(|r| r.request_id.clone()).collect();
-                let query = RequestQuery {
-                    ids,
-                    extensions: true,
-                    ..Default::default()
-                };
-                let Ok(page) = client.requests(&query).await else {
+            let error = match outcome {
+                Ok(changed) => {
+                    refresh.changed += changed;
+                    None
+                }
+                Err(e) => Some(format!("Status refresh failed: {e}")),
+            };
+            for row in rows {
+                self.note_refresh(row, error.clone())?;
+            }
+            if let Some(e) = error {
+                refresh.error.get_or_insert(e);
+            }
+        }
+        Ok(refresh)
+    }
+
+    /// Refreshes one server's reports; the number that changed.
+    async fn refresh_server(&self, client: &Open311Client, rows: &[Row]) -> Result<u32> {
+        let extensions = client.config().quirks.extensions;
+        let mut changed = 0;
+        for batch in rows.chunks(STATUS_BATCH) {
+            let ids: Vec<String> = batch.iter().filter_map(|r| r.request_id.clone()).collect();
+            let query = RequestQuery {
+                ids: ids.clone(),
+                extensions,
+                ..Default::default()
+            };
+            let mut found: Vec<ServiceRequest> = client.requests(&query).await?.requests;
+            // A server that ignores the ids filter or caps its list: ask for the rest by id.
+            for id in &ids {
+                if !found.iter().any(|r| r.id.as_ref() == Some(id)) {
+                    match client.request(id).await {
+                        Ok(remote) if remote.id.as_ref() == Some(id) => found.push(remote),
+                        Ok(_) | Err(Open311Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            for remote in found {
+                let Some(row) = batch.iter().find(|r| r.request_id == remote.id) else {
                     continue;
                 };
-                for remote in page.requests {
-                    let Some(row) = batch.iter().find(|r| r.request_id == remote.id) else {
-                        continue;
-                    };
-                    if let Some(report) = self
-                        .store
-                        .write(|tx| apply_status(tx, row.clone(), &remote))?
-                    {
-                        changed += 1;
-                        self.engine.changed(report);
-                    }
+                if let Some(report) = self
+                    .store
+                    .write(|tx| apply_status(tx, row.clone(), &remote))?
+                {
+                    changed += 1;
+                    self.engine.changed(report);
                 }
             }
         }
         Ok(changed)
+    }
+
+    /// Records a refresh failure (or its end) on a tracked report, telling listeners.
+    fn note_refresh(&self, row: Row, error: Option<String>) -> Result<()> {
+        let report = self.store.write(|tx| {
+            let Some(mut row) = reports::get(tx, &row.id)? else {
+                return Ok(None);
+            };
+            if row.last_error == error {
+                return Ok(None);
+            }
+            row.last_error = error;
+            reports::update(tx, &mut row)?;
+            Ok(Some(row.to_report()))
+        })?;
+        if let Some(report) = report {
+            self.engine.changed(report);
+        }
+        Ok(())
     }
 
     /// Takes or renews the sender lease. Between steps (`recover`), a report still marked as
@@ -354,7 +448,7 @@ impl Curbside {
         row.last_error = Some(error.to_string());
         match error {
             Open311Error::Transient { retry_after, .. } => {
-                // Nothing reached the city (no connection, 5xx, 429): simply try again later.
+                // Nothing reached the city (no connection, 429): simply try again later.
                 row.outcome_unknown = false;
                 row.state = State::Queued;
                 row.next_attempt_at =
@@ -367,18 +461,47 @@ impl Curbside {
                     ),
                 ));
             }
-            Open311Error::UnknownOutcome { .. } => {
-                row.state = State::Queued;
-                row.step = Step::Reconcile;
-                row.next_attempt_at = now_ms()
-                    + policy
-                        .delay(1, None)
-                        .min(Duration::from_secs(5))
-                        .as_millis() as i64;
+            Open311Error::UnknownOutcome { reason } => {
+                check_soon(row, &policy);
                 history.push((
                     "unknown_outcome",
-                    "No answer from the city; checking whether it arrived".into(),
+                    format!("No usable answer from the city ({reason}); checking whether it arrived"),
                 ));
+            }
+            Open311Error::ServerFailed { status, messages } => {
+                check_soon(row, &policy);
+                let words = words(&messages);
+                // A gateway or an overloaded server (502, 503, 504) says nothing about the
+                // report; an application error (500, ...) may be about it: those are counted.
+                if matches!(status, 502..=504) {
+                    history.push((
+                        "server_unavailable",
+                        format!("The city's server answered HTTP {status}{words}; checking whether it arrived"),
+                    ));
+                    return;
+                }
+                let failures = self
+                    .store
+                    .read(|c| reports::history(c, &row.id))
+                    .map(|h| h.iter().filter(|e| e.kind == "server_error").count())
+                    .unwrap_or(0)
+                    + 1;
+                history.push((
+                    "server_error",
+                    format!("The city's server failed with HTTP {status}{words}; checking whether it arrived"),
+                ));
+                if failures >= MAX_SERVER_FAILURES {
+                    // Kept until the check: found, it is sent; not found, the user decides.
+                    row.attention = Some(Attention {
+                        kind: AttentionKind::ServerKeepsFailing,
+                        reason: format!(
+                            "The city's server failed on this report {failures} times (HTTP {status}), \
+                             and it is not on the server. Edit it and submit again, or try later."
+                        ),
+                        action: AttentionAction::EditAndResubmit,
+                        messages,
+                    });
+                }
             }
             Open311Error::Duplicate { .. } => {
                 row.said_duplicate = true;
@@ -394,25 +517,25 @@ impl Curbside {
                 row.outcome_unknown = false;
                 needs(
                     row,
-                    AttentionAction::EditAndResubmit,
+                    AttentionKind::Refused,
                     "The city could not accept this report as it is. Edit it and submit again.",
                     messages,
                     history,
                 );
             }
-            Open311Error::Auth { messages, .. } => {
+            Open311Error::Auth { status, messages } => {
                 row.outcome_unknown = false;
                 let _ = self.store.write(|tx| {
                     reports::pause_server(
                         tx,
                         &row.server_id,
-                        "the server refused the app's credentials",
+                        &format!("the server refused the app's key or jurisdiction (HTTP {status})"),
                     )
                 });
                 needs(
                     row,
-                    AttentionAction::CheckSettings,
-                    "The city's server refused this app's key. Check the server settings.",
+                    AttentionKind::SettingsRefused,
+                    "The city's server refused this app's key or jurisdiction. Check the server settings.",
                     messages,
                     history,
                 );
@@ -421,7 +544,7 @@ impl Curbside {
                 row.outcome_unknown = false;
                 needs(
                     row,
-                    AttentionAction::CheckSettings,
+                    AttentionKind::BadSettings,
                     &format!("The server settings cannot work: {reason}"),
                     vec![],
                     history,
@@ -430,7 +553,8 @@ impl Curbside {
         }
     }
 
-    /// Looks for an unanswered POST on the server before anything is sent again.
+    /// Looks for an unanswered POST on the server before anything is sent again (the rules
+    /// are in the module doc).
     async fn reconcile(&self, client: &Open311Client, mut row: Row) -> Result<Outcome> {
         if row.token.is_some() {
             row.step = Step::ResolveToken;
@@ -438,8 +562,18 @@ impl Curbside {
         }
         let mut history: Vec<(&str, String)> = Vec::new();
         let started = row.attempt_started_at.unwrap_or(row.created_at);
-        match find_on_server(client, &row.payload, started).await {
-            Ok(Some(found)) => {
+        let others = self.store.read(|c| {
+            Ok(reports::list(c)?
+                .into_iter()
+                .filter(|r| r.id != row.id)
+                .filter_map(|r| r.request_id)
+                .collect::<HashSet<String>>())
+        })?;
+        let search = find_on_server(client, &row.payload, &row.id, started, &others).await;
+        // An attention prepared by `failed` (a server that keeps failing) waits for "not found".
+        let pending = row.attention.take();
+        let outcome = match search {
+            Ok(Search::Found(found)) => {
                 let id = found.id.clone().unwrap_or_default();
                 history.push((
                     "sent",
@@ -448,29 +582,54 @@ impl Curbside {
                 row.request_id = found.id;
                 row.status = found.status;
                 mark_sent(&mut row);
-                self.save(row, &history)?;
-                Ok(Outcome::Sent)
+                Outcome::Sent
             }
-            Ok(None) if row.said_duplicate => {
-                needs(&mut row, AttentionAction::ConfirmPossibleDuplicate,
+            Ok(Search::Ambiguous(count)) => {
+                needs(&mut row, AttentionKind::AmbiguousMatch,
+                      &match count {
+                          1 => "A request on the city's server may be this report, but nothing but its service and time matched. Send it again only if you are sure it did not arrive.".to_string(),
+                          n => format!("{n} requests on the city's server could be this report. Send it again only if you are sure it did not arrive."),
+                      },
+                      vec![], &mut history);
+                Outcome::Failed
+            }
+            Ok(Search::NotFound) if row.said_duplicate => {
+                needs(&mut row, AttentionKind::SaidDuplicate,
                       "The city says it already has this report, but it could not be found. Send it again only if you are sure it did not arrive.",
                       vec![], &mut history);
-                self.save(row, &history)?;
-                Ok(Outcome::Failed)
+                Outcome::Failed
             }
-            Ok(None) => {
-                history.push((
-                    "not_found",
-                    "Not on the city's server; sending again".into(),
-                ));
-                row.outcome_unknown = false;
-                row.state = State::Queued;
-                row.step = Step::Post;
-                row.next_attempt_at = now_ms();
-                self.save(row, &history)?;
-                Ok(Outcome::Progress)
+            Ok(Search::NotFound) => match pending {
+                Some(attention) => {
+                    row.outcome_unknown = false;
+                    let Attention { kind, reason, messages, .. } = attention;
+                    needs(&mut row, kind, &reason, messages, &mut history);
+                    Outcome::Failed
+                }
+                None => {
+                    history.push((
+                        "not_found",
+                        "Not on the city's server; sending again".into(),
+                    ));
+                    row.outcome_unknown = false;
+                    row.state = State::Queued;
+                    row.step = Step::Post;
+                    // Backed off like any retry: a server failing on every POST is not
+                    // posted to in a tight loop.
+                    row.next_attempt_at = now_ms()
+                        + self.engine.policy().delay(row.attempts.max(1), None).as_millis() as i64;
+                    Outcome::Progress
+                }
+            },
+            Ok(Search::Unsearchable(why)) => {
+                row.last_error = Some(why);
+                needs(&mut row, AttentionKind::Unsearchable,
+                      "The city may already have received this report, and its server cannot be searched reliably to check. Send it again only if you are sure it did not arrive.",
+                      vec![], &mut history);
+                Outcome::Failed
             }
             Err(Open311Error::Transient { retry_after, .. }) => {
+                row.attention = pending;
                 row.state = State::Queued;
                 row.next_attempt_at = now_ms()
                     + self
@@ -478,18 +637,18 @@ impl Curbside {
                         .policy()
                         .delay(row.attempts.max(1), retry_after)
                         .as_millis() as i64;
-                self.save(row, &history)?;
-                Ok(Outcome::Failed)
+                Outcome::Failed
             }
             Err(e) => {
                 row.last_error = Some(e.to_string());
-                needs(&mut row, AttentionAction::ConfirmPossibleDuplicate,
+                needs(&mut row, AttentionKind::Unsearchable,
                       "The city may already have received this report, and its server cannot be searched to check. Send it again only if you are sure it did not arrive.",
-                      vec![], &mut history);
-                self.save(row, &history)?;
-                Ok(Outcome::Failed)
+                      e.messages().to_vec(), &mut history);
+                Outcome::Failed
             }
-        }
+        };
+        self.save(row, &history)?;
+        Ok(outcome)
     }
 
     async fn resolve_token(&self, client: &Open311Client, mut row: Row) -> Result<Outcome> {
@@ -568,77 +727,181 @@ fn mark_sent(row: &mut Row) {
     row.last_error = None;
 }
 
+/// Stops a report until the user acts; what they can do follows from the cause.
 fn needs(
     row: &mut Row,
-    action: AttentionAction,
+    kind: AttentionKind,
     reason: &str,
-    messages: Vec<crate::open311::ServerMessage>,
+    messages: Vec<ServerMessage>,
     history: &mut Vec<(&str, String)>,
 ) {
+    let action = match kind {
+        AttentionKind::Refused | AttentionKind::ServerKeepsFailing => {
+            AttentionAction::EditAndResubmit
+        }
+        AttentionKind::SettingsRefused | AttentionKind::BadSettings => {
+            AttentionAction::CheckSettings
+        }
+        AttentionKind::SaidDuplicate
+        | AttentionKind::AmbiguousMatch
+        | AttentionKind::Unsearchable
+        | AttentionKind::Other => AttentionAction::ConfirmPossibleDuplicate,
+    };
     row.state = State::NeedsAttention;
+    history.push(("needs_attention", format!("{reason}{}", words(&messages))));
     row.attention = Some(Attention {
+        kind,
         reason: reason.into(),
         action,
         messages,
     });
-    history.push(("needs_attention", reason.into()));
 }
 
-/// Searches `GET requests` for the report: same service, in a window around the attempt,
-/// matching description and position (servers may round coordinates) or address.
+/// A POST that may have arrived: look for it before anything else.
+fn check_soon(row: &mut Row, policy: &RetryPolicy) {
+    row.state = State::Queued;
+    row.step = Step::Reconcile;
+    row.next_attempt_at =
+        now_ms() + policy.delay(1, None).min(Duration::from_secs(5)).as_millis() as i64;
+}
+
+/// The server's words, for a history entry: `: "a"; "b"`, or nothing.
+fn words(messages: &[ServerMessage]) -> String {
+    if messages.is_empty() {
+        return String::new();
+    }
+    let quoted: Vec<String> = messages
+        .iter()
+        .take(5)
+        .map(|m| match &m.field {
+            Some(field) => format!("{field}: \"{}\"", m.description),
+            None => format!("\"{}\"", m.description),
+        })
+        .collect();
+    format!(": {}", quoted.join("; "))
+}
+
+/// What a search of the server for an unanswered POST found.
+enum Search {
+    /// The report, on proof or on evidence with no rival.
+    Found(ServiceRequest),
+    /// Nothing that can be the report, in an answer that obeyed its filters.
+    NotFound,
+    /// This many candidates, or one on weak evidence only (`1`).
+    Ambiguous(usize),
+    /// The answers cannot prove absence; why.
+    Unsearchable(String),
+}
+
+/// Searches `GET requests` for the report, by the rules in the module doc.
 async fn find_on_server(
     client: &Open311Client,
     payload: &NewRequest,
+    report: &ReportId,
     started_ms: i64,
-) -> Result<Option<ServiceRequest>, Open311Error> {
+    others: &HashSet<String>,
+) -> Result<Search, Open311Error> {
+    let skew = chrono::Duration::from_std(CLOCK_SKEW).unwrap_or_default();
     let started = DateTime::<Utc>::from_timestamp_millis(started_ms).unwrap_or_else(Utc::now);
     let mut query = RequestQuery {
         service_codes: vec![payload.service_code.clone()],
-        start: Some(started - chrono::Duration::hours(1)),
-        end: Some(Utc::now() + chrono::Duration::hours(1)),
-        page_size: Some(100),
+        start: Some(started - skew),
+        end: Some(Utc::now() + skew),
+        page_size: Some(RECONCILE_PAGE_SIZE),
         ..Default::default()
     };
+    let reference = client
+        .config()
+        .quirks
+        .client_reference_attribute
+        .as_deref()
+        .map(|code| (code, report.to_string()));
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut candidates: Vec<(ServiceRequest, bool)> = Vec::new();
     for _ in 0..RECONCILE_PAGES {
         let page = client.requests(&query).await?;
-        if let Some(found) = page.requests.into_iter().find(|r| matches(payload, r)) {
-            return Ok(Some(found));
+        if page.contradicted {
+            return Ok(Search::Unsearchable(
+                "the city's server ignores the filters of its request list".into(),
+            ));
+        }
+        if !page.listed_ids.is_empty() && page.listed_ids.iter().all(|id| seen.contains(id)) {
+            return Ok(Search::Unsearchable(
+                "the city's server lists the same requests on every page".into(),
+            ));
+        }
+        seen.extend(page.listed_ids);
+        for remote in page.requests {
+            let Some(id) = remote.id.as_ref() else {
+                continue;
+            };
+            if others.contains(id) {
+                continue;
+            }
+            if let Some((code, value)) = &reference {
+                match remote.attributes.iter().find(|(c, _)| c == code) {
+                    Some((_, listed)) if listed == value => return Ok(Search::Found(remote)),
+                    Some(_) => continue,
+                    None => {}
+                }
+            }
+            if let Some(evidence) = evidence(payload, &remote) {
+                candidates.push((remote, evidence));
+            }
         }
         match page.next_page {
             Some(next) => query.page = Some(next),
-            None => break,
+            None => {
+                return Ok(match candidates.len() {
+                    0 => Search::NotFound,
+                    1 if candidates[0].1 => Search::Found(candidates.remove(0).0),
+                    n => Search::Ambiguous(n),
+                })
+            }
         }
     }
-    Ok(None)
+    Ok(Search::Unsearchable(format!(
+        "more than {} requests to search on the city's server",
+        RECONCILE_PAGES * RECONCILE_PAGE_SIZE
+    )))
 }
 
-fn matches(payload: &NewRequest, remote: &ServiceRequest) -> bool {
+/// Whether `remote` can be the report: `None` when something it lists differs; otherwise
+/// whether anything beyond service and time matched (a description, a position, an address).
+fn evidence(payload: &NewRequest, remote: &ServiceRequest) -> Option<bool> {
     let norm = |s: Option<&str>| {
         s.unwrap_or("")
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
+            .to_lowercase()
     };
     if remote
         .service_code
         .as_deref()
         .is_some_and(|c| c != payload.service_code)
     {
-        return false;
+        return None;
     }
-    if norm(payload.description.as_deref()) != norm(remote.description.as_deref()) {
-        return false;
+    let description = norm(payload.description.as_deref());
+    if description != norm(remote.description.as_deref()) {
+        return None;
     }
-    match (payload.position, remote.lat.zip(remote.long)) {
-        (Some((lat, long)), Some((rlat, rlong))) => {
-            (lat - rlat).abs() <= 1e-4 && (long - rlong).abs() <= 1e-4
+    let mut evidence = !description.is_empty();
+    // Servers round or snap positions and rewrite addresses: only a position far off rules a
+    // candidate out; an address that differs proves nothing either way.
+    if let (Some((lat, long)), Some((rlat, rlong))) =
+        (payload.position, remote.lat.zip(remote.long))
+    {
+        let off = (lat - rlat).abs().max((long - rlong).abs());
+        if off > 2e-3 {
+            return None;
         }
-        (Some(_), None) => {
-            payload.address_string.is_some()
-                && norm(payload.address_string.as_deref()) == norm(remote.address.as_deref())
-        }
-        (None, _) => norm(payload.address_string.as_deref()) == norm(remote.address.as_deref()),
+        evidence |= off <= 1e-4;
     }
+    let address = norm(payload.address_string.as_deref());
+    evidence |= !address.is_empty() && address == norm(remote.address.as_deref());
+    Some(evidence)
 }
 
 /// Records a status change and new notes of a sent report; `None` if nothing changed.

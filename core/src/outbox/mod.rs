@@ -86,9 +86,38 @@ pub enum AttentionAction {
     ConfirmPossibleDuplicate,
 }
 
+/// Why a report stopped: one code per cause, for apps to show in their own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttentionKind {
+    /// The city refused the report as it is; its messages say why, per field.
+    Refused,
+    /// The city refused the app's key or jurisdiction; its server is paused until its settings
+    /// really change.
+    SettingsRefused,
+    /// The server settings cannot work (a bad URL, plain http to a remote host).
+    BadSettings,
+    /// The city's server answered with an error (5xx) to every attempt, and each time the
+    /// report was checked not to be there: the server's words say why.
+    ServerKeepsFailing,
+    /// The city called it a duplicate, but no request of it could be found.
+    SaidDuplicate,
+    /// Several requests on the city's server could be this one, or one matched on weak
+    /// evidence only (no description, no position to compare): the user decides.
+    AmbiguousMatch,
+    /// The city may have it and its server cannot be searched reliably to check.
+    Unsearchable,
+    /// A report stopped by an earlier version, which kept no code.
+    #[default]
+    Other,
+}
+
 /// Why a report needs attention.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attention {
+    /// The cause, as a code.
+    #[serde(default)]
+    pub kind: AttentionKind,
     /// A sentence for the user.
     pub reason: String,
     /// What they can do.
@@ -176,6 +205,15 @@ impl RetryPolicy {
     }
 }
 
+/// What a status refresh of sent reports did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StatusRefresh {
+    /// Reports whose status or notes changed.
+    pub changed: u32,
+    /// Why a server could not be asked, if one could not.
+    pub error: Option<String>,
+}
+
 /// What one `run_pending` did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RunSummary {
@@ -187,6 +225,9 @@ pub struct RunSummary {
     pub waiting: u32,
     /// Status changes of sent reports picked up.
     pub status_changes: u32,
+    /// Why the status refresh failed for some server, if it did (also each affected
+    /// report's `last_error`).
+    pub status_error: Option<String>,
     /// True when another Curbside instance or process held the sender lease.
     pub skipped_busy: bool,
 }

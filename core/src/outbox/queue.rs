@@ -8,36 +8,17 @@ use crate::store::reports::{self, now_ms, Row, State, Step};
 use crate::{Curbside, Draft, DraftFields, DraftId, Error, Result};
 
 impl Curbside {
-    /// Sets up (or changes) the server reports can be sent to under `server_id`. Changing a
-    /// server's settings lifts a pause caused by refused credentials and retries its reports.
+    /// Sets up (or changes) the server reports can be sent to under `server_id`. Changed
+    /// settings lift a pause caused by refused credentials and retry the reports it parked;
+    /// the same settings again change nothing.
     pub fn set_server(&self, server_id: &str, config: ServerConfig) -> Result<()> {
         config.base_url()?;
-        self.store.write(|tx| {
-            reports::put_server(tx, server_id, &config)?;
-            let stuck: Vec<Row> = reports::list(tx)?
-                .into_iter()
-                .filter(|r| r.server_id == server_id && r.state == State::NeedsAttention)
-                .filter(|r| {
-                    r.attention
-                        .as_ref()
-                        .is_some_and(|a| a.action == AttentionAction::CheckSettings)
-                })
-                .collect();
-            for mut row in stuck {
-                row.state = State::Queued;
-                row.attention = None;
-                row.next_attempt_at = now_ms();
-                reports::update(tx, &mut row)?;
-                reports::add_history(
-                    tx,
-                    &row.id,
-                    "retry",
-                    "Server settings changed; trying again",
-                )?;
-            }
-            Ok(())
-        })?;
-        self.engine.wake();
+        if self
+            .store
+            .write(|tx| reports::put_server(tx, server_id, &config))?
+        {
+            self.engine.wake();
+        }
         Ok(())
     }
 

@@ -129,6 +129,7 @@ impl Row {
             State::Sent => ReportState::Sent,
             State::NeedsAttention => ReportState::NeedsAttention {
                 attention: self.attention.clone().unwrap_or_else(|| Attention {
+                    kind: crate::outbox::AttentionKind::Other,
                     reason: "This report needs attention.".into(),
                     action: crate::outbox::AttentionAction::ConfirmPossibleDuplicate,
                     messages: vec![],
@@ -325,14 +326,33 @@ pub(crate) fn history(conn: &Connection, id: &ReportId) -> Result<Vec<HistoryEnt
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Adds or replaces a server's settings, which also lifts a pause.
-pub(crate) fn put_server(conn: &Connection, id: &str, config: &ServerConfig) -> Result<()> {
+/// Adds or replaces a server's settings. A change lifts a pause and queues again the reports
+/// parked for their settings; the same settings again change nothing (apps and the CLI apply
+/// them at every start). True when they changed.
+pub(crate) fn put_server(conn: &Connection, id: &str, config: &ServerConfig) -> Result<bool> {
+    if server(conn, id)?.is_some_and(|(stored, _)| stored == *config) {
+        return Ok(false);
+    }
     conn.execute(
         "INSERT INTO servers (id, config, paused_reason) VALUES (?1, ?2, NULL)
          ON CONFLICT (id) DO UPDATE SET config = excluded.config, paused_reason = NULL",
         params![id, json(config)],
     )?;
-    Ok(())
+    let parked = list(conn)?.into_iter().filter(|r| {
+        r.server_id == id
+            && r.state == State::NeedsAttention
+            && r.attention.as_ref().is_some_and(|a| {
+                a.action == crate::outbox::AttentionAction::CheckSettings
+            })
+    });
+    for mut row in parked {
+        row.state = State::Queued;
+        row.attention = None;
+        row.next_attempt_at = now_ms();
+        update(conn, &mut row)?;
+        add_history(conn, &row.id, "retry", "Server settings changed; trying again")?;
+    }
+    Ok(true)
 }
 
 pub(crate) fn server(
