@@ -6,7 +6,7 @@ use curbside_core::city::CityProfile;
 use curbside_core::open311::{
     ApiKey, Format, Open311Client, Open311Error, RequestQuery, ServerConfig,
 };
-use curbside_sandbox::{Fault, Sandbox, SandboxConfig};
+use curbside_sandbox::{Fault, Mode, Sandbox, SandboxConfig};
 
 use crate::output::Output;
 use crate::Command;
@@ -182,10 +182,15 @@ pub(crate) struct SandboxArgs {
     /// The api_key POSTs must carry.
     #[arg(long = "sandbox-key", default_value = "sandbox-key")]
     key: String,
-    /// A fault on every request: commit_then_drop, 503, 429[:SECS], stall[:MS], reset,
-    /// captive_portal, trickle[:BYTES_PER_SEC].
+    /// A fault on every request: commit_then_drop, commit_then_504, 503, 429[:SECS],
+    /// stall[:MS], reset, captive_portal, trickle[:BYTES_PER_SEC].
     #[arg(long)]
     fault: Option<String>,
+    /// Behave as a real server does (repeatable, or comma-separated): content_length_only,
+    /// no_positions, strict_params, ignore_filters[:CAP], status_ids, key_400, refuse_500,
+    /// neighbour_twin, bare_errors.
+    #[arg(long = "mode", value_name = "MODE")]
+    modes: Vec<String>,
 }
 
 /// A tokio runtime for the commands that talk to servers.
@@ -284,9 +289,16 @@ pub(crate) fn run(
                 },
             ),
             Command::Sandbox(args) => {
+                let mut modes = Vec::new();
+                for list in &args.modes {
+                    modes.extend(
+                        Mode::parse_list(list).map_err(|reason| Open311Error::Config { reason })?,
+                    );
+                }
                 let config = SandboxConfig {
                     api_key: Some(args.key.clone()),
                     database: args.database,
+                    modes,
                     ..Default::default()
                 };
                 let sandbox =

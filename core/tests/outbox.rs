@@ -1,98 +1,16 @@
 //! The outbox and sync engine against the sandbox server on loopback, on real SQLite files.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use curbside_core::open311::{ApiKey, AttributeAnswer, Format, ServerConfig};
+use curbside_core::open311::{ApiKey, Format};
 use curbside_core::outbox::{AttentionAction, ReportState, RetryPolicy, SendStep};
-use curbside_core::{Curbside, DraftFields, Error, Location, LocationSource};
+use curbside_core::{Curbside, DraftFields, Error};
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig, Scope};
 
-const SERVER: &str = "sandbox";
-
-fn fast() -> RetryPolicy {
-    RetryPolicy {
-        initial: Duration::from_millis(20),
-        max: Duration::from_millis(200),
-        token_poll: Duration::from_millis(10),
-    }
-}
-
-fn server(sandbox: &Sandbox) -> ServerConfig {
-    let mut config = ServerConfig::new(sandbox.endpoint());
-    config.api_key = Some(ApiKey::new("sandbox-key"));
-    config.limits.read_timeout = Duration::from_millis(500);
-    config
-}
-
-fn open(dir: &Path, sandbox: &Sandbox) -> Curbside {
-    let curbside = Curbside::open(dir).unwrap();
-    curbside.set_server(SERVER, server(sandbox)).unwrap();
-    curbside.set_retry_policy(fast());
-    curbside
-}
-
-fn pothole(description: &str) -> DraftFields {
-    DraftFields {
-        service_code: Some("pothole".into()),
-        location: Some(Location {
-            latitude: 38.8893,
-            longitude: -77.0502,
-            accuracy_m: Some(5.0),
-            source: LocationSource::Gps,
-            captured_at: Utc::now(),
-        }),
-        description: description.into(),
-        attributes: vec![
-            AttributeAnswer {
-                code: "WHERE".into(),
-                values: vec!["road".into()],
-                multiple: false,
-            },
-            AttributeAnswer {
-                code: "DEPTH".into(),
-                values: vec!["7".into()],
-                multiple: false,
-            },
-        ],
-        ..Default::default()
-    }
-}
-
-fn submit(curbside: &Curbside, fields: DraftFields) -> curbside_core::outbox::Report {
-    let draft = curbside.create_draft(fields).unwrap();
-    curbside.submit(&draft.id, SERVER).unwrap()
-}
-
-async fn drain(curbside: &Curbside) {
-    for _ in 0..200 {
-        curbside
-            .run_pending(Instant::now() + Duration::from_secs(30))
-            .await
-            .unwrap();
-        if curbside
-            .reports()
-            .unwrap()
-            .iter()
-            .all(|r| !matches!(r.state, ReportState::Queued | ReportState::Sending { .. }))
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("not drained: {:#?}", curbside.reports().unwrap());
-}
-
-/// How many times the server holds a report with this description.
-fn on_server(sandbox: &Sandbox, description: &str) -> usize {
-    sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.field("description") == Some(description))
-        .count()
-}
+mod common;
+use common::*;
 
 #[tokio::test]
 async fn submit_saves_first_then_sends_once() {

@@ -9,6 +9,9 @@ use std::time::Duration;
 pub enum Fault {
     /// Handle the request (a POST is stored), then close the connection without answering.
     CommitThenDrop,
+    /// Handle the request (a POST is stored), then answer this status, as a gateway that
+    /// timed out after the backend committed does (`commit_then_504`).
+    CommitThen(u16),
     /// Answer with this 5xx status without handling the request.
     ServerError(u16),
     /// Answer 429 with `Retry-After` in seconds, without handling the request.
@@ -30,7 +33,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// Parses `commit_then_drop`, `5xx` / `503`, `429` / `429:SECS`, `stall:MILLIS`, `reset`,
+    /// Parses `commit_then_drop`, `commit_then_504` (any 5xx),  `5xx` / `503`, `429` / `429:SECS`, `stall:MILLIS`, `reset`,
     /// `captive_portal`, `trickle:BYTES_PER_SEC`.
     pub fn parse(text: &str) -> Result<Fault, String> {
         let (name, arg) = text
@@ -43,6 +46,9 @@ impl Fault {
         };
         Ok(match name {
             "commit_then_drop" | "drop" => Fault::CommitThenDrop,
+            code if code.starts_with("commit_then_5") && code.len() == "commit_then_5xx".len() => {
+                Fault::CommitThen(code["commit_then_".len()..].parse().map_err(|_| format!("bad fault {text}"))?)
+            }
             "5xx" => Fault::ServerError(503),
             "429" => Fault::TooManyRequests {
                 retry_after_secs: num(1)?,

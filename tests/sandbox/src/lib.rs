@@ -8,9 +8,16 @@
 //! move requests along:
 //! `POST /_sandbox/faults` (`fault=stall:2000&scope=post&mode=next|always|clear`) and
 //! `POST /_sandbox/requests/{id}/status` (`status=closed&note=Fixed`).
+//!
+//! Modes (`modes.rs`) make it as stubborn as real servers: Content-Length only, lists
+//! without positions, strict parameters, filters ignored with a row cap, status ids, 400 for
+//! a bad key, 500 debug pages, a neighbour's identical report, errors without the wrapper.
+//! On per run (`SandboxConfig::modes`, `POST /_sandbox/modes` with `mode=M&on=true|false`
+//! or `mode=clear`) or per request (`/mode/M1,M2/open311/v2/`).
 
 mod catalog;
 mod faults;
+mod modes;
 mod render;
 mod server;
 mod store;
@@ -20,6 +27,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use faults::{Fault, Faults, Scope};
+pub use modes::{Mode, Modes};
 pub use store::StoredRequest;
 
 /// How the sandbox city behaves.
@@ -32,6 +40,8 @@ pub struct SandboxConfig {
     /// Attribute holding a client's own reference; a second POST with the same value is
     /// refused as a duplicate, as real CRMs do.
     pub client_reference_attribute: Option<String>,
+    /// Modes on from the start.
+    pub modes: Vec<Mode>,
 }
 
 impl Default for SandboxConfig {
@@ -40,6 +50,7 @@ impl Default for SandboxConfig {
             api_key: Some("sandbox-key".into()),
             database: None,
             client_reference_attribute: Some("curbside_id".into()),
+            modes: Vec::new(),
         }
     }
 }
@@ -58,11 +69,17 @@ impl Sandbox {
         let addr = listener.local_addr()?;
         let store =
             store::Store::open(config.database.as_deref()).map_err(std::io::Error::other)?;
+        let modes = Modes::default();
+        for mode in &config.modes {
+            modes.on(*mode);
+        }
         let state = Arc::new(server::State {
             config,
             store,
             faults: Faults::default(),
+            modes,
             addr,
+            posts: Default::default(),
         });
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
         Ok(Sandbox { addr, state, task })
@@ -86,6 +103,34 @@ impl Sandbox {
     /// The fault plan.
     pub fn faults(&self) -> &Faults {
         &self.state.faults
+    }
+
+    /// How many POSTs of requests reached the server, accepted or not.
+    pub fn posts(&self) -> usize {
+        self.state.posts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The modes on for the whole run.
+    pub fn modes(&self) -> &Modes {
+        &self.state.modes
+    }
+
+    /// Stores `count` requests from other citizens, spread over the past `count` hours and
+    /// over every service, as a city's history (for servers that list only their oldest rows).
+    pub fn seed(&self, count: usize) {
+        let codes = ["streetlight", "graffiti", "pothole", "parks/tree trimming"];
+        let now = chrono::Utc::now();
+        for i in 0..count {
+            let at = now - chrono::Duration::hours((count - i) as i64);
+            let fields = vec![
+                ("description".to_string(), format!("older report {i}")),
+                ("lat".to_string(), format!("{:.5}", 38.85 + (i % 97) as f64 * 0.001)),
+                ("long".to_string(), format!("{:.5}", -77.09 + (i % 89) as f64 * 0.001)),
+            ];
+            self.state
+                .store
+                .insert_at(codes[i % codes.len()], false, fields, vec![], at);
+        }
     }
 
     /// Every stored request, oldest first.

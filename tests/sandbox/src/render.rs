@@ -48,6 +48,7 @@ fn item_name(list: &str) -> &str {
         "endpoints" => "endpoint",
         "formats" => "format",
         "media_urls" => "media_url",
+        "detail" => "list-item",
         _ => "item",
     }
 }

@@ -16,9 +16,10 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
+use crate::modes::Active;
 use crate::render::{render, Format};
-use crate::store::{Filter, Store};
-use crate::{catalog, Fault, Faults, SandboxConfig, Scope};
+use crate::store::{Filter, Store, View};
+use crate::{catalog, Fault, Faults, Mode, Modes, SandboxConfig, Scope};
 
 type Body = BoxBody<Bytes, std::io::Error>;
 
@@ -26,7 +27,10 @@ pub(crate) struct State {
     pub(crate) config: SandboxConfig,
     pub(crate) store: Store,
     pub(crate) faults: Faults,
+    pub(crate) modes: Modes,
     pub(crate) addr: SocketAddr,
+    /// POSTs of requests received, whatever became of them.
+    pub(crate) posts: std::sync::atomic::AtomicUsize,
 }
 
 const PREFIX: &str = "/open311/v2/";
@@ -77,12 +81,33 @@ impl Answer {
         }
     }
 
-    fn errors(format: Format, status: StatusCode, messages: &[String]) -> Answer {
+    /// The spec's `errors` list, or Django REST framework's `{"code", "detail"}` (in XML,
+    /// `<root>` with `<list-item>`s) under [`Mode::BareErrors`].
+    fn errors(format: Format, status: StatusCode, messages: &[String], modes: &Active) -> Answer {
+        if modes.has(Mode::BareErrors) {
+            let doc = json!({"code": status.as_u16(), "detail": messages});
+            return Answer::doc(format, status, "root", "", &doc);
+        }
         let list: Vec<Value> = messages
             .iter()
             .map(|m| json!({"code": status.as_u16(), "description": m}))
             .collect();
         Answer::doc(format, status, "errors", "error", &Value::Array(list))
+    }
+
+    /// A framework's debug page, as an unhandled exception renders it (Django with DEBUG on).
+    fn debug_page(problems: &[String]) -> Answer {
+        let frames: String = (0..200)
+            .map(|i| format!("<tr><td>/srv/app/api/views.py, line {i}, in create</td></tr>"))
+            .collect();
+        let page = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><title>ValidationError at /open311/v2/requests.json</title>\
+             <style>body {{ font: small sans-serif; }}</style></head><body><div id=\"summary\">\
+             <h1>ValidationError at /open311/v2/requests.json</h1><pre class=\"exception_value\">{:?}</pre>\
+             <table>{frames}</table></div></body></html>",
+            problems
+        );
+        Answer::text(StatusCode::INTERNAL_SERVER_ERROR, "text/html; charset=utf-8", &page)
     }
 
     fn text(status: StatusCode, content_type: &'static str, body: &str) -> Answer {
@@ -105,24 +130,35 @@ async fn handle(
         let answer = admin(&state, req).await;
         return Ok(respond(answer));
     }
-    // `/fault/{spec}/open311/v2/...`: that fault on every request through this prefix, so a
-    // client that cannot call the admin routes can still be given one.
-    let (fault, path) = match path
-        .strip_prefix("/fault/")
-        .and_then(|rest| rest.split_once('/'))
-    {
-        Some((spec, rest)) => match Fault::parse(&decode(spec)) {
-            Ok(fault) => (Some(fault), format!("/{rest}")),
-            Err(e) => {
-                return Ok(respond(Answer::text(
-                    StatusCode::BAD_REQUEST,
-                    "text/plain",
-                    &e,
-                )))
+    // `/fault/{spec}/...` and `/mode/{m1,m2}/...` before `/open311/v2/`: that fault or those
+    // modes on every request through this prefix, so a client that cannot call the admin
+    // routes can still be given them.
+    let mut path = path;
+    let mut fault = None;
+    let mut modes = Active(state.modes.current());
+    loop {
+        let bad = |e: String| Ok(respond(Answer::text(StatusCode::BAD_REQUEST, "text/plain", &e)));
+        if let Some((spec, rest)) = path.strip_prefix("/fault/").and_then(|r| r.split_once('/')) {
+            match Fault::parse(&decode(spec)) {
+                Ok(f) => fault = Some(f),
+                Err(e) => return bad(e),
             }
-        },
-        None => (state.faults.take(req.method() == Method::POST), path),
-    };
+            path = format!("/{rest}");
+        } else if let Some((list, rest)) =
+            path.strip_prefix("/mode/").and_then(|r| r.split_once('/'))
+        {
+            match Mode::parse_list(&decode(list)) {
+                Ok(list) => modes.0.extend(list),
+                Err(e) => return bad(e),
+            }
+            path = format!("/{rest}");
+        } else {
+            break;
+        }
+    }
+    if fault.is_none() {
+        fault = state.faults.take(req.method() == Method::POST);
+    }
     match &fault {
         Some(Fault::ServerError(code)) => {
             let status = StatusCode::from_u16(*code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -149,8 +185,16 @@ async fn handle(
         }
         _ => {}
     }
-    let answer = route(&state, &path, req).await;
+    let answer = route(&state, &path, req, &modes).await;
     Ok(match fault {
+        Some(Fault::CommitThen(code)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::GATEWAY_TIMEOUT);
+            respond(Answer::text(
+                status,
+                "text/html",
+                "<html><head><title>504 Gateway Time-out</title></head><body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>",
+            ))
+        }
         Some(Fault::CommitThenDrop) => {
             hang_up.notify_one();
             std::future::pending::<()>().await;
@@ -272,7 +316,11 @@ fn list(pairs: &[(String, String)], name: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn route(state: &State, path: &str, req: Request<Incoming>) -> Answer {
+async fn route(state: &State, path: &str, req: Request<Incoming>, modes: &Active) -> Answer {
+    let view = View {
+        status_ids: modes.has(Mode::StatusIds),
+        no_positions: modes.has(Mode::NoPositions),
+    };
     let not_found = || Answer::text(StatusCode::NOT_FOUND, "text/plain", "Not found");
     if let Some(rest) = path.strip_prefix("/media/") {
         return match rest.parse().ok().and_then(|id| state.store.media(id)) {
@@ -317,27 +365,38 @@ async fn route(state: &State, path: &str, req: Request<Incoming>) -> Answer {
                 format,
                 StatusCode::NOT_FOUND,
                 &[format!("Service {last} has no definition")],
+                modes,
             ),
         },
-        (Method::GET, 1, _) if last == "requests" => get_requests(state, &req, format),
-        (Method::POST, 1, _) if last == "requests" => post_request(state, req, format).await,
-        (Method::GET, 2, "requests") => match state.store.get(&last) {
-            Some(r) if !r.token_pending() => {
-                let name = service_name(&r.service_code);
-                Answer::doc(
-                    format,
-                    StatusCode::OK,
-                    "service_requests",
-                    "request",
-                    &json!([r.to_json(&name, true)]),
-                )
+        (Method::GET, 1, _) if last == "requests" => get_requests(state, &req, format, modes),
+        (Method::POST, 1, _) if last == "requests" => {
+            post_request(state, req, format, modes).await
+        }
+        (Method::GET, 2, "requests") => {
+            let q = query_pairs(&req);
+            if let Some(refused) = strict(modes, &q, format) {
+                return refused;
             }
-            _ => Answer::errors(
-                format,
-                StatusCode::NOT_FOUND,
-                &[format!("Service request not found with id {last}")],
-            ),
-        },
+            let extensions = param(&q, "extensions") == Some("true");
+            match state.store.get(&last) {
+                Some(r) if !r.token_pending() => {
+                    let name = service_name(&r.service_code);
+                    Answer::doc(
+                        format,
+                        StatusCode::OK,
+                        "service_requests",
+                        "request",
+                        &json!([r.to_json(&name, extensions, &view)]),
+                    )
+                }
+                _ => Answer::errors(
+                    format,
+                    StatusCode::NOT_FOUND,
+                    &[format!("Service request not found with id {last}")],
+                    modes,
+                ),
+            }
+        }
         (Method::GET, 2, "tokens") => match state.store.poll_token(&last) {
             Some(r) if r.token_pending() => Answer::doc(
                 format,
@@ -357,6 +416,7 @@ async fn route(state: &State, path: &str, req: Request<Incoming>) -> Answer {
                 format,
                 StatusCode::NOT_FOUND,
                 &[format!("Token {last} not found")],
+                modes,
             ),
         },
         _ => not_found(),
@@ -385,17 +445,82 @@ fn discovery(state: &State, format: Format) -> Answer {
     Answer::doc(format, StatusCode::OK, "discovery", "", &doc)
 }
 
-fn get_requests(state: &State, req: &Request<Incoming>, format: Format) -> Answer {
+/// Under [`Mode::StrictParams`], a 400 naming every parameter outside the spec.
+fn strict(modes: &Active, q: &[(String, String)], format: Format) -> Option<Answer> {
+    const SPEC: &[&str] = &[
+        "jurisdiction_id",
+        "api_key",
+        "service_request_id",
+        "service_code",
+        "start_date",
+        "end_date",
+        "status",
+    ];
+    if !modes.has(Mode::StrictParams) {
+        return None;
+    }
+    let unexpected: Vec<&str> = q
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !SPEC.contains(k))
+        .collect();
+    (!unexpected.is_empty()).then(|| {
+        Answer::errors(
+            format,
+            StatusCode::BAD_REQUEST,
+            &[format!(
+                "Invalid parameters: found unexpected entries: {}",
+                unexpected.join(", ")
+            )],
+            modes,
+        )
+    })
+}
+
+fn get_requests(
+    state: &State,
+    req: &Request<Incoming>,
+    format: Format,
+    modes: &Active,
+) -> Answer {
     let q = query_pairs(req);
+    if let Some(refused) = strict(modes, &q, format) {
+        return refused;
+    }
+    let view = View {
+        status_ids: modes.has(Mode::StatusIds),
+        no_positions: modes.has(Mode::NoPositions),
+    };
+    let extensions = param(&q, "extensions") == Some("true");
+    let doc = |rows: &[crate::StoredRequest]| {
+        let shown: Vec<Value> = rows
+            .iter()
+            .map(|r| r.to_json(&service_name(&r.service_code), extensions, &view))
+            .collect();
+        Answer::doc(format, StatusCode::OK, "service_requests", "request", &Value::Array(shown))
+    };
+    if let Some(cap) = modes.row_cap() {
+        // Every filter and page ignored: the oldest rows, the same on every page.
+        let all = state.store.list(&Filter::default());
+        return doc(&all[..all.len().min(cap)]);
+    }
     let time = |name: &str| {
         param(&q, name)
             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
             .map(|t| t.with_timezone(&Utc))
     };
+    let status_filter = list(&q, "status")
+        .into_iter()
+        .map(|s| match (view.status_ids, s.as_str()) {
+            (true, "3") => "open".to_string(),
+            (true, "7") => "closed".to_string(),
+            _ => s,
+        })
+        .collect();
     let filter = Filter {
         ids: list(&q, "service_request_id"),
         service_codes: list(&q, "service_code"),
-        statuses: list(&q, "status"),
+        statuses: status_filter,
         start: time("start_date"),
         end: time("end_date"),
     };
@@ -405,11 +530,14 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format) -> Answe
                 format,
                 StatusCode::BAD_REQUEST,
                 &[format!("{name} must be a W3C datetime with a zone")],
+                modes,
             );
         }
     }
-    let extensions = param(&q, "extensions") == Some("true");
     let all = state.store.list(&filter);
+    if modes.has(Mode::StrictParams) {
+        return doc(&all); // no paging on such servers: every match
+    }
     let page_size = param(&q, "page_size")
         .and_then(|p| p.parse::<usize>().ok())
         .unwrap_or(50)
@@ -419,19 +547,13 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format) -> Answe
         .unwrap_or(1)
         .max(1);
     let pages = all.len().div_ceil(page_size).max(1);
-    let shown: Vec<Value> = all
+    let shown: Vec<crate::StoredRequest> = all
         .iter()
         .skip((page - 1) * page_size)
         .take(page_size)
-        .map(|r| r.to_json(&service_name(&r.service_code), extensions))
+        .cloned()
         .collect();
-    let mut answer = Answer::doc(
-        format,
-        StatusCode::OK,
-        "service_requests",
-        "request",
-        &Value::Array(shown),
-    );
+    let mut answer = doc(&shown);
     answer
         .headers
         .push(("x-result-count", all.len().to_string()));
@@ -455,7 +577,12 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format) -> Answe
 async fn read_post(
     state: &State,
     req: Request<Incoming>,
+    modes: &Active,
 ) -> Result<(Vec<(String, String)>, Vec<String>), String> {
+    if modes.has(Mode::ContentLengthOnly) && !req.headers().contains_key(CONTENT_LENGTH) {
+        // As a WSGI server: no Content-Length, no body (a chunked one is never read).
+        return Ok((Vec::new(), Vec::new()));
+    }
     let content_type = req
         .headers()
         .get(CONTENT_TYPE)
@@ -496,25 +623,41 @@ async fn read_post(
     }
 }
 
-async fn post_request(state: &State, req: Request<Incoming>, format: Format) -> Answer {
-    let (mut fields, uploaded) = match read_post(state, req).await {
+async fn post_request(
+    state: &State,
+    req: Request<Incoming>,
+    format: Format,
+    modes: &Active,
+) -> Answer {
+    state.posts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let (mut fields, uploaded) = match read_post(state, req, modes).await {
         Ok(read) => read,
         Err(e) => {
             return Answer::errors(
                 format,
                 StatusCode::BAD_REQUEST,
                 &[format!("unreadable body: {e}")],
+                modes,
             )
         }
     };
     let field = |name: &str| param(&fields, name).map(String::from);
     if let Some(expected) = &state.config.api_key {
         if field("api_key").as_deref() != Some(expected.as_str()) {
-            return Answer::errors(
-                format,
-                StatusCode::FORBIDDEN,
-                &["Invalid api_key received".into()],
-            );
+            return match modes.has(Mode::KeyAs400) {
+                true => Answer::errors(
+                    format,
+                    StatusCode::BAD_REQUEST,
+                    &["Invalid API key".into()],
+                    modes,
+                ),
+                false => Answer::errors(
+                    format,
+                    StatusCode::FORBIDDEN,
+                    &["Invalid api_key received".into()],
+                    modes,
+                ),
+            };
         }
     }
     let Some(code) = field("service_code") else {
@@ -522,6 +665,7 @@ async fn post_request(state: &State, req: Request<Incoming>, format: Format) -> 
             format,
             StatusCode::BAD_REQUEST,
             &["service_code is required".into()],
+            modes,
         );
     };
     let Some(service) = catalog::service(&code) else {
@@ -529,6 +673,7 @@ async fn post_request(state: &State, req: Request<Incoming>, format: Format) -> 
             format,
             StatusCode::NOT_FOUND,
             &[format!("Service {code} not found")],
+            modes,
         );
     };
     let mut problems = Vec::new();
@@ -548,7 +693,10 @@ async fn post_request(state: &State, req: Request<Incoming>, format: Format) -> 
     }
     problems.extend(check_attributes(&code, &fields));
     if !problems.is_empty() {
-        return Answer::errors(format, StatusCode::BAD_REQUEST, &problems);
+        if modes.has(Mode::RefuseWith500) {
+            return Answer::debug_page(&problems);
+        }
+        return Answer::errors(format, StatusCode::BAD_REQUEST, &problems, modes);
     }
     if let Some(reference) = &state.config.client_reference_attribute {
         let key = format!("attribute[{reference}]");
@@ -563,6 +711,7 @@ async fn post_request(state: &State, req: Request<Incoming>, format: Format) -> 
                     format,
                     StatusCode::BAD_REQUEST,
                     &["Invalid service request: base is a duplicate.".into()],
+                    modes,
                 );
             }
         }
@@ -575,6 +724,16 @@ async fn post_request(state: &State, req: Request<Incoming>, format: Format) -> 
         .collect();
     media_urls.extend(uploaded);
     let batch = service["type"] == "batch";
+    if modes.has(Mode::NeighbourTwin) {
+        // Another citizen at the same corner, same words, a moment earlier.
+        let twin: Vec<(String, String)> = fields
+            .iter()
+            .filter(|(k, _)| !k.starts_with("attribute[") || !is_reference(state, k))
+            .filter(|(k, _)| !matches!(k.as_str(), "email" | "first_name" | "last_name" | "phone" | "device_id"))
+            .cloned()
+            .collect();
+        state.store.insert(&code, false, twin, Vec::new());
+    }
     let stored = state.store.insert(&code, batch, fields, media_urls);
     let notice = "Thank you. The city will look at this within 3 working days.";
     let answer = match &stored.token {
@@ -590,6 +749,15 @@ async fn post_request(state: &State, req: Request<Incoming>, format: Format) -> 
         "request",
         &answer,
     )
+}
+
+/// Whether form field `key` is the client-reference attribute.
+fn is_reference(state: &State, key: &str) -> bool {
+    state
+        .config
+        .client_reference_attribute
+        .as_ref()
+        .is_some_and(|r| key == format!("attribute[{r}]"))
 }
 
 /// Checks answers against the service definition; accepts both multivalue encodings.
@@ -663,6 +831,22 @@ async fn admin(state: &State, req: Request<Incoming>) -> Answer {
                     state.faults.next(scope, fault);
                 }
             }
+        }
+        return Answer::text(StatusCode::OK, "text/plain", "ok");
+    }
+    if path == "/_sandbox/modes" {
+        let name = param(&form, "mode").unwrap_or("");
+        if name == "clear" {
+            state.modes.clear();
+            return Answer::text(StatusCode::OK, "text/plain", "ok");
+        }
+        let mode = match Mode::parse(name) {
+            Ok(m) => m,
+            Err(e) => return bad(e),
+        };
+        match param(&form, "on").unwrap_or("true") {
+            "false" => state.modes.off(mode),
+            _ => state.modes.on(mode),
         }
         return Answer::text(StatusCode::OK, "text/plain", "ok");
     }

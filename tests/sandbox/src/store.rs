@@ -54,11 +54,26 @@ impl StoredRequest {
     }
 
     /// The request as GeoReport v2 JSON; the id is withheld while its token is pending.
-    pub(crate) fn to_json(&self, service_name: &str, extensions: bool) -> Value {
+    /// The answers to the service's questions are listed as `attributes` (`{code, value}`).
+    pub(crate) fn to_json(&self, service_name: &str, extensions: bool, view: &View) -> Value {
         let f = |k: &str| self.field(k).unwrap_or("");
+        let status = match (view.status_ids, self.status.as_str()) {
+            (true, "open") => "3",
+            (true, "closed") => "7",
+            (_, other) => other,
+        };
+        let attributes: Vec<Value> = self
+            .fields
+            .iter()
+            .filter_map(|(k, v)| {
+                let code = k.strip_prefix("attribute[")?;
+                let code = code.strip_suffix("][]").or_else(|| code.strip_suffix(']'))?;
+                Some(json!({"code": code, "value": v}))
+            })
+            .collect();
         let mut v = json!({
             "service_request_id": if self.token_pending() { Value::Null } else { json!(self.id) },
-            "status": self.status,
+            "status": status,
             "status_notes": self.status_notes.clone().unwrap_or_default(),
             "service_name": service_name,
             "service_code": self.service_code,
@@ -74,7 +89,13 @@ impl StoredRequest {
             "lat": self.field("lat").and_then(|l| l.parse::<f64>().ok()),
             "long": self.field("long").and_then(|l| l.parse::<f64>().ok()),
             "media_url": self.media_urls.first().cloned().unwrap_or_default(),
+            "attributes": attributes,
         });
+        if view.no_positions {
+            for key in ["lat", "long", "address", "address_id"] {
+                v.as_object_mut().unwrap().remove(key);
+            }
+        }
         if let Some(token) = &self.token {
             v["token"] = json!(token);
         }
@@ -97,6 +118,15 @@ impl StoredRequest {
 
 fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// How requests are shown, by the modes in force.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct View {
+    /// Statuses as the city's internal ids.
+    pub(crate) status_ids: bool,
+    /// No position or address.
+    pub(crate) no_positions: bool,
 }
 
 /// The storage.
@@ -143,8 +173,19 @@ impl Store {
         fields: Vec<(String, String)>,
         media_urls: Vec<String>,
     ) -> StoredRequest {
+        self.insert_at(service_code, batch, fields, media_urls, Utc::now())
+    }
+
+    /// Stores a request received at `now`.
+    pub(crate) fn insert_at(
+        &self,
+        service_code: &str,
+        batch: bool,
+        fields: Vec<(String, String)>,
+        media_urls: Vec<String>,
+        now: DateTime<Utc>,
+    ) -> StoredRequest {
         let conn = self.conn.lock().unwrap();
-        let now = Utc::now();
         let notes = vec![(now, "opened".to_string(), "Request received".to_string())];
         conn.execute(
             "INSERT INTO requests (id, service_code, status, fields, media_urls, notes, requested_at, updated_at)
