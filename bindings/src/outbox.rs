@@ -211,7 +211,9 @@ impl From<core::Report> for Report {
                         core::AttentionKind::Refused => AttentionKind::Refused,
                         core::AttentionKind::SettingsRefused => AttentionKind::SettingsRefused,
                         core::AttentionKind::BadSettings => AttentionKind::BadSettings,
-                        core::AttentionKind::ServerKeepsFailing => AttentionKind::ServerKeepsFailing,
+                        core::AttentionKind::ServerKeepsFailing => {
+                            AttentionKind::ServerKeepsFailing
+                        }
                         core::AttentionKind::SaidDuplicate => AttentionKind::SaidDuplicate,
                         core::AttentionKind::AmbiguousMatch => AttentionKind::AmbiguousMatch,
                         core::AttentionKind::Unsearchable => AttentionKind::Unsearchable,

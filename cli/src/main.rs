@@ -4,6 +4,7 @@
 //! (`--server`, `--format`, `--api-key`, ...) on every command that talks to one. Command and
 //! option names are a contract that scripts rely on: add freely, rename never.
 
+mod check;
 mod city;
 mod demo;
 mod drafts;
@@ -64,6 +65,9 @@ enum Command {
         /// The token.
         token: String,
     },
+    /// A conformance report for a live endpoint: each spec point pass / fail / quirk, and the
+    /// profile quirks it recommends.
+    Check(check::CheckArgs),
     /// Run the sandbox Open311 server on loopback until stopped.
     Sandbox(server::SandboxArgs),
     /// Save a report and queue it for the server; prints its local id.
@@ -130,6 +134,7 @@ fn main() -> ExitCode {
             city::in_box(args, data_dir(), &cli.server, &out)
         }
         Command::SamplePhoto(args) => photo::sample(args),
+        Command::Check(args) => check::run(args, &cli.server, &out),
         command => server::run(command, &cli.server, &out),
     };
     match result {

@@ -198,6 +198,18 @@ pub(crate) fn status(
         &serde_json::json!({ "report": report, "history": history }),
         |_| {
             println!("{}  {}", report.id, state_line(&report));
+            if let ReportState::NeedsAttention { attention } = &report.state {
+                println!("why: {}", attention.reason);
+                for m in &attention.messages {
+                    match &m.field {
+                        Some(field) => println!("the city says: {field}: {}", m.description),
+                        None => println!("the city says: {}", m.description),
+                    }
+                }
+            }
+            if let Some(error) = &report.last_error {
+                println!("last error: {error}");
+            }
             if let Some(status) = &report.status {
                 println!(
                     "city status: {status}{}",
@@ -246,7 +258,12 @@ pub(crate) fn state_line(r: &Report) -> String {
         ),
         ReportState::Sent => format!("sent as #{}", r.request_id.as_deref().unwrap_or("?")),
         ReportState::NeedsAttention { attention } => {
-            format!("needs attention: {:?}", attention.action)
+            let code = |v: serde_json::Value| v.as_str().unwrap_or("").to_string();
+            format!(
+                "needs attention: {} ({})",
+                code(serde_json::to_value(attention.kind).unwrap()),
+                code(serde_json::to_value(attention.action).unwrap())
+            )
         }
         ReportState::Cancelled => "cancelled".into(),
     }

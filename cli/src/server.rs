@@ -95,6 +95,11 @@ impl ServerArgs {
             reason: "no server: give --server URL or --profile FILE (or set CURBSIDE_SERVER)"
                 .into(),
         })?;
+        self.config_for(&endpoint)
+    }
+
+    /// The settings these options give for the server at `endpoint`.
+    pub(crate) fn config_for(&self, endpoint: &str) -> curbside_core::Result<ServerConfig> {
         let mut config = ServerConfig::new(endpoint);
         config.format = match self.format {
             WireFormat::Json => Format::Json,

@@ -259,8 +259,16 @@ fn error_bodies_of_every_dialect() {
     assert_eq!(
         drf,
         [
-            ("lat".into(), "A valid number is required.".into(), Some("400".into())),
-            ("service_code".into(), "This field is required.".into(), Some("400".into())),
+            (
+                "lat".into(),
+                "A valid number is required.".into(),
+                Some("400".into())
+            ),
+            (
+                "service_code".into(),
+                "This field is required.".into(),
+                Some("400".into())
+            ),
         ]
     );
     // A wrapper no dialect names: its texts are still the message.

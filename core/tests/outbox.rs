@@ -582,7 +582,10 @@ async fn fault_matrix_every_report_exactly_once() {
     assert_eq!(reports.len(), n, "none lost");
     for i in 0..n {
         let description = format!("mixed {i}");
-        let report = reports.iter().find(|r| r.description == description).unwrap();
+        let report = reports
+            .iter()
+            .find(|r| r.description == description)
+            .unwrap();
         let history = curbside.report(&report.id).unwrap().1;
         assert_eq!(
             on_server(&sandbox, &description),

@@ -21,7 +21,10 @@ async fn sandbox(modes: &[Mode]) -> Sandbox {
     Sandbox::start(config, 0).await.unwrap()
 }
 
-fn attention(curbside: &Curbside, report: &curbside_core::outbox::Report) -> (AttentionKind, AttentionAction, String) {
+fn attention(
+    curbside: &Curbside,
+    report: &curbside_core::outbox::Report,
+) -> (AttentionKind, AttentionAction, String) {
     match curbside.report(&report.id).unwrap().0.state {
         ReportState::NeedsAttention { attention } => (
             attention.kind,
@@ -162,12 +165,17 @@ async fn a_report_the_server_never_accepts_stops_after_three_checked_attempts() 
     let (kind, action, words) = attention(&curbside, &report);
     assert_eq!(kind, AttentionKind::ServerKeepsFailing);
     assert_eq!(action, AttentionAction::EditAndResubmit);
-    assert_eq!(words, "ValidationError at /open311/v2/requests.json", "the page reduced to its title");
+    assert_eq!(
+        words, "ValidationError at /open311/v2/requests.json",
+        "the page reduced to its title"
+    );
     assert_eq!(sandbox.posts(), 3);
     assert_eq!(sandbox.requests().len(), 0);
     let history = curbside.report(&report.id).unwrap().1;
     assert!(
-        history.iter().all(|h| !h.summary.contains("No usable answer")),
+        history
+            .iter()
+            .all(|h| !h.summary.contains("No usable answer")),
         "the city answered, and the history says so: {history:#?}"
     );
     assert!(history.iter().any(|h| h.summary.contains("HTTP 500")));
@@ -198,10 +206,15 @@ async fn a_bad_key_answered_400_pauses_the_server_and_costs_one_request() {
     assert_eq!(kind, AttentionKind::SettingsRefused);
     assert_eq!(action, AttentionAction::CheckSettings);
     assert_eq!(words, "Invalid API key");
-    assert_eq!(curbside.report(&second.id).unwrap().0.state, ReportState::Queued);
+    assert_eq!(
+        curbside.report(&second.id).unwrap().0.state,
+        ReportState::Queued
+    );
     let history = curbside.report(&first.id).unwrap().1;
     assert!(
-        !history.iter().any(|h| h.summary.contains("settings changed")),
+        !history
+            .iter()
+            .any(|h| h.summary.contains("settings changed")),
         "nothing changed: {history:?}"
     );
 
@@ -268,9 +281,17 @@ async fn a_failed_status_refresh_is_visible() {
     assert!(error.contains("HTTP 500"), "{error}");
     let seen = curbside.report(&report.id).unwrap().0;
     assert_eq!(seen.last_error.as_deref(), Some(error.as_str()));
-    assert_eq!(changes.try_recv().unwrap().last_error, Some(error), "an event");
+    assert_eq!(
+        changes.try_recv().unwrap().last_error,
+        Some(error),
+        "an event"
+    );
     curbside.sync_now().await.unwrap();
-    assert_eq!(curbside.report(&report.id).unwrap().0.last_error, None, "cleared once it works");
+    assert_eq!(
+        curbside.report(&report.id).unwrap().0.last_error,
+        None,
+        "cleared once it works"
+    );
 }
 
 #[tokio::test]
@@ -345,7 +366,11 @@ async fn a_server_that_ignores_filters_and_caps_its_list() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_matrix_on_a_stubborn_server_every_report_exactly_once() {
-    let modes = [Mode::NoPositions, Mode::StrictParams, Mode::ContentLengthOnly];
+    let modes = [
+        Mode::NoPositions,
+        Mode::StrictParams,
+        Mode::ContentLengthOnly,
+    ];
     let sandbox = sandbox(&modes).await;
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(dir.path(), &sandbox);

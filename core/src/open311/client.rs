@@ -147,7 +147,10 @@ impl Open311Client {
         let (mut requests, count) = parse::requests(&doc, self.config.quirks.offset())
             .map_err(|r| not_protocol(Method::Get, r))?;
         for r in &mut requests {
-            r.status = r.status.as_deref().map(|s| self.config.quirks.map_status(s));
+            r.status = r
+                .status
+                .as_deref()
+                .map(|s| self.config.quirks.map_status(s));
         }
         let paged = sent.iter().any(|p| p == "page_size" || p == "limit");
         let next_page = match paged {
@@ -169,15 +172,19 @@ impl Open311Client {
     /// After a refusal that names a parameter this client sent beyond the spec, remembers not
     /// to send it again; true when there is something to try without it.
     fn learn_refused(&self, error: &Open311Error, sent: &[String]) -> bool {
-        let Open311Error::Rejected { status: 400, messages } = error else {
+        let Open311Error::Rejected {
+            status: 400,
+            messages,
+        } = error
+        else {
             return false;
         };
         let mut refused = self.refused.lock().unwrap();
         let mut learnt = false;
         for name in OPTIONAL_PARAMS {
-            let named = messages.iter().any(|m| {
-                m.field.as_deref() == Some(*name) || mentions(&m.description, name)
-            });
+            let named = messages
+                .iter()
+                .any(|m| m.field.as_deref() == Some(*name) || mentions(&m.description, name));
             if named && sent.iter().any(|p| p == name) && refused.insert(name) {
                 learnt = true;
             }
@@ -190,6 +197,17 @@ impl Open311Client {
             refused.extend(["limit", "offset"]);
         }
         learnt
+    }
+
+    /// The parameters outside the spec this server refused by name (`extensions`, `page`, ...),
+    /// which this client no longer sends to it.
+    pub fn refused_params(&self) -> Vec<String> {
+        self.refused
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     /// Whether this client still sends `param` (a parameter outside the spec).

@@ -342,7 +342,11 @@ impl RequestQuery {
         }
         let slack = chrono::Duration::seconds(1);
         let service = |code: &String| self.service_codes.contains(code);
-        let status = |s: &String| self.statuses.iter().any(|w| w.eq_ignore_ascii_case(s));
+        // Only the spec's values can be checked; a city's own (unmapped) ones pass.
+        let status = |s: &String| {
+            !matches!(s.as_str(), "open" | "closed")
+                || self.statuses.iter().any(|w| w.eq_ignore_ascii_case(s))
+        };
         (self.service_codes.is_empty() || r.service_code.as_ref().is_none_or(service))
             && (self.statuses.is_empty() || r.status.as_ref().is_none_or(status))
             && self

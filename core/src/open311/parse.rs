@@ -351,7 +351,12 @@ fn answers(v: Option<&Value>) -> Vec<(String, String)> {
             .collect(),
         _ => items(Some(v))
             .into_iter()
-            .filter_map(|a| Some((text(a, "code").or_else(|| text(a, "name"))?, text(a, "value")?)))
+            .filter_map(|a| {
+                Some((
+                    text(a, "code").or_else(|| text(a, "name"))?,
+                    text(a, "value")?,
+                ))
+            })
             .collect(),
     }
 }
@@ -442,7 +447,10 @@ fn collect_messages(v: &Value, field: Option<&str>, out: &mut Vec<ServerMessage>
             }
             let code = text(v, "code");
             let description = TEXT_KEYS.iter().find_map(|k| text(v, k));
-            match (description, map.get("detail").or_else(|| map.get("details"))) {
+            match (
+                description,
+                map.get("detail").or_else(|| map.get("details")),
+            ) {
                 (Some(d), _) => out.push(message(d, code)),
                 (None, Some(Value::Object(fields))) => {
                     let before = out.len();
@@ -520,7 +528,13 @@ fn page_text(body: &str) -> String {
         (Some(title), Some(h1)) if !title.contains(&h1) && !h1.contains(&title) => {
             format!("{title}: {h1}")
         }
-        (Some(title), Some(h1)) => if h1.len() > title.len() { h1 } else { title },
+        (Some(title), Some(h1)) => {
+            if h1.len() > title.len() {
+                h1
+            } else {
+                title
+            }
+        }
         (Some(one), None) | (None, Some(one)) => one,
         (None, None) => {
             let mut rest = body.to_string();

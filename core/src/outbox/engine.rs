@@ -465,7 +465,9 @@ impl Curbside {
                 check_soon(row, &policy);
                 history.push((
                     "unknown_outcome",
-                    format!("No usable answer from the city ({reason}); checking whether it arrived"),
+                    format!(
+                        "No usable answer from the city ({reason}); checking whether it arrived"
+                    ),
                 ));
             }
             Open311Error::ServerFailed { status, messages } => {
@@ -529,7 +531,9 @@ impl Curbside {
                     reports::pause_server(
                         tx,
                         &row.server_id,
-                        &format!("the server refused the app's key or jurisdiction (HTTP {status})"),
+                        &format!(
+                            "the server refused the app's key or jurisdiction (HTTP {status})"
+                        ),
                     )
                 });
                 needs(
@@ -574,6 +578,7 @@ impl Curbside {
         let pending = row.attention.take();
         let outcome = match search {
             Ok(Search::Found(found)) => {
+                let found = *found;
                 let id = found.id.clone().unwrap_or_default();
                 history.push((
                     "sent",
@@ -602,7 +607,12 @@ impl Curbside {
             Ok(Search::NotFound) => match pending {
                 Some(attention) => {
                     row.outcome_unknown = false;
-                    let Attention { kind, reason, messages, .. } = attention;
+                    let Attention {
+                        kind,
+                        reason,
+                        messages,
+                        ..
+                    } = attention;
                     needs(&mut row, kind, &reason, messages, &mut history);
                     Outcome::Failed
                 }
@@ -617,7 +627,11 @@ impl Curbside {
                     // Backed off like any retry: a server failing on every POST is not
                     // posted to in a tight loop.
                     row.next_attempt_at = now_ms()
-                        + self.engine.policy().delay(row.attempts.max(1), None).as_millis() as i64;
+                        + self
+                            .engine
+                            .policy()
+                            .delay(row.attempts.max(1), None)
+                            .as_millis() as i64;
                     Outcome::Progress
                 }
             },
@@ -761,8 +775,11 @@ fn needs(
 fn check_soon(row: &mut Row, policy: &RetryPolicy) {
     row.state = State::Queued;
     row.step = Step::Reconcile;
-    row.next_attempt_at =
-        now_ms() + policy.delay(1, None).min(Duration::from_secs(5)).as_millis() as i64;
+    row.next_attempt_at = now_ms()
+        + policy
+            .delay(1, None)
+            .min(Duration::from_secs(5))
+            .as_millis() as i64;
 }
 
 /// The server's words, for a history entry: `: "a"; "b"`, or nothing.
@@ -784,7 +801,7 @@ fn words(messages: &[ServerMessage]) -> String {
 /// What a search of the server for an unanswered POST found.
 enum Search {
     /// The report, on proof or on evidence with no rival.
-    Found(ServiceRequest),
+    Found(Box<ServiceRequest>),
     /// Nothing that can be the report, in an answer that obeyed its filters.
     NotFound,
     /// This many candidates, or one on weak evidence only (`1`).
@@ -840,7 +857,9 @@ async fn find_on_server(
             }
             if let Some((code, value)) = &reference {
                 match remote.attributes.iter().find(|(c, _)| c == code) {
-                    Some((_, listed)) if listed == value => return Ok(Search::Found(remote)),
+                    Some((_, listed)) if listed == value => {
+                        return Ok(Search::Found(Box::new(remote)))
+                    }
                     Some(_) => continue,
                     None => {}
                 }
@@ -854,7 +873,7 @@ async fn find_on_server(
             None => {
                 return Ok(match candidates.len() {
                     0 => Search::NotFound,
-                    1 if candidates[0].1 => Search::Found(candidates.remove(0).0),
+                    1 if candidates[0].1 => Search::Found(Box::new(candidates.remove(0).0)),
                     n => Search::Ambiguous(n),
                 })
             }

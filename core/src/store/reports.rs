@@ -341,16 +341,21 @@ pub(crate) fn put_server(conn: &Connection, id: &str, config: &ServerConfig) -> 
     let parked = list(conn)?.into_iter().filter(|r| {
         r.server_id == id
             && r.state == State::NeedsAttention
-            && r.attention.as_ref().is_some_and(|a| {
-                a.action == crate::outbox::AttentionAction::CheckSettings
-            })
+            && r.attention
+                .as_ref()
+                .is_some_and(|a| a.action == crate::outbox::AttentionAction::CheckSettings)
     });
     for mut row in parked {
         row.state = State::Queued;
         row.attention = None;
         row.next_attempt_at = now_ms();
         update(conn, &mut row)?;
-        add_history(conn, &row.id, "retry", "Server settings changed; trying again")?;
+        add_history(
+            conn,
+            &row.id,
+            "retry",
+            "Server settings changed; trying again",
+        )?;
     }
     Ok(true)
 }

@@ -94,4 +94,3 @@ pub fn on_server(sandbox: &Sandbox, description: &str) -> usize {
         .filter(|r| r.field("description") == Some(description))
         .count()
 }
-

@@ -47,7 +47,11 @@ impl Fault {
         Ok(match name {
             "commit_then_drop" | "drop" => Fault::CommitThenDrop,
             code if code.starts_with("commit_then_5") && code.len() == "commit_then_5xx".len() => {
-                Fault::CommitThen(code["commit_then_".len()..].parse().map_err(|_| format!("bad fault {text}"))?)
+                Fault::CommitThen(
+                    code["commit_then_".len()..]
+                        .parse()
+                        .map_err(|_| format!("bad fault {text}"))?,
+                )
             }
             "5xx" => Fault::ServerError(503),
             "429" => Fault::TooManyRequests {

@@ -116,7 +116,8 @@ impl Sandbox {
     }
 
     /// Stores `count` requests from other citizens, spread over the past `count` hours and
-    /// over every service, as a city's history (for servers that list only their oldest rows).
+    /// over every service, a third of them closed, as a city's history (for servers that list
+    /// only their oldest rows).
     pub fn seed(&self, count: usize) {
         let codes = ["streetlight", "graffiti", "pothole", "parks/tree trimming"];
         let now = chrono::Utc::now();
@@ -124,12 +125,22 @@ impl Sandbox {
             let at = now - chrono::Duration::hours((count - i) as i64);
             let fields = vec![
                 ("description".to_string(), format!("older report {i}")),
-                ("lat".to_string(), format!("{:.5}", 38.85 + (i % 97) as f64 * 0.001)),
-                ("long".to_string(), format!("{:.5}", -77.09 + (i % 89) as f64 * 0.001)),
+                (
+                    "lat".to_string(),
+                    format!("{:.5}", 38.85 + (i % 97) as f64 * 0.001),
+                ),
+                (
+                    "long".to_string(),
+                    format!("{:.5}", -77.09 + (i % 89) as f64 * 0.001),
+                ),
             ];
-            self.state
-                .store
-                .insert_at(codes[i % codes.len()], false, fields, vec![], at);
+            let stored =
+                self.state
+                    .store
+                    .insert_at(codes[i % codes.len()], false, fields, vec![], at);
+            if i % 3 == 2 {
+                self.state.store.set_status(&stored.id, "closed", "Done");
+            }
         }
     }
 

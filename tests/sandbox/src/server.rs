@@ -107,7 +107,11 @@ impl Answer {
              <table>{frames}</table></div></body></html>",
             problems
         );
-        Answer::text(StatusCode::INTERNAL_SERVER_ERROR, "text/html; charset=utf-8", &page)
+        Answer::text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "text/html; charset=utf-8",
+            &page,
+        )
     }
 
     fn text(status: StatusCode, content_type: &'static str, body: &str) -> Answer {
@@ -137,7 +141,13 @@ async fn handle(
     let mut fault = None;
     let mut modes = Active(state.modes.current());
     loop {
-        let bad = |e: String| Ok(respond(Answer::text(StatusCode::BAD_REQUEST, "text/plain", &e)));
+        let bad = |e: String| {
+            Ok(respond(Answer::text(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                &e,
+            )))
+        };
         if let Some((spec, rest)) = path.strip_prefix("/fault/").and_then(|r| r.split_once('/')) {
             match Fault::parse(&decode(spec)) {
                 Ok(f) => fault = Some(f),
@@ -369,9 +379,7 @@ async fn route(state: &State, path: &str, req: Request<Incoming>, modes: &Active
             ),
         },
         (Method::GET, 1, _) if last == "requests" => get_requests(state, &req, format, modes),
-        (Method::POST, 1, _) if last == "requests" => {
-            post_request(state, req, format, modes).await
-        }
+        (Method::POST, 1, _) if last == "requests" => post_request(state, req, format, modes).await,
         (Method::GET, 2, "requests") => {
             let q = query_pairs(&req);
             if let Some(refused) = strict(modes, &q, format) {
@@ -477,12 +485,7 @@ fn strict(modes: &Active, q: &[(String, String)], format: Format) -> Option<Answ
     })
 }
 
-fn get_requests(
-    state: &State,
-    req: &Request<Incoming>,
-    format: Format,
-    modes: &Active,
-) -> Answer {
+fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &Active) -> Answer {
     let q = query_pairs(req);
     if let Some(refused) = strict(modes, &q, format) {
         return refused;
@@ -497,7 +500,13 @@ fn get_requests(
             .iter()
             .map(|r| r.to_json(&service_name(&r.service_code), extensions, &view))
             .collect();
-        Answer::doc(format, StatusCode::OK, "service_requests", "request", &Value::Array(shown))
+        Answer::doc(
+            format,
+            StatusCode::OK,
+            "service_requests",
+            "request",
+            &Value::Array(shown),
+        )
     };
     if let Some(cap) = modes.row_cap() {
         // Every filter and page ignored: the oldest rows, the same on every page.
@@ -629,7 +638,9 @@ async fn post_request(
     format: Format,
     modes: &Active,
 ) -> Answer {
-    state.posts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    state
+        .posts
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let (mut fields, uploaded) = match read_post(state, req, modes).await {
         Ok(read) => read,
         Err(e) => {
@@ -729,7 +740,12 @@ async fn post_request(
         let twin: Vec<(String, String)> = fields
             .iter()
             .filter(|(k, _)| !k.starts_with("attribute[") || !is_reference(state, k))
-            .filter(|(k, _)| !matches!(k.as_str(), "email" | "first_name" | "last_name" | "phone" | "device_id"))
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "email" | "first_name" | "last_name" | "phone" | "device_id"
+                )
+            })
             .cloned()
             .collect();
         state.store.insert(&code, false, twin, Vec::new());

@@ -67,7 +67,9 @@ impl StoredRequest {
             .iter()
             .filter_map(|(k, v)| {
                 let code = k.strip_prefix("attribute[")?;
-                let code = code.strip_suffix("][]").or_else(|| code.strip_suffix(']'))?;
+                let code = code
+                    .strip_suffix("][]")
+                    .or_else(|| code.strip_suffix(']'))?;
                 Some(json!({"code": code, "value": v}))
             })
             .collect();
