@@ -78,4 +78,50 @@ final class OutboxTests: XCTestCase {
         let reports = try await core.reports()
         XCTAssertTrue(reports.allSatisfy { $0.state == .sent })
     }
+
+    /// Runs the outbox (worker off) until every report waits for the user.
+    private func untilAllNeedAttention(_ core: CurbsideCore) async throws -> [Report] {
+        for _ in 0..<60 {
+            _ = try await core.runPending(seconds: 10)
+            let reports = try await core.reports()
+            if reports.allSatisfy({ if case .needsAttention = $0.state { return true } else { return false } }) {
+                return reports
+            }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        XCTFail("still not waiting for the user")
+        return try await core.reports()
+    }
+
+    func testWhatAStubbornCityAnswersBecomesACode() async throws {
+        let core = try await open()
+        core.setNetworkAvailable(available: false)
+        let root = endpoint.components(separatedBy: "/open311/")[0]
+        try await core.setServer(serverId: "strict",
+                                 config: ServerConfig(endpoint: root + "/mode/key_400/open311/v2/", apiKey: "revoked"))
+        try await core.setServer(serverId: "fragile",
+                                 config: ServerConfig(endpoint: root + "/mode/refuse_500/open311/v2/", apiKey: "sandbox-key"))
+        let badKey = try await core.submit(draftId: try await core.createDraft(fields: pothole("Swift bad key")).id,
+                                           serverId: "strict")
+        var bottomless = pothole("Swift bottomless")
+        bottomless.attributes = [AttributeAnswer(code: "WHERE", values: ["road"]),
+                                 AttributeAnswer(code: "DEPTH", values: ["bottomless"])]
+        let never = try await core.submit(draftId: try await core.createDraft(fields: bottomless).id,
+                                          serverId: "fragile")
+        let reports = try await untilAllNeedAttention(core)
+
+        guard case let .needsAttention(kind, _, action, messages) = reports.first(where: { $0.id == badKey.id })?.state else {
+            return XCTFail("the bad key's report does not wait for the user")
+        }
+        XCTAssertEqual(kind, .settingsRefused)
+        XCTAssertEqual(action, .checkSettings)
+        XCTAssertEqual(messages.map(\.description), ["Invalid API key"])
+
+        guard case let .needsAttention(failKind, _, failAction, failMessages) = reports.first(where: { $0.id == never.id })?.state else {
+            return XCTFail("the refused report does not wait for the user")
+        }
+        XCTAssertEqual(failKind, .serverKeepsFailing)
+        XCTAssertEqual(failAction, .editAndResubmit)
+        XCTAssertEqual(failMessages.map(\.description), ["ValidationError at /open311/v2/requests.json"])
+    }
 }

@@ -107,4 +107,60 @@ class OutboxTest {
             core.syncNow()
         }
     }
+
+    /** Runs the outbox (worker off) until every report waits for the user, or fails the test. */
+    private suspend fun untilAllNeedAttention(core: CurbsideCore): List<Report> {
+        repeat(60) {
+            core.runPending(10.0)
+            val reports = core.reports()
+            if (reports.all { it.state is ReportState.NeedsAttention }) return reports
+            Thread.sleep(100)
+        }
+        error("still not waiting for the user: ${core.reports().map { it.state }}")
+    }
+
+    @Test
+    fun `what a stubborn city answers becomes a code the app can show`() = runBlocking<Unit> {
+        open().use { core ->
+            core.setNetworkAvailable(false) // driven by runPending only
+            val root = endpoint.substringBefore("/open311/")
+            // A city that answers a bad key with 400, and one that answers a report it will
+            // never accept with a framework's 500 debug page.
+            core.setServer("strict", ServerConfig(endpoint = "$root/mode/key_400/open311/v2/", apiKey = "revoked"))
+            core.setServer("fragile", ServerConfig(endpoint = "$root/mode/refuse_500/open311/v2/", apiKey = "sandbox-key"))
+            val badKey = core.submit(core.createDraft(pothole("Kotlin bad key")).id, "strict")
+            val bottomless = pothole("Kotlin bottomless").copy(
+                attributes = listOf(AttributeAnswer("WHERE", listOf("road")), AttributeAnswer("DEPTH", listOf("bottomless"))),
+            )
+            val neverAccepted = core.submit(core.createDraft(bottomless).id, "fragile")
+            val reports = untilAllNeedAttention(core)
+
+            val key = reports.single { it.id == badKey.id }.state as ReportState.NeedsAttention
+            assertEquals(AttentionKind.SETTINGS_REFUSED, key.kind)
+            assertEquals(AttentionAction.CHECK_SETTINGS, key.action)
+            assertEquals(listOf("Invalid API key"), key.messages.map { it.description })
+
+            val failing = reports.single { it.id == neverAccepted.id }.state as ReportState.NeedsAttention
+            assertEquals(AttentionKind.SERVER_KEEPS_FAILING, failing.kind)
+            assertEquals(AttentionAction.EDIT_AND_RESUBMIT, failing.action)
+            assertEquals(listOf("ValidationError at /open311/v2/requests.json"), failing.messages.map { it.description })
+            assertEquals(3u, reports.single { it.id == neverAccepted.id }.attempts)
+        }
+    }
+
+    @Test
+    fun `a neighbour's identical report is never taken for ours`() = runBlocking<Unit> {
+        open().use { core ->
+            core.setNetworkAvailable(false)
+            val root = endpoint.substringBefore("/open311/")
+            core.setServer("twin", ServerConfig(endpoint = "$root/mode/neighbour_twin/open311/v2/", apiKey = "sandbox-key"))
+            sandboxFault("commit_then_drop")
+            val report = core.submit(core.createDraft(pothole("Pothole")).id, "twin")
+            val state = untilAllNeedAttention(core).single { it.id == report.id }
+            val attention = state.state as ReportState.NeedsAttention
+            assertEquals(AttentionKind.AMBIGUOUS_MATCH, attention.kind)
+            assertEquals(AttentionAction.CONFIRM_POSSIBLE_DUPLICATE, attention.action)
+            assertEquals(null, state.requestId, "never marked sent on a guess")
+        }
+    }
 }
