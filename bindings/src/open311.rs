@@ -74,7 +74,7 @@ pub struct Quirks {
     #[uniffi(default = false)]
     pub extensions: bool,
     /// The city's own status values mapped to `open` / `closed` (`{"7": "closed"}`).
-    #[uniffi(default = [])]
+    #[uniffi(default)]
     pub status_map: std::collections::HashMap<String, String>,
 }
 

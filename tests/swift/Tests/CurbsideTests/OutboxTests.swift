@@ -103,9 +103,12 @@ final class OutboxTests: XCTestCase {
                                  config: ServerConfig(endpoint: root + "/mode/refuse_500/open311/v2/", apiKey: "sandbox-key"))
         let badKey = try await core.submit(draftId: try await core.createDraft(fields: pothole("Swift bad key")).id,
                                            serverId: "strict")
-        var bottomless = pothole("Swift bottomless")
-        bottomless.attributes = [AttributeAnswer(code: "WHERE", values: ["road"]),
-                                 AttributeAnswer(code: "DEPTH", values: ["bottomless"])]
+        let bottomless = DraftFields(serviceCode: "pothole",
+                                     location: Location(latitude: 38.8893, longitude: -77.0502, accuracyM: 5,
+                                                        source: .gps, capturedAt: Date()),
+                                     description: "Swift bottomless",
+                                     attributes: [AttributeAnswer(code: "WHERE", values: ["road"]),
+                                                  AttributeAnswer(code: "DEPTH", values: ["bottomless"])])
         let never = try await core.submit(draftId: try await core.createDraft(fields: bottomless).id,
                                           serverId: "fragile")
         let reports = try await untilAllNeedAttention(core)
