@@ -228,3 +228,46 @@ async fn kill_nine_loses_nothing_and_duplicates_nothing() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_shows_what_the_city_said() {
+    // A city that answers a bad key with 400, as Helsinki's does; the sandbox expects another.
+    let sandbox = Sandbox::start(
+        SandboxConfig {
+            api_key: Some("the-city-key".into()),
+            modes: vec![curbside_sandbox::Mode::KeyAs400],
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let server = sandbox.endpoint();
+    tokio::task::spawn_blocking(move || {
+        let id = report(&d, &server, "words of the city");
+        for _ in 0..3 {
+            run(&d, &server, &["sync", "--deadline", "5"]);
+        }
+        let out = Command::new(env!("CARGO_BIN_EXE_curbside"))
+            .arg("--data-dir")
+            .arg(&d)
+            .args(["status", &id])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("needs attention: settings_refused (check_settings)"),
+            "{text}"
+        );
+        assert!(text.contains("the city says: Invalid API key"), "{text}");
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        sandbox.posts(),
+        1,
+        "three syncs with the same settings: one refused POST"
+    );
+}

@@ -154,6 +154,28 @@ async fn a_neighbours_identical_report_is_never_taken_for_the_devices() {
 }
 
 #[tokio::test]
+async fn a_match_on_service_and_time_alone_is_not_taken() {
+    // No words, and a server that lists no positions: any pothole reported since is a match.
+    let sandbox = sandbox(&[Mode::NoPositions]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    let report = submit(&curbside, pothole(""));
+    sandbox.faults().next(Scope::Post, Fault::CommitThenDrop);
+    drain(&curbside).await;
+    let (kind, action, _) = attention(&curbside, &report);
+    assert_eq!(kind, AttentionKind::AmbiguousMatch);
+    assert_eq!(action, AttentionAction::ConfirmPossibleDuplicate);
+    assert_eq!(sandbox.posts(), 1);
+    // The user confirms it did not arrive... it did: the report is sent again only then.
+    curbside.retry_report(&report.id).unwrap();
+    drain(&curbside).await;
+    assert_eq!(
+        curbside.report(&report.id).unwrap().0.state,
+        ReportState::Sent
+    );
+}
+
+#[tokio::test]
 async fn a_report_the_server_never_accepts_stops_after_three_checked_attempts() {
     let sandbox = sandbox(&[Mode::RefuseWith500]).await;
     let dir = tempfile::tempdir().unwrap();

@@ -630,6 +630,79 @@ mod tests {
         assert!(url.ends_with("limit=50&offset=150"), "{url}");
     }
 
+    fn answered(method: Method, status: u16, body: &str) -> Result<Value, Open311Error> {
+        let mut config = ServerConfig::new("https://311.city.example/open311/v2");
+        config.api_key = Some(ApiKey::new("a-long-secret"));
+        let transport = Transport::new(&config).unwrap();
+        let response = Response {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            headers: HeaderMap::new(),
+            body: body.into(),
+        };
+        answer(&transport, method, response)
+    }
+
+    #[test]
+    fn answers_are_classified_by_what_can_be_done() {
+        use Method::{Get, Post};
+        let spec_error = |text: &str| format!(r#"[{{"code":400,"description":"{text}"}}]"#);
+        for status in [500, 502, 503, 504] {
+            assert!(
+                matches!(
+                    answered(Post, status, "oops"),
+                    Err(Open311Error::ServerFailed { .. })
+                ),
+                "a POST answered {status} may have been stored"
+            );
+            assert!(answered(Get, status, "oops").unwrap_err().is_transient());
+        }
+        assert!(matches!(
+            answered(Post, 200, "[]"),
+            Ok(v) if parse::submission(&v).is_err()
+        ));
+        for text in [
+            "Invalid API key",
+            "api_key: unknown client",
+            "Unknown jurisdiction_id",
+        ] {
+            assert!(
+                matches!(
+                    answered(Post, 400, &spec_error(text)),
+                    Err(Open311Error::Auth { status: 400, .. })
+                ),
+                "{text}"
+            );
+        }
+        assert!(matches!(
+            answered(Post, 404, &spec_error("jurisdiction not found")),
+            Err(Open311Error::Auth { status: 404, .. })
+        ));
+        assert!(matches!(
+            answered(Post, 400, &spec_error("lat is required")),
+            Err(Open311Error::Rejected { .. })
+        ));
+        assert!(matches!(
+            answered(
+                Post,
+                400,
+                &spec_error("Invalid service request: base is a duplicate.")
+            ),
+            Err(Open311Error::Duplicate { .. })
+        ));
+        assert!(answered(Post, 429, "").unwrap_err().is_transient());
+    }
+
+    #[test]
+    fn a_parameter_is_named_only_as_a_word() {
+        assert!(mentions(
+            "found unexpected entries: extensions",
+            "extensions"
+        ));
+        assert!(mentions("Invalid parameters: page, page_size", "page"));
+        assert!(!mentions("unexpected: page_size", "page"));
+        assert!(!mentions("the homepage is down", "page"));
+    }
+
     #[test]
     fn service_codes_are_one_path_segment() {
         let c = client(Quirks::default());
