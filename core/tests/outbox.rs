@@ -548,13 +548,7 @@ async fn fault_matrix_every_report_exactly_once() {
     // 5% resets, and 10% of GETs failing with 503 while reconciling.
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(dir.path(), &sandbox);
-    let mut rng = 0x2545F4914F6CDD1Du64;
-    let mut roll = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % 100
-    };
+    let mut roll = percent_dice(0x2545F4914F6CDD1D);
     let n = 200;
     for i in 0..n {
         submit(&curbside, pothole(&format!("mixed {i}")));

@@ -396,13 +396,7 @@ async fn fault_matrix_on_a_stubborn_server_every_report_exactly_once() {
     let sandbox = sandbox(&modes).await;
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(dir.path(), &sandbox);
-    let mut rng = 0x9E3779B97F4A7C15u64;
-    let mut roll = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % 100
-    };
+    let mut roll = percent_dice(0x9E3779B97F4A7C15);
     let n = 200;
     for i in 0..n {
         submit(&curbside, pothole(&format!("stubborn {i}")));

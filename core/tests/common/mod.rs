@@ -94,3 +94,14 @@ pub fn on_server(sandbox: &Sandbox, description: &str) -> usize {
         .filter(|r| r.field("description") == Some(description))
         .count()
 }
+
+/// A reproducible die with 100 faces (xorshift from `seed`), for fault matrices.
+pub fn percent_dice(seed: u64) -> impl FnMut() -> u64 {
+    let mut rng = seed;
+    move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % 100
+    }
+}
