@@ -138,6 +138,10 @@ impl From<Error> for ApiError {
                     reason,
                     retry_after,
                 },
+                Open311Error::Unreachable { reason } => ApiError::Temporary {
+                    reason,
+                    retry_after: None,
+                },
                 Open311Error::Rejected { messages, .. } => ApiError::Rejected {
                     messages: messages.into_iter().map(Into::into).collect(),
                 },

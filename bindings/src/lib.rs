@@ -5,6 +5,7 @@
 
 mod city;
 mod error;
+mod log;
 mod object;
 mod open311;
 mod outbox;
@@ -12,6 +13,7 @@ mod types;
 
 pub use city::*;
 pub use error::{ApiError, ServerMessage};
+pub use log::{set_log_sink, LogLevel, LogSink};
 pub use object::CurbsideCore;
 pub use open311::*;
 pub use outbox::*;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use curbside_core::outbox::{ReportId, RetryPolicy};
+use curbside_core::outbox::{OutboxEvent, ReportId, RetryPolicy};
 use curbside_core::{Curbside, DraftId};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -349,11 +349,13 @@ impl CurbsideCore {
             initial: secs(initial_seconds),
             max: secs(max_seconds),
             token_poll: secs(token_poll_seconds),
+            ..RetryPolicy::default()
         });
     }
 
-    /// Registers a listener: it gets every report now, then each change. Keep the returned
-    /// subscription; cancel it (or drop it) to stop.
+    /// Registers a listener: it gets every report now, then each change and removal in commit
+    /// order, each with the report's version. Keep the returned subscription; cancel it (or
+    /// drop it) to stop.
     pub fn subscribe(
         &self,
         listener: Arc<dyn ReportListener>,
@@ -367,7 +369,10 @@ impl CurbsideCore {
             listener.on_reports(snapshot.into_iter().map(Into::into).collect());
             loop {
                 match changes.recv().await {
-                    Ok(report) => listener.on_report_changed(report.into()),
+                    Ok(OutboxEvent::Changed(report)) => listener.on_report_changed(report.into()),
+                    Ok(OutboxEvent::Removed { id, version }) => {
+                        listener.on_report_removed(id.to_string(), version)
+                    }
                     Err(RecvError::Lagged(_)) => {
                         if let Ok(all) = inner.reports() {
                             listener.on_reports(all.into_iter().map(Into::into).collect());

@@ -60,6 +60,8 @@ pub enum AttentionKind {
 pub enum ReportState {
     /// Saved on the phone, waiting for its turn or for the network.
     Queued,
+    /// Saved on the phone; the network is absent. It goes as soon as the network returns.
+    WaitingForNetwork,
     /// Being sent.
     Sending {
         /// The part in progress.
@@ -87,6 +89,8 @@ pub enum ReportState {
 pub struct Report {
     /// Curbside's id for it.
     pub id: String,
+    /// Grows with every change: of two copies of a report, the higher version is newer.
+    pub version: u64,
     /// The server it goes to.
     pub server_id: String,
     /// The service.
@@ -159,8 +163,10 @@ pub struct RunSummary {
 pub trait ReportListener: Send + Sync {
     /// Every report, newest first (at the start, and again if changes were missed).
     fn on_reports(&self, reports: Vec<Report>);
-    /// One report changed.
+    /// One report was added or changed; of two copies, the higher `version` is newer.
     fn on_report_changed(&self, report: Report);
+    /// One report was removed (turned back into a draft with `edit_report`).
+    fn on_report_removed(&self, id: String, version: u64);
 }
 
 /// A listener's registration; `cancel` (or dropping it) stops the calls.
@@ -193,11 +199,13 @@ impl From<core::Report> for Report {
     fn from(r: core::Report) -> Self {
         Self {
             id: r.id.to_string(),
+            version: r.version,
             server_id: r.server_id,
             service_code: r.service_code,
             description: r.description,
             state: match r.state {
                 core::ReportState::Queued => ReportState::Queued,
+                core::ReportState::WaitingForNetwork => ReportState::WaitingForNetwork,
                 core::ReportState::Sending { step } => ReportState::Sending {
                     step: match step {
                         core::SendStep::Posting => SendStep::Posting,

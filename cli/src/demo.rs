@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use curbside_core::open311::{ApiKey, AttributeAnswer, MediaUpload, ServerConfig};
-use curbside_core::outbox::{ReportState, RetryPolicy};
+use curbside_core::outbox::{OutboxEvent, ReportState, RetryPolicy};
 use curbside_core::{Curbside, DraftFields, Location, LocationSource};
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig, Scope};
 
@@ -30,6 +30,7 @@ pub(crate) fn run(data_dir: Option<PathBuf>) -> curbside_core::Result<()> {
             initial: Duration::from_millis(300),
             max: Duration::from_secs(3),
             token_poll: Duration::from_millis(300),
+            ..RetryPolicy::default()
         });
         let mut config = ServerConfig::new(sandbox.endpoint());
         config.api_key = Some(ApiKey::new("sandbox-key"));
@@ -46,7 +47,8 @@ pub(crate) fn run(data_dir: Option<PathBuf>) -> curbside_core::Result<()> {
         let worker = tokio::spawn(Arc::clone(&curbside).run_worker());
         let (_, mut changes) = curbside.subscribe()?;
         let printer = tokio::spawn(async move {
-            while let Ok(report) = changes.recv().await {
+            while let Ok(event) = changes.recv().await {
+                let OutboxEvent::Changed(report) = event else { continue };
                 let city = report.status.as_deref().map(|s| format!("; city status: {s}")).unwrap_or_default();
                 log(format!("report {}: {}{city}", &report.id.to_string()[..8], state_line(&report)));
             }

@@ -252,6 +252,7 @@ fn outbox_statuses(curbside: &Curbside, out: &Output) -> curbside_core::Result<(
 pub(crate) fn state_line(r: &Report) -> String {
     match &r.state {
         ReportState::Queued => "queued".into(),
+        ReportState::WaitingForNetwork => "waiting for the network".into(),
         ReportState::Sending { step } => format!(
             "sending ({})",
             serde_json::to_value(step).unwrap().as_str().unwrap_or("")

@@ -82,6 +82,7 @@ fn kind(error: &Error) -> &'static str {
         Error::Open311(e) => match e {
             Open311Error::Config { .. } => "config",
             Open311Error::Transient { .. } => "temporary",
+            Open311Error::Unreachable { .. } => "offline",
             Open311Error::Rejected { .. } => "rejected",
             Open311Error::Auth { .. } => "auth",
             Open311Error::NotFound { .. } => "not_found",

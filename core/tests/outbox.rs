@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use curbside_core::open311::{ApiKey, Format};
-use curbside_core::outbox::{AttentionAction, ReportState, RetryPolicy, SendStep};
+use curbside_core::outbox::{AttentionAction, OutboxEvent, ReportState, RetryPolicy, SendStep};
 use curbside_core::{Curbside, DraftFields, Error};
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig, Scope};
 
@@ -422,8 +422,10 @@ async fn tokens_resolve_and_my_reports_follow_the_city() {
         "{history:?}"
     );
     let mut seen = HashMap::new();
-    while let Ok(report) = changes.try_recv() {
-        seen.insert(report.id, report.status.clone());
+    while let Ok(event) = changes.try_recv() {
+        if let OutboxEvent::Changed(report) = event {
+            seen.insert(report.id, report.status.clone());
+        }
     }
     assert_eq!(
         seen.get(&hole.id),

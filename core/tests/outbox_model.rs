@@ -55,6 +55,7 @@ fn open(dir: &std::path::Path, sandbox: &Sandbox) -> Curbside {
         initial: Duration::from_millis(5),
         max: Duration::from_millis(20),
         token_poll: Duration::from_millis(5),
+        max_checks: 50,
     });
     curbside
 }

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use curbside_core::open311::{ApiKey, Format, Open311Client, RequestQuery};
-use curbside_core::outbox::{AttentionAction, AttentionKind, ReportState};
+use curbside_core::outbox::{AttentionAction, AttentionKind, OutboxEvent, ReportState};
 use curbside_core::Curbside;
 use curbside_sandbox::{Fault, Mode, Sandbox, SandboxConfig, Scope};
 
@@ -303,11 +303,10 @@ async fn a_failed_status_refresh_is_visible() {
     assert!(error.contains("HTTP 500"), "{error}");
     let seen = curbside.report(&report.id).unwrap().0;
     assert_eq!(seen.last_error.as_deref(), Some(error.as_str()));
-    assert_eq!(
-        changes.try_recv().unwrap().last_error,
-        Some(error),
-        "an event"
-    );
+    let OutboxEvent::Changed(event) = changes.try_recv().unwrap() else {
+        panic!("a change")
+    };
+    assert_eq!(event.last_error, Some(error), "an event");
     curbside.sync_now().await.unwrap();
     assert_eq!(
         curbside.report(&report.id).unwrap().0.last_error,

@@ -135,12 +135,14 @@ impl Curbside {
     pub fn add_profile(&self, json: &str) -> Result<CityProfile> {
         let profile = CityProfile::parse(json)?;
         let stored = serde_json::to_string(&profile).expect("serializable");
-        self.store.write(|tx| {
+        self.commit(|tx, events| {
             tx.execute(
                 "INSERT INTO profiles (id, profile) VALUES (?1, ?2) ON CONFLICT (id) DO UPDATE SET profile = excluded.profile",
                 (&profile.id, &stored),
             )?;
-            reports::put_server(tx, &profile.id, &profile.server)?;
+            if reports::put_server(tx, &profile.id, &profile.server)? {
+                self.settings_changed(tx, &profile.id, events)?;
+            }
             Ok(())
         })?;
         self.engine.wake();

@@ -24,8 +24,15 @@ pub enum Open311Error {
         /// What is wrong.
         reason: String,
     },
-    /// Try again later: no network, a timeout before anything was sent, a 5xx, a 429, or an
-    /// answer that is not the protocol (such as a Wi-Fi login page).
+    /// No connection could be made: no route, a DNS failure, refused, a connect or TLS
+    /// handshake timeout. Nothing reached the server; the network may be absent.
+    #[error("cannot reach the server: {reason}")]
+    Unreachable {
+        /// What happened.
+        reason: String,
+    },
+    /// Try again later: a server's "not now" (429, 408, a GET's 5xx) or an answer to a GET
+    /// that is not the protocol (such as a Wi-Fi login page).
     #[error("temporary failure: {reason}")]
     Transient {
         /// What happened.
@@ -83,7 +90,10 @@ pub enum Open311Error {
 impl Open311Error {
     /// True when the same request may simply be tried again later.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Open311Error::Transient { .. })
+        matches!(
+            self,
+            Open311Error::Transient { .. } | Open311Error::Unreachable { .. }
+        )
     }
 
     /// True when a POST may have been stored although no usable answer came: reconcile

@@ -108,13 +108,19 @@ impl Transport {
     }
 
     pub(crate) async fn get(&self, url: Url) -> Result<Response, Open311Error> {
+        let started = Instant::now();
+        let path = url.path().to_string(); // never the query: it may hold the api_key
         let response = self
             .get
             .get(url)
             .header("Accept", "application/json, text/xml;q=0.9, */*;q=0.1")
             .send()
             .await
-            .map_err(|e| self.failure(Method::Get, &e))?;
+            .map_err(|e| self.failure(Method::Get, &e))
+            .inspect_err(
+                |e| tracing::debug!(target: "curbside::http", %path, error = %e, "GET failed"),
+            )?;
+        tracing::debug!(target: "curbside::http", %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "GET");
         self.read(Method::Get, response).await
     }
 
@@ -204,7 +210,9 @@ impl Transport {
     fn failure(&self, method: Method, error: &reqwest::Error) -> Open311Error {
         // reqwest's messages include the URL, whose query may hold the api_key.
         let reason = self.redact(&chain(error));
-        if error.is_connect() || method == Method::Get {
+        if error.is_connect() && !is_tls_refusal(error) {
+            Open311Error::Unreachable { reason }
+        } else if method == Method::Get || error.is_connect() {
             Open311Error::Transient {
                 reason,
                 retry_after: None,
@@ -230,6 +238,31 @@ fn tls_config() -> Result<rustls::ClientConfig, Open311Error> {
         .with_no_client_auth();
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(config)
+}
+
+/// True when the connection was made and TLS refused it (a bad certificate, a Wi-Fi portal
+/// intercepting TLS): a server is there, so this is not "offline", and it is backed off.
+fn is_tls_refusal(error: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if cause.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
+            {
+                return true;
+            }
+        }
+        source = cause.source();
+    }
+    // hyper-util boxes the TLS error without its type: its words still say what it was.
+    let text = chain(error).to_ascii_lowercase();
+    ["certificate", "tls", "handshake"]
+        .iter()
+        .any(|w| text.contains(w))
 }
 
 /// An error and its causes, as one line.

@@ -1,10 +1,108 @@
-//! The outbox: save first, send second. A submitted report is a row in SQLite before any
-//! network call, and the row (never memory) says what happens next. The engine
-//! (`engine.rs`) moves rows along: post, resolve a token, reconcile an unanswered POST,
-//! track the city's status.
+//! The outbox: save first, send second. This doc is the design spec.
+//!
+//! A submitted report is a row in SQLite before any network call, and the row (never memory)
+//! is the truth: one persisted **phase** per report (`phase.rs`), moved only by a pure
+//! transition function `(progress, event, now, policy) -> (progress, effect, history)`. The
+//! engine (`engine.rs`) takes due reports one at a time under a lease, carries out the effect
+//! (post, search, poll a token), turns what happened into the next event, and commits the
+//! result; listeners hear of each change after its commit, in commit order, each with the
+//! report's `version`. User actions (`queue.rs`) go through the same function.
+//!
+//! # Phases
+//! - `queued`: due at `next_at` to be posted.
+//! - `in_flight`: the attempt-started mark, committed before the POST leaves.
+//! - `checking`: a POST may have arrived; the server is searched before anything is posted
+//!   again (reconciliation, below).
+//! - `waiting_for_id`: the city answered with a token; polled for its id.
+//! - `waiting_for_network(post|check|resolve_token)`: the network is absent. Not an attempt,
+//!   no backoff: when it returns (the platform's hint, any request to that server that works,
+//!   `sync_now`, a background run) every such report is due at once and resumes.
+//! - `sent`; `needs_user` (with a typed reason, the server's words and what the user can do);
+//!   `cancelled`.
+//!
+//! # Transitions
+//! Every row is checked against `phase::transition` by a test (`the_design_table_is_the_code`).
+//!
+//! | from | event | to | effect |
+//! |---|---|---|---|
+//! | queued | start | in_flight | post |
+//! | checking | start | checking | search |
+//! | waiting_for_id | start | waiting_for_id | resolve_token |
+//! | in_flight | recover | checking | - |
+//! | queued | unreachable | waiting_for_network(post) | - |
+//! | in_flight | unreachable | waiting_for_network(post) | - |
+//! | checking | unreachable | waiting_for_network(check) | - |
+//! | waiting_for_id | unreachable | waiting_for_network(resolve_token) | - |
+//! | waiting_for_network(post) | network_back | queued | - |
+//! | waiting_for_network(check) | network_back | checking | - |
+//! | waiting_for_network(resolve_token) | network_back | waiting_for_id | - |
+//! | in_flight | busy | queued | - |
+//! | in_flight | created | sent | - |
+//! | in_flight | got_token | waiting_for_id | - |
+//! | in_flight | unanswered | checking | - |
+//! | in_flight | server_failed | checking | - |
+//! | in_flight | said_duplicate | checking | - |
+//! | in_flight | refused | needs_user | - |
+//! | in_flight | refused_settings | needs_user | pause_server |
+//! | checking | found | sent | - |
+//! | checking | not_found | queued | - |
+//! | checking | not_found_after_duplicate | needs_user | - |
+//! | checking | not_found_after_server_failures | needs_user | - |
+//! | checking | ambiguous | needs_user | - |
+//! | checking | unsearchable | needs_user | - |
+//! | checking | busy | checking | - |
+//! | checking | busy_at_max_checks | needs_user | - |
+//! | waiting_for_id | token_resolved | sent | - |
+//! | waiting_for_id | token_unreadable | sent | - |
+//! | waiting_for_id | token_pending | waiting_for_id | - |
+//! | waiting_for_id | token_pending_at_max_checks | sent | - |
+//! | waiting_for_id | busy | waiting_for_id | - |
+//! | queued | cancel | cancelled | - |
+//! | waiting_for_network(post) | cancel | cancelled | - |
+//! | needs_user | cancel | cancelled | - |
+//! | needs_user | retry | queued | - |
+//! | needs_user | settings_changed | queued | - |
+//!
+//! Any other pair is refused (for the user: "locked"; for the engine: a bug, logged).
+//! `edit_report` is a cancel that also removes the row and gives a draft back (a removal
+//! event). A cancel or edit is allowed only while nothing can have reached the city:
+//! `queued` or offline before any POST left, or `needs_user` after a refusal.
+//!
+//! # Retries, every one bounded
+//! - Posting: `busy` (429, 408) backs off exponentially with jitter from `initial` to `max`
+//!   (30 s to 5 h), never sooner than `Retry-After`, which is itself capped at a day; the next
+//!   time is stored, so backoff survives restarts. A POST answered with an application error
+//!   (500 and the like) is checked, then posted again after the same backoff; the third such
+//!   answer, once checked absent, stops it for the user with the server's words.
+//! - Checking and token polling have their own count (`checks`) and backoff; after
+//!   `max_checks` a search that never worked stops for the user (`unsearchable`), and a token
+//!   that never resolved ends as sent without an id (the city has it).
+//! - Offline is not a retry: `waiting_for_network` waits for the network, not for a time.
+//! - The worker backs off on its own errors (a full disk, a locked database) from 1 s to
+//!   5 minutes, logs them, and recovers when they clear; a panic in it is logged and it
+//!   restarts.
+//!
+//! # The POST rule
+//! `in_flight` is committed before a byte leaves. Any answer that does not prove the POST was
+//! refused or never sent (the table on `open311::client::answer`) leads to `checking`, never
+//! to a blind re-post. Reconciliation's rules are the module doc of `engine.rs`.
+//!
+//! # What survives a crash
+//! Every transition is one SQLite transaction (WAL, `synchronous=FULL`). Killed in
+//! `queued`, `checking`, `waiting_for_id` or offline: the row resumes as it is. Killed while
+//! `in_flight` (the POST may or may not have left): the next engine to take the lease finds it
+//! and fires `recover`, which checks before posting again. Killed after the POST's answer but
+//! before its commit: still `in_flight`, so checked and found. History entries and the phase
+//! are committed together, so the history never tells of a step that did not happen.
 
 pub(crate) mod engine;
+pub(crate) mod phase;
 mod queue;
+mod reconcile;
+mod tracking;
+
+pub use phase::MAX_SERVER_FAILURES;
+pub use reconcile::CLOCK_SKEW;
 
 use std::time::Duration;
 
@@ -44,8 +142,10 @@ impl std::fmt::Display for ReportId {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ReportState {
-    /// Saved on the phone, waiting for its turn or for the network.
+    /// Saved on the phone, waiting for its turn.
     Queued,
+    /// Saved on the phone; the network is absent. It goes as soon as the network returns.
+    WaitingForNetwork,
     /// Being sent; `step` says which part.
     Sending {
         /// The part in progress.
@@ -131,6 +231,8 @@ pub struct Attention {
 pub struct Report {
     /// Curbside's id for it.
     pub id: ReportId,
+    /// Grows with every change: of two copies of a report, the higher version is newer.
+    pub version: u64,
     /// The server it goes to.
     pub server_id: String,
     /// The service.
@@ -159,6 +261,22 @@ pub struct Report {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A change in the outbox, told to listeners after its commit, in commit order.
+#[allow(clippy::large_enum_variant)] // moved once, to each listener
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum OutboxEvent {
+    /// A report was added or changed (its `version` grew).
+    Changed(Report),
+    /// A report was removed: turned back into a draft to edit.
+    Removed {
+        /// The report.
+        id: ReportId,
+        /// Its version when removed.
+        version: u64,
+    },
+}
+
 /// One entry of a report's history: Curbside's steps and the city's updates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEntry {
@@ -170,6 +288,9 @@ pub struct HistoryEntry {
     pub summary: String,
 }
 
+/// The longest `Retry-After` obeyed: a day.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(24 * 3600);
+
 /// How long to wait between attempts: exponential from `initial`, capped at `max`, with
 /// jitter, and never sooner than a server's `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -178,30 +299,36 @@ pub struct RetryPolicy {
     pub initial: Duration,
     /// Longest wait.
     pub max: Duration,
-    /// Wait between polls of a batch server's token.
+    /// Wait before the first poll of a batch server's token (doubling after each).
     pub token_poll: Duration,
+    /// Searches for an unanswered POST, or polls of a token, before giving up (the report
+    /// then waits for the user, or is sent without an id).
+    pub max_checks: u32,
 }
 
 impl Default for RetryPolicy {
-    /// 30 s doubling to 5 h (WorkManager's defaults), tokens polled every 10 s.
+    /// 30 s doubling to 5 h (WorkManager's defaults), tokens first polled after 10 s, 12
+    /// searches or polls at most (about a day and a half with the doubling).
     fn default() -> Self {
         RetryPolicy {
             initial: Duration::from_secs(30),
             max: Duration::from_secs(5 * 3600),
             token_poll: Duration::from_secs(10),
+            max_checks: 12,
         }
     }
 }
 
 impl RetryPolicy {
-    /// The wait before attempt `attempts + 1`, with ±20% jitter, at least `retry_after`.
+    /// The wait before attempt `attempts + 1`, with ±20% jitter, at least `retry_after`,
+    /// which is itself capped at [`RETRY_AFTER_CAP`] (a server's "wait 3,000 years" is not
+    /// obeyed).
     pub(crate) fn delay(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
         let exponent = attempts.saturating_sub(1).min(20);
         let base = self.initial.saturating_mul(1 << exponent).min(self.max);
         let jitter = 0.8 + 0.4 * (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
-        base.mul_f64(jitter)
-            .max(retry_after.unwrap_or_default())
-            .min(self.max.max(retry_after.unwrap_or_default()))
+        let asked = retry_after.unwrap_or_default().min(RETRY_AFTER_CAP);
+        base.mul_f64(jitter).min(self.max).max(asked)
     }
 }
 
@@ -242,6 +369,7 @@ mod tests {
             initial: Duration::from_secs(30),
             max: Duration::from_secs(600),
             token_poll: Duration::from_secs(1),
+            max_checks: 3,
         };
         let d1 = p.delay(1, None);
         assert!(
@@ -257,7 +385,12 @@ mod tests {
         assert_eq!(
             p.delay(1, Some(Duration::from_secs(900))),
             Duration::from_secs(900),
-            "Retry-After wins, even past the cap"
+            "Retry-After wins, even past the backoff's cap"
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(99_999_999_999))),
+            RETRY_AFTER_CAP,
+            "but not past a day"
         );
     }
 }

@@ -2,9 +2,10 @@
 //! SQLite transactions; the engine does the sending.
 
 use crate::open311::{AttributeAnswer, MediaFile, MediaUpload, NewRequest, ServerConfig};
-use crate::outbox::{AttentionAction, HistoryEntry, Report, ReportId};
+use crate::outbox::phase::{Event, Phase, Progress, Resume};
+use crate::outbox::{HistoryEntry, OutboxEvent, Report, ReportId};
 use crate::store::drafts;
-use crate::store::reports::{self, now_ms, Row, State, Step};
+use crate::store::reports::{self, now_ms, Row};
 use crate::{Curbside, Draft, DraftFields, DraftId, Error, Result};
 
 impl Curbside {
@@ -13,11 +14,32 @@ impl Curbside {
     /// the same settings again change nothing.
     pub fn set_server(&self, server_id: &str, config: ServerConfig) -> Result<()> {
         config.base_url()?;
-        if self
-            .store
-            .write(|tx| reports::put_server(tx, server_id, &config))?
-        {
+        let changed = self.commit(|tx, events| {
+            let changed = reports::put_server(tx, server_id, &config)?;
+            if changed {
+                self.settings_changed(tx, server_id, events)?;
+            }
+            Ok(changed)
+        })?;
+        if changed {
             self.engine.wake();
+        }
+        Ok(())
+    }
+
+    /// The reports of `server_id` parked for its settings go again (its settings changed).
+    pub(crate) fn settings_changed(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        server_id: &str,
+        events: &mut Vec<OutboxEvent>,
+    ) -> Result<()> {
+        for row in reports::in_phase(tx, "needs_user", Some(server_id))? {
+            match self.engine_apply(tx, row, Event::SettingsChanged) {
+                Ok(event) => events.extend(event),
+                Err(Error::ReportLocked(_)) => {} // parked for another reason
+                Err(e) => return Err(e),
+            }
         }
         Ok(())
     }
@@ -25,13 +47,15 @@ impl Curbside {
     /// Submits a draft: checks it, freezes its content with a new report id, and commits it to
     /// the outbox (removing the draft) before anything is sent. The engine takes it from there.
     pub fn submit(&self, draft_id: &DraftId, server_id: &str) -> Result<Report> {
-        let report = self.store.write(|tx| {
+        let report = self.commit(|tx, events| {
             let draft = drafts::get(tx, draft_id)?.ok_or(Error::DraftNotFound)?;
             let (config, _) = reports::server(tx, server_id)?
                 .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
             let fields = draft.fields.normalized()?;
             let profiles = crate::city::all_profiles(tx)?;
-            let profile = profiles.iter().find(|p| p.id == server_id || Some(&p.id) == fields.profile_id.as_ref());
+            let profile = profiles
+                .iter()
+                .find(|p| p.id == server_id || Some(&p.id) == fields.profile_id.as_ref());
             let problems = crate::city::validate(&fields, profile, &profiles);
             if !problems.is_empty() {
                 return Err(Error::InvalidDraft(problems));
@@ -39,27 +63,24 @@ impl Curbside {
             let id = ReportId::new();
             let payload = payload(&fields, &id, &config)?;
             let now = now_ms();
-            let mut row = Row {
+            let mut progress = Progress::new(now);
+            if !self.engine_online() {
+                progress.phase = Phase::Offline(Resume::Post);
+            }
+            let row = Row {
                 id,
                 server_id: server_id.into(),
                 payload,
                 fields,
-                state: State::Queued,
-                step: Step::Post,
-                frozen: false,
-                outcome_unknown: false,
-                said_duplicate: false,
-                attempts: 0,
-                next_attempt_at: now,
-                attempt_started_at: None,
+                progress,
                 token: None,
                 request_id: None,
                 service_notice: None,
-                attention: None,
                 last_error: None,
                 status: None,
                 status_notes: None,
                 status_updated_at: None,
+                version: 1,
                 created_at: now,
                 updated_at: now,
             };
@@ -76,10 +97,10 @@ impl Curbside {
                 reports::add_history(tx, &id, "photos_not_sent", note)?;
             }
             drafts::delete(tx, draft_id)?;
-            reports::update(tx, &mut row)?;
-            Ok(row.to_report())
+            let report = row.to_report();
+            events.push(OutboxEvent::Changed(report.clone()));
+            Ok(report)
         })?;
-        self.engine.changed(report.clone());
         self.engine.wake();
         Ok(report)
     }
@@ -102,90 +123,62 @@ impl Curbside {
         })
     }
 
-    /// Withdraws a report that has not left the phone.
+    /// Withdraws a report that cannot have reached the city (never posted, or refused).
     pub fn cancel_report(&self, id: &ReportId) -> Result<Report> {
-        let report = self.store.write(|tx| {
-            let mut row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
-            if !editable(&row) {
-                return Err(Error::ReportLocked("cancelled"));
-            }
-            row.state = State::Cancelled;
-            reports::update(tx, &mut row)?;
-            reports::add_history(tx, id, "cancelled", "Withdrawn before it was sent")?;
+        self.commit(|tx, events| {
+            let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
+            let (row, event) = self
+                .apply(tx, row, Event::Cancel, |_| {})
+                .map_err(|_| Error::ReportLocked("cancelled"))?;
+            events.extend(event);
             Ok(row.to_report())
-        })?;
-        self.engine.changed(report.clone());
-        Ok(report)
+        })
     }
 
     /// Turns a report that has not reached the city (never sent, or refused by it) back into
-    /// a draft to edit and submit again; the report itself is removed.
+    /// a draft to edit and submit again; the report itself is removed (a removal event).
     pub fn edit_report(&self, id: &ReportId) -> Result<Draft> {
-        let (draft, report) = self.store.write(|tx| {
-            let mut row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
-            if !editable(&row) {
+        self.commit(|tx, events| {
+            let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
+            if !row.progress.editable() {
                 return Err(Error::ReportLocked("edited"));
             }
             let draft = Draft::new(DraftId::new(), row.fields.clone(), chrono::Utc::now());
             drafts::insert(tx, &draft)?;
-            row.state = State::Cancelled;
-            let report = row.to_report();
             reports::delete(tx, id)?;
-            Ok((draft, report))
-        })?;
-        self.engine.changed(report);
-        Ok(draft)
+            events.push(OutboxEvent::Removed {
+                id: *id,
+                version: row.version.max(0) as u64 + 1,
+            });
+            Ok(draft)
+        })
     }
 
-    /// Sends a report that needs attention again: after settings were fixed, or, for a
-    /// possible duplicate, because the user confirmed the city does not have it.
+    /// Sends a report that needs attention again: after settings were fixed, after the city
+    /// kept failing, or, for a possible duplicate, because the user confirmed the city does
+    /// not have it. Any other report is returned as it is.
     pub fn retry_report(&self, id: &ReportId) -> Result<Report> {
-        let report = self.store.write(|tx| {
-            let mut row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
-            if row.state != State::NeedsAttention {
+        let report = self.commit(|tx, events| {
+            let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
+            if row.progress.phase != Phase::NeedsUser {
                 return Ok(row.to_report());
             }
-            if row
-                .attention
-                .as_ref()
-                .is_some_and(|a| a.action == AttentionAction::ConfirmPossibleDuplicate)
-            {
-                row.outcome_unknown = false;
-                row.said_duplicate = false;
-                row.step = if row.token.is_some() {
-                    Step::ResolveToken
-                } else {
-                    Step::Post
-                };
-            }
-            row.state = State::Queued;
-            row.attention = None;
-            row.next_attempt_at = now_ms();
-            reports::update(tx, &mut row)?;
-            reports::add_history(tx, id, "retry", "Sending again, as asked")?;
+            let (row, event) = self.apply(tx, row, Event::Retry, |_| {})?;
+            events.extend(event);
             Ok(row.to_report())
         })?;
-        self.engine.changed(report.clone());
         self.engine.wake();
         Ok(report)
     }
-}
 
-/// A report can change until a POST of it may have reached the city, and again once the city
-/// has refused it (nothing was created).
-fn editable(row: &Row) -> bool {
-    let refused = row.state == State::NeedsAttention
-        && !row.outcome_unknown
-        && row.request_id.is_none()
-        && row.token.is_none()
-        && row
-            .attention
-            .as_ref()
-            .is_some_and(|a| a.action != AttentionAction::ConfirmPossibleDuplicate);
-    match row.state {
-        State::Queued => !row.frozen,
-        State::NeedsAttention => refused,
-        _ => false,
+    /// Applies the server's event to a parked report through the one transition path.
+    fn engine_apply(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        row: Row,
+        event: Event,
+    ) -> Result<Option<OutboxEvent>> {
+        Ok(self.apply(tx, row, event, |_| {})?.1)
     }
 }
 

@@ -37,6 +37,21 @@ impl Store {
         Ok(value)
     }
 
+    /// Like [`Store::write`], then runs `after` on the result once committed, while the
+    /// database is still held: what `after` announces is in commit order.
+    pub(crate) fn write_then<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+        after: impl FnOnce(&T),
+    ) -> Result<T> {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        after(&value);
+        Ok(value)
+    }
+
     /// Runs `f` on the connection for reading.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&self.lock())

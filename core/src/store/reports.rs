@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row as SqlRow};
 
 use crate::open311::{NewRequest, ServerConfig};
-use crate::outbox::{Attention, HistoryEntry, Report, ReportId, ReportState, SendStep};
+use crate::outbox::phase::{Phase, Progress};
+use crate::outbox::{HistoryEntry, Report, ReportId, ReportState, SendStep};
 use crate::{DraftFields, Error, Result};
 
 /// A `reports` row: everything the engine needs to take the next step.
@@ -16,90 +17,19 @@ pub(crate) struct Row {
     pub(crate) payload: NewRequest,
     /// The draft it came from, to edit it again while that is still allowed.
     pub(crate) fields: DraftFields,
-    pub(crate) state: State,
-    pub(crate) step: Step,
-    /// Set when the first POST attempt starts: from then on the payload can never change.
-    pub(crate) frozen: bool,
-    /// The last POST may have reached the server: check before posting again.
-    pub(crate) outcome_unknown: bool,
-    /// The server called a POST of this report a duplicate.
-    pub(crate) said_duplicate: bool,
-    pub(crate) attempts: u32,
-    pub(crate) next_attempt_at: i64,
-    pub(crate) attempt_started_at: Option<i64>,
+    /// The phase and what the state machine keeps with it.
+    pub(crate) progress: Progress,
     pub(crate) token: Option<String>,
     pub(crate) request_id: Option<String>,
     pub(crate) service_notice: Option<String>,
-    pub(crate) attention: Option<Attention>,
     pub(crate) last_error: Option<String>,
     pub(crate) status: Option<String>,
     pub(crate) status_notes: Option<String>,
     pub(crate) status_updated_at: Option<i64>,
+    /// Grows with every update; events carry it.
+    pub(crate) version: i64,
     pub(crate) created_at: i64,
     pub(crate) updated_at: i64,
-}
-
-/// The `state` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum State {
-    Queued,
-    Sending,
-    Sent,
-    NeedsAttention,
-    Cancelled,
-}
-
-/// The `step` column: what the engine does next with a queued or sending report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
-    Post,
-    ResolveToken,
-    Reconcile,
-    Track,
-}
-
-impl State {
-    fn name(self) -> &'static str {
-        match self {
-            State::Queued => "queued",
-            State::Sending => "sending",
-            State::Sent => "sent",
-            State::NeedsAttention => "needs_attention",
-            State::Cancelled => "cancelled",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "queued" => State::Queued,
-            "sending" => State::Sending,
-            "sent" => State::Sent,
-            "needs_attention" => State::NeedsAttention,
-            "cancelled" => State::Cancelled,
-            _ => return Err(Error::CorruptData("report state".into())),
-        })
-    }
-}
-
-impl Step {
-    fn name(self) -> &'static str {
-        match self {
-            Step::Post => "post",
-            Step::ResolveToken => "resolve_token",
-            Step::Reconcile => "reconcile",
-            Step::Track => "track",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "post" => Step::Post,
-            "resolve_token" => Step::ResolveToken,
-            "reconcile" => Step::Reconcile,
-            "track" => Step::Track,
-            _ => return Err(Error::CorruptData("report step".into())),
-        })
-    }
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -113,43 +43,46 @@ fn time(ms: i64) -> DateTime<Utc> {
 impl Row {
     /// The report as apps see it.
     pub(crate) fn to_report(&self) -> Report {
-        let state = match self.state {
-            State::Queued | State::Sending => match (self.state, self.step, self.outcome_unknown) {
-                (State::Sending, Step::Post, _) => ReportState::Sending {
-                    step: SendStep::Posting,
-                },
-                (_, Step::ResolveToken, _) => ReportState::Sending {
-                    step: SendStep::WaitingForId,
-                },
-                (_, Step::Reconcile, _) | (_, Step::Post, true) => ReportState::Sending {
-                    step: SendStep::Checking,
-                },
-                _ => ReportState::Queued,
+        let p = &self.progress;
+        let state = match p.phase {
+            Phase::Queued => ReportState::Queued,
+            Phase::Offline(_) => ReportState::WaitingForNetwork,
+            Phase::InFlight => ReportState::Sending {
+                step: SendStep::Posting,
             },
-            State::Sent => ReportState::Sent,
-            State::NeedsAttention => ReportState::NeedsAttention {
-                attention: self.attention.clone().unwrap_or_else(|| Attention {
-                    kind: crate::outbox::AttentionKind::Other,
-                    reason: "This report needs attention.".into(),
-                    action: crate::outbox::AttentionAction::ConfirmPossibleDuplicate,
-                    messages: vec![],
-                }),
+            Phase::Checking => ReportState::Sending {
+                step: SendStep::Checking,
             },
-            State::Cancelled => ReportState::Cancelled,
+            Phase::WaitingForId => ReportState::Sending {
+                step: SendStep::WaitingForId,
+            },
+            Phase::Sent => ReportState::Sent,
+            Phase::NeedsUser => ReportState::NeedsAttention {
+                attention: p
+                    .attention
+                    .clone()
+                    .unwrap_or_else(|| crate::outbox::Attention {
+                        kind: crate::outbox::AttentionKind::Other,
+                        reason: "This report needs attention.".into(),
+                        action: crate::outbox::AttentionAction::ConfirmPossibleDuplicate,
+                        messages: vec![],
+                    }),
+            },
+            Phase::Cancelled => ReportState::Cancelled,
         };
         Report {
             id: self.id,
+            version: self.version.max(0) as u64,
             server_id: self.server_id.clone(),
             service_code: self.payload.service_code.clone(),
             description: self.payload.description.clone().unwrap_or_default(),
-            next_attempt_at: matches!(self.state, State::Queued)
-                .then(|| time(self.next_attempt_at)),
+            next_attempt_at: p.phase.is_active().then(|| time(p.next_at)),
             state,
             request_id: self.request_id.clone(),
             service_notice: self.service_notice.clone(),
             status: self.status.clone(),
             status_notes: self.status_notes.clone(),
-            attempts: self.attempts,
+            attempts: p.attempts,
             last_error: self.last_error.clone(),
             created_at: time(self.created_at),
             updated_at: time(self.updated_at),
@@ -157,41 +90,47 @@ impl Row {
     }
 }
 
-const COLUMNS: &str = "id, server_id, payload, fields, state, step, frozen, outcome_unknown, said_duplicate,
-    attempts, next_attempt_at, attempt_started_at, token, request_id, service_notice, attention, last_error,
-    status, status_notes, status_updated_at, created_at, updated_at";
+const COLUMNS: &str = "id, server_id, payload, fields, phase, resume, said_duplicate, attempts, checks,
+    server_failures, server_messages, next_attempt_at, attempt_started_at, token, request_id, service_notice,
+    attention, last_error, status, status_notes, status_updated_at, version, created_at, updated_at";
 
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("serializable")
 }
 
 pub(crate) fn insert(conn: &Connection, row: &Row) -> Result<()> {
+    let p = &row.progress;
+    let (phase, resume) = p.phase.columns();
     conn.execute(
-        &format!("INSERT INTO reports ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"),
+        &format!("INSERT INTO reports ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"),
         params![
-            row.id.to_string(), row.server_id, json(&row.payload), json(&row.fields), row.state.name(), row.step.name(),
-            row.frozen, row.outcome_unknown, row.said_duplicate, row.attempts, row.next_attempt_at, row.attempt_started_at,
-            row.token, row.request_id, row.service_notice, row.attention.as_ref().map(json), row.last_error,
-            row.status, row.status_notes, row.status_updated_at, row.created_at, row.updated_at,
+            row.id.to_string(), row.server_id, json(&row.payload), json(&row.fields), phase, resume,
+            p.said_duplicate, p.attempts, p.checks, p.server_failures, json(&p.server_messages), p.next_at,
+            p.attempt_started_at, row.token, row.request_id, row.service_notice, p.attention.as_ref().map(json),
+            row.last_error, row.status, row.status_notes, row.status_updated_at, row.version, row.created_at,
+            row.updated_at,
         ],
     )?;
     Ok(())
 }
 
-/// Writes every changeable column of `row` (stamping `updated_at`).
+/// Writes every changeable column of `row`, stamping `updated_at` and growing `version`.
 pub(crate) fn update(conn: &Connection, row: &mut Row) -> Result<()> {
     row.updated_at = now_ms();
+    row.version += 1;
+    let p = &row.progress;
+    let (phase, resume) = p.phase.columns();
     conn.execute(
-        "UPDATE reports SET state = ?2, step = ?3, frozen = ?4, outcome_unknown = ?5, said_duplicate = ?6,
-             attempts = ?7, next_attempt_at = ?8, attempt_started_at = ?9, token = ?10, request_id = ?11,
-             service_notice = ?12, attention = ?13, last_error = ?14, status = ?15, status_notes = ?16,
-             status_updated_at = ?17, updated_at = ?18
+        "UPDATE reports SET phase = ?2, resume = ?3, said_duplicate = ?4, attempts = ?5, checks = ?6,
+             server_failures = ?7, server_messages = ?8, next_attempt_at = ?9, attempt_started_at = ?10,
+             token = ?11, request_id = ?12, service_notice = ?13, attention = ?14, last_error = ?15,
+             status = ?16, status_notes = ?17, status_updated_at = ?18, version = ?19, updated_at = ?20
          WHERE id = ?1",
         params![
-            row.id.to_string(), row.state.name(), row.step.name(), row.frozen, row.outcome_unknown, row.said_duplicate,
-            row.attempts, row.next_attempt_at, row.attempt_started_at, row.token, row.request_id, row.service_notice,
-            row.attention.as_ref().map(json), row.last_error, row.status, row.status_notes, row.status_updated_at,
-            row.updated_at,
+            row.id.to_string(), phase, resume, p.said_duplicate, p.attempts, p.checks, p.server_failures,
+            json(&p.server_messages), p.next_at, p.attempt_started_at, row.token, row.request_id,
+            row.service_notice, p.attention.as_ref().map(json), row.last_error, row.status, row.status_notes,
+            row.status_updated_at, row.version, row.updated_at,
         ],
     )?;
     Ok(())
@@ -221,11 +160,14 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<Row>> {
     rows.map(|r| r?).collect()
 }
 
-/// The report whose next step is due first (queued, due by `now`, its server not paused).
+/// Phases in which a report falls due (`Phase::is_active`), as SQL.
+const ACTIVE: &str = "phase IN ('queued', 'checking', 'waiting_for_id')";
+
+/// The report whose next step is due first (active, due by `now`, its server not paused).
 pub(crate) fn next_due(conn: &Connection, now: i64) -> Result<Option<Row>> {
     conn.query_row(
         &format!(
-            "SELECT {COLUMNS} FROM reports WHERE state = 'queued' AND next_attempt_at <= ?1
+            "SELECT {COLUMNS} FROM reports WHERE {ACTIVE} AND next_attempt_at <= ?1
                AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)
              ORDER BY next_attempt_at, created_at LIMIT 1"
         ),
@@ -236,29 +178,41 @@ pub(crate) fn next_due(conn: &Connection, now: i64) -> Result<Option<Row>> {
     .transpose()
 }
 
-/// When the next queued step falls due, if any (servers not paused).
+/// When the next active step falls due, if any (servers not paused).
 pub(crate) fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn.query_row(
-        "SELECT MIN(next_attempt_at) FROM reports WHERE state = 'queued'
-           AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)",
+        &format!(
+            "SELECT MIN(next_attempt_at) FROM reports WHERE {ACTIVE}
+               AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)"
+        ),
         [],
         |r| r.get(0),
     )?)
 }
 
-/// Reports still on their way (queued or sending).
+/// Reports still on their way (not sent, stopped or cancelled).
 pub(crate) fn waiting(conn: &Connection) -> Result<u32> {
     Ok(conn.query_row(
-        "SELECT COUNT(*) FROM reports WHERE state IN ('queued', 'sending')",
+        "SELECT COUNT(*) FROM reports WHERE phase NOT IN ('sent', 'needs_user', 'cancelled')",
         [],
         |r| r.get(0),
     )?)
+}
+
+/// Reports in `phase` (all servers, or one), oldest first.
+pub(crate) fn in_phase(conn: &Connection, phase: &str, server: Option<&str>) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM reports WHERE phase = ?1 AND (?2 IS NULL OR server_id = ?2)
+         ORDER BY created_at"
+    ))?;
+    let rows = stmt.query_map(params![phase, server], |r| Ok(from_row(r)))?;
+    rows.map(|r| r?).collect()
 }
 
 /// Sent reports with a city id whose status may still change, per server.
 pub(crate) fn tracked(conn: &Connection) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM reports WHERE state = 'sent' AND request_id IS NOT NULL
+        "SELECT {COLUMNS} FROM reports WHERE phase = 'sent' AND request_id IS NOT NULL
            AND COALESCE(status, '') != 'closed' ORDER BY server_id, created_at"
     ))?;
     let rows = stmt.query_map([], |r| Ok(from_row(r)))?;
@@ -269,33 +223,40 @@ fn from_row(r: &SqlRow<'_>) -> Result<Row> {
     let corrupt = |what: &str| Error::CorruptData(format!("report {what}"));
     let text = |i: usize| -> Result<String> { Ok(r.get::<_, String>(i)?) };
     let id = ReportId::parse(&text(0)?).map_err(|_| corrupt("id"))?;
-    let attention: Option<String> = r.get(15)?;
+    let resume: Option<String> = r.get(5)?;
+    let phase =
+        Phase::from_columns(&text(4)?, resume.as_deref()).ok_or_else(|| corrupt("phase"))?;
+    let attention: Option<String> = r.get(16)?;
     Ok(Row {
         id,
         server_id: text(1)?,
         payload: serde_json::from_str(&text(2)?).map_err(|_| corrupt("payload"))?,
         fields: serde_json::from_str(&text(3)?).map_err(|_| corrupt("fields"))?,
-        state: State::parse(&text(4)?)?,
-        step: Step::parse(&text(5)?)?,
-        frozen: r.get(6)?,
-        outcome_unknown: r.get(7)?,
-        said_duplicate: r.get(8)?,
-        attempts: r.get(9)?,
-        next_attempt_at: r.get(10)?,
-        attempt_started_at: r.get(11)?,
-        token: r.get(12)?,
-        request_id: r.get(13)?,
-        service_notice: r.get(14)?,
-        attention: attention
-            .map(|a| serde_json::from_str(&a))
-            .transpose()
-            .map_err(|_| corrupt("attention"))?,
-        last_error: r.get(16)?,
-        status: r.get(17)?,
-        status_notes: r.get(18)?,
-        status_updated_at: r.get(19)?,
-        created_at: r.get(20)?,
-        updated_at: r.get(21)?,
+        progress: Progress {
+            phase,
+            said_duplicate: r.get(6)?,
+            attempts: r.get(7)?,
+            checks: r.get(8)?,
+            server_failures: r.get(9)?,
+            server_messages: serde_json::from_str(&text(10)?)
+                .map_err(|_| corrupt("server messages"))?,
+            next_at: r.get(11)?,
+            attempt_started_at: r.get(12)?,
+            attention: attention
+                .map(|a| serde_json::from_str(&a))
+                .transpose()
+                .map_err(|_| corrupt("attention"))?,
+        },
+        token: r.get(13)?,
+        request_id: r.get(14)?,
+        service_notice: r.get(15)?,
+        last_error: r.get(17)?,
+        status: r.get(18)?,
+        status_notes: r.get(19)?,
+        status_updated_at: r.get(20)?,
+        version: r.get(21)?,
+        created_at: r.get(22)?,
+        updated_at: r.get(23)?,
     })
 }
 
@@ -326,9 +287,8 @@ pub(crate) fn history(conn: &Connection, id: &ReportId) -> Result<Vec<HistoryEnt
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Adds or replaces a server's settings. A change lifts a pause and queues again the reports
-/// parked for their settings; the same settings again change nothing (apps and the CLI apply
-/// them at every start). True when they changed.
+/// Adds or replaces a server's settings. A change lifts a pause; the same settings again
+/// change nothing (apps and the CLI apply them at every start). True when they changed.
 pub(crate) fn put_server(conn: &Connection, id: &str, config: &ServerConfig) -> Result<bool> {
     if server(conn, id)?.is_some_and(|(stored, _)| stored == *config) {
         return Ok(false);
@@ -338,25 +298,6 @@ pub(crate) fn put_server(conn: &Connection, id: &str, config: &ServerConfig) -> 
          ON CONFLICT (id) DO UPDATE SET config = excluded.config, paused_reason = NULL",
         params![id, json(config)],
     )?;
-    let parked = list(conn)?.into_iter().filter(|r| {
-        r.server_id == id
-            && r.state == State::NeedsAttention
-            && r.attention
-                .as_ref()
-                .is_some_and(|a| a.action == crate::outbox::AttentionAction::CheckSettings)
-    });
-    for mut row in parked {
-        row.state = State::Queued;
-        row.attention = None;
-        row.next_attempt_at = now_ms();
-        update(conn, &mut row)?;
-        add_history(
-            conn,
-            &row.id,
-            "retry",
-            "Server settings changed; trying again",
-        )?;
-    }
     Ok(true)
 }
 

@@ -1,16 +1,16 @@
 //! The database schema as code: the current schema for new files, and one upgrade step per
 //! older version. The version lives in `PRAGMA user_version`.
 //!
-//! To change the schema: bump [`VERSION`], edit [`CREATE`] to the new full schema, add the
-//! step from the previous version in [`upgrade_from`], and add the previous full schema to
-//! `tests::HISTORY` so the upgrade test checks the new path.
+//! To change the schema: bump [`VERSION`], edit [`CREATE`] / [`OUTBOX`] to the new full
+//! schema, add the step from the previous version in [`upgrade_from`], and add the previous
+//! full schema to `tests::history` so the upgrade test checks the new path.
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::{Error, Result};
 
 /// The schema version this build writes.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 /// The full current schema, applied to a new database (with [`OUTBOX`]).
 const CREATE: &str = "
@@ -33,9 +33,82 @@ CREATE TABLE drafts (
 CREATE INDEX drafts_by_created ON drafts (created_at DESC);
 ";
 
-/// Version 2: the outbox (servers, reports and their history, the sender lease), city
-/// profiles, the offline service catalog and cached open requests.
+/// The outbox (servers, reports and their history, the sender lease), city profiles, the
+/// offline service catalog and cached open requests, as they are now (version 3: one `phase`
+/// per report; the columns added in 3 come last, where the upgrade puts them).
 const OUTBOX: &str = "
+CREATE TABLE servers (
+    id            TEXT PRIMARY KEY NOT NULL,
+    config        TEXT NOT NULL,
+    paused_reason TEXT
+) STRICT;
+CREATE TABLE reports (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    server_id          TEXT NOT NULL REFERENCES servers (id),
+    payload            TEXT NOT NULL,
+    fields             TEXT NOT NULL,
+    said_duplicate     INTEGER NOT NULL DEFAULT 0,
+    attempts           INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at    INTEGER NOT NULL,
+    attempt_started_at INTEGER,
+    token              TEXT,
+    request_id         TEXT,
+    service_notice     TEXT,
+    attention          TEXT,
+    last_error         TEXT,
+    status             TEXT,
+    status_notes       TEXT,
+    status_updated_at  INTEGER,
+    created_at         INTEGER NOT NULL,
+    updated_at         INTEGER NOT NULL,
+    phase              TEXT NOT NULL DEFAULT 'queued',
+    resume             TEXT,
+    checks             INTEGER NOT NULL DEFAULT 0,
+    server_failures    INTEGER NOT NULL DEFAULT 0,
+    server_messages    TEXT NOT NULL DEFAULT '[]',
+    version            INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE INDEX reports_due ON reports (phase, next_attempt_at);
+CREATE INDEX reports_by_server ON reports (server_id);
+CREATE TABLE report_history (
+    report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
+    at        INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    summary   TEXT NOT NULL
+) STRICT;
+CREATE INDEX report_history_by_report ON report_history (report_id, at);
+CREATE TABLE lease (
+    name   TEXT PRIMARY KEY NOT NULL,
+    holder TEXT NOT NULL,
+    until  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE profiles (
+    id      TEXT PRIMARY KEY NOT NULL,
+    profile TEXT NOT NULL
+) STRICT;
+CREATE TABLE catalog (
+    server_id  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    fetched_at INTEGER NOT NULL,
+    PRIMARY KEY (server_id, key)
+) STRICT;
+CREATE TABLE requests_cache (
+    server_id  TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    latitude   REAL,
+    longitude  REAL,
+    fetched_at INTEGER NOT NULL,
+    PRIMARY KEY (server_id, request_id)
+) STRICT;
+CREATE INDEX requests_cache_position ON requests_cache (server_id, latitude, longitude);
+";
+
+/// Version 2 as it was: the outbox (servers, reports and their history, the sender lease),
+/// city profiles, the offline service catalog and cached open requests. Applied by the
+/// upgrade from version 1 only.
+const OUTBOX_V2: &str = "
 CREATE TABLE servers (
     id            TEXT PRIMARY KEY NOT NULL,
     config        TEXT NOT NULL,
@@ -102,14 +175,39 @@ CREATE TABLE requests_cache (
 CREATE INDEX requests_cache_position ON requests_cache (server_id, latitude, longitude);
 ";
 
+/// Version 3: one persisted phase per report instead of six columns read in three places;
+/// today's rows are mapped (a POST that may have left is checked before anything else).
+const PHASES: &str = "
+DROP INDEX reports_due;
+ALTER TABLE reports ADD COLUMN phase TEXT NOT NULL DEFAULT 'queued';
+ALTER TABLE reports ADD COLUMN resume TEXT;
+ALTER TABLE reports ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reports ADD COLUMN server_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reports ADD COLUMN server_messages TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE reports ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+UPDATE reports SET phase = CASE
+    WHEN state = 'sent' THEN 'sent'
+    WHEN state = 'needs_attention' THEN 'needs_user'
+    WHEN state = 'cancelled' THEN 'cancelled'
+    WHEN step = 'resolve_token' THEN 'waiting_for_id'
+    WHEN step = 'reconcile' OR outcome_unknown = 1 OR state = 'sending' THEN 'checking'
+    ELSE 'queued' END;
+ALTER TABLE reports DROP COLUMN state;
+ALTER TABLE reports DROP COLUMN step;
+ALTER TABLE reports DROP COLUMN frozen;
+ALTER TABLE reports DROP COLUMN outcome_unknown;
+CREATE INDEX reports_due ON reports (phase, next_attempt_at);
+";
+
 /// Brings a database at `version` to `version + 1`.
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
     match version {
         1 => {
             tx.execute_batch("ALTER TABLE drafts ADD COLUMN details TEXT NOT NULL DEFAULT '{}';")?;
-            tx.execute_batch(OUTBOX)?;
+            tx.execute_batch(OUTBOX_V2)?;
             Ok(())
         }
+        2 => Ok(tx.execute_batch(PHASES)?),
         _ => Err(Error::CorruptData(format!(
             "no upgrade from schema version {version}"
         ))),
@@ -144,7 +242,9 @@ mod tests {
     use super::*;
 
     /// The full schema of every earlier version, oldest first: `HISTORY[i]` is version `i + 1`.
-    const HISTORY: &[&str] = &[V1];
+    fn history() -> Vec<String> {
+        vec![V1.to_string(), format!("{CREATE}{OUTBOX_V2}")]
+    }
 
     /// Version 1: drafts only.
     const V1: &str = "
@@ -214,7 +314,7 @@ mod tests {
     #[test]
     fn every_earlier_version_has_a_recorded_schema() {
         assert_eq!(
-            HISTORY.len() as u32,
+            history().len() as u32,
             VERSION - 1,
             "bumping VERSION needs the previous full schema in HISTORY"
         );
@@ -227,7 +327,7 @@ mod tests {
             expected.iter().any(|c| c.contains("details")),
             "the comparison sees columns"
         );
-        for (index, old_schema) in HISTORY.iter().enumerate() {
+        for (index, old_schema) in history().iter().enumerate() {
             let old_version = index as u32 + 1;
             let mut conn = Connection::open_in_memory().unwrap();
             conn.execute_batch(old_schema).unwrap();
@@ -255,6 +355,42 @@ mod tests {
             })
             .unwrap();
         assert_eq!((description.as_str(), details.as_str()), ("kept", "{}"));
+    }
+
+    #[test]
+    fn upgrading_gives_every_report_its_phase() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&history()[1]).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute("INSERT INTO servers (id, config) VALUES ('s', '{}')", [])
+            .unwrap();
+        let rows = [
+            ("a", "queued", "post", 0, "queued"),
+            ("b", "sending", "post", 1, "checking"),
+            ("c", "queued", "post", 1, "checking"),
+            ("d", "queued", "reconcile", 1, "checking"),
+            ("e", "queued", "resolve_token", 0, "waiting_for_id"),
+            ("f", "sent", "track", 0, "sent"),
+            ("g", "needs_attention", "post", 0, "needs_user"),
+            ("h", "cancelled", "post", 0, "cancelled"),
+        ];
+        for (id, state, step, unknown, _) in rows {
+            conn.execute(
+                "INSERT INTO reports (id, server_id, payload, fields, state, step, outcome_unknown, next_attempt_at, created_at, updated_at)
+                 VALUES (?1, 's', '{}', '{}', ?2, ?3, ?4, 0, 0, 0)",
+                rusqlite::params![id, state, step, unknown],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        for (id, _, _, _, phase) in rows {
+            let found: String = conn
+                .query_row("SELECT phase FROM reports WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(found, phase, "report {id}");
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub fn fast() -> RetryPolicy {
         initial: Duration::from_millis(20),
         max: Duration::from_millis(200),
         token_poll: Duration::from_millis(10),
+        max_checks: 12,
     }
 }
 

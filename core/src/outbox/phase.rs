@@ -1,0 +1,576 @@
+//! The outbox's state machine: one persisted phase per report and a pure transition function
+//! `(progress, event, now, policy) -> (progress, effect, history)`. No I/O here: the engine
+//! carries out the effects and persists the result. The table in the module doc of
+//! `outbox/mod.rs` is the specification, and a test checks this code against it row by row.
+
+use std::time::Duration;
+
+use crate::open311::ServerMessage;
+use crate::outbox::{Attention, AttentionAction, AttentionKind, RetryPolicy};
+
+/// Where a report is. Persisted in the `phase` column (and `resume` while offline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Saved, due at `next_at` to be posted.
+    Queued,
+    /// The attempt-started mark: a POST may be on the wire.
+    InFlight,
+    /// A POST may have arrived: the server is searched before anything is posted again.
+    Checking,
+    /// The city answered with a token: waiting for its request id.
+    WaitingForId,
+    /// The network is absent; what to do when it returns.
+    Offline(Resume),
+    /// The city has it.
+    Sent,
+    /// Stopped until the user acts; `Progress::attention` says why.
+    NeedsUser,
+    /// Withdrawn by the user.
+    Cancelled,
+}
+
+/// What an offline report does when the network returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resume {
+    /// Post it (nothing has left yet, or the last check found nothing).
+    Post,
+    /// Search the server for an unanswered POST.
+    Check,
+    /// Ask for the id of the city's token.
+    ResolveToken,
+}
+
+impl Phase {
+    /// The `phase` and `resume` columns.
+    pub(crate) fn columns(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Phase::Queued => ("queued", None),
+            Phase::InFlight => ("in_flight", None),
+            Phase::Checking => ("checking", None),
+            Phase::WaitingForId => ("waiting_for_id", None),
+            Phase::Offline(Resume::Post) => ("waiting_for_network", Some("post")),
+            Phase::Offline(Resume::Check) => ("waiting_for_network", Some("check")),
+            Phase::Offline(Resume::ResolveToken) => ("waiting_for_network", Some("resolve_token")),
+            Phase::Sent => ("sent", None),
+            Phase::NeedsUser => ("needs_user", None),
+            Phase::Cancelled => ("cancelled", None),
+        }
+    }
+
+    /// Reads the `phase` and `resume` columns.
+    pub(crate) fn from_columns(phase: &str, resume: Option<&str>) -> Option<Phase> {
+        Some(match (phase, resume) {
+            ("queued", _) => Phase::Queued,
+            ("in_flight", _) => Phase::InFlight,
+            ("checking", _) => Phase::Checking,
+            ("waiting_for_id", _) => Phase::WaitingForId,
+            ("waiting_for_network", Some("post")) => Phase::Offline(Resume::Post),
+            ("waiting_for_network", Some("check")) => Phase::Offline(Resume::Check),
+            ("waiting_for_network", Some("resolve_token")) => Phase::Offline(Resume::ResolveToken),
+            ("sent", _) => Phase::Sent,
+            ("needs_user", _) => Phase::NeedsUser,
+            ("cancelled", _) => Phase::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// The name used in the design doc's table and in logs.
+    pub(crate) fn name(self) -> String {
+        match self.columns() {
+            (phase, Some(resume)) => format!("{phase}({resume})"),
+            (phase, None) => phase.to_string(),
+        }
+    }
+
+    /// Whether the engine has something to do in this phase when it falls due.
+    pub(crate) fn is_active(self) -> bool {
+        matches!(self, Phase::Queued | Phase::Checking | Phase::WaitingForId)
+    }
+}
+
+/// The part of a report the state machine owns.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Progress {
+    pub(crate) phase: Phase,
+    /// POSTs that left (or may have).
+    pub(crate) attempts: u32,
+    /// Searches or token polls in the current stretch of checking or waiting for the id.
+    pub(crate) checks: u32,
+    /// POSTs answered with an application error (500 and the like).
+    pub(crate) server_failures: u32,
+    /// The server's words in its last error answer to a POST.
+    pub(crate) server_messages: Vec<ServerMessage>,
+    /// The city called a POST of it a duplicate.
+    pub(crate) said_duplicate: bool,
+    /// When the next step is due (active phases).
+    pub(crate) next_at: i64,
+    /// When the last POST attempt started.
+    pub(crate) attempt_started_at: Option<i64>,
+    /// Why it needs the user (in `NeedsUser` only).
+    pub(crate) attention: Option<Attention>,
+}
+
+impl Progress {
+    /// A report just submitted.
+    pub(crate) fn new(now: i64) -> Self {
+        Progress {
+            phase: Phase::Queued,
+            attempts: 0,
+            checks: 0,
+            server_failures: 0,
+            server_messages: Vec::new(),
+            said_duplicate: false,
+            next_at: now,
+            attempt_started_at: None,
+            attention: None,
+        }
+    }
+
+    /// Whether the user may still change or withdraw it: nothing can have reached the city
+    /// (never posted, or every POST refused or checked absent and stopped for the user).
+    pub(crate) fn editable(&self) -> bool {
+        match self.phase {
+            Phase::Queued | Phase::Offline(Resume::Post) => self.attempts == 0,
+            Phase::NeedsUser => self.attention.as_ref().is_some_and(|a| {
+                matches!(
+                    a.kind,
+                    AttentionKind::Refused
+                        | AttentionKind::SettingsRefused
+                        | AttentionKind::BadSettings
+                        | AttentionKind::ServerKeepsFailing
+                )
+            }),
+            _ => false,
+        }
+    }
+}
+
+/// Something that happened to a report.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Event {
+    /// The engine takes it (it is due and its server is not paused).
+    Start,
+    /// Found in flight when the engine starts: the process died mid-send.
+    Recover,
+    /// The network is back: the hint, a request to its server that worked, a sync, a run.
+    NetworkBack,
+    /// No connection could be made (DNS, refused, no route, connect timeout), or the hint
+    /// says the network is gone: nothing left the phone.
+    Unreachable,
+    /// The server answered "not now" (429, 408, a GET's 5xx, a page that is not Open311).
+    Busy {
+        /// How long the server asked to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The POST was answered with the city's id, or accepted without one.
+    Created {
+        /// The city's id, when it gave one.
+        id: Option<String>,
+    },
+    /// The POST was answered with a token.
+    GotToken,
+    /// The POST left and no usable answer came.
+    Unanswered {
+        /// What happened.
+        reason: String,
+    },
+    /// The POST was answered with a server error.
+    ServerFailed {
+        /// The HTTP status.
+        status: u16,
+        /// The server's words.
+        messages: Vec<ServerMessage>,
+    },
+    /// The POST was answered "duplicate".
+    SaidDuplicate,
+    /// The city or the settings refused it; the user must act.
+    Refused {
+        /// Why.
+        kind: AttentionKind,
+        /// A sentence for the user.
+        reason: String,
+        /// The server's words.
+        messages: Vec<ServerMessage>,
+    },
+    /// The search found it.
+    Found {
+        /// The city's id.
+        id: String,
+    },
+    /// The search proved it is not on the server.
+    NotFound,
+    /// The search found several candidates, or one on weak evidence (`1`).
+    Ambiguous {
+        /// How many.
+        count: usize,
+    },
+    /// The server cannot be searched reliably.
+    Unsearchable {
+        /// Why.
+        why: String,
+    },
+    /// The token has no id yet.
+    TokenPending,
+    /// The token resolved to an id.
+    TokenResolved {
+        /// The city's id.
+        id: String,
+    },
+    /// The token could not be read (the city has the report, its id stays unknown).
+    TokenUnreadable,
+    /// The user withdraws it.
+    Cancel,
+    /// The user asks to send it again.
+    Retry,
+    /// The server's settings changed.
+    SettingsChanged,
+}
+
+/// What the engine must do after a transition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// POST it (the attempt-started mark is committed first).
+    Post,
+    /// Search the server for it.
+    Search,
+    /// Poll its token.
+    ResolveToken,
+    /// Pause its server until the settings change.
+    PauseServer,
+}
+
+/// The result of a transition.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Transition {
+    pub(crate) progress: Progress,
+    pub(crate) effect: Option<Effect>,
+    /// A history entry: `(kind, summary)`.
+    pub(crate) history: Option<(&'static str, String)>,
+}
+
+/// Why an event does not apply in a phase.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NotAllowed {
+    pub(crate) phase: Phase,
+}
+
+/// POSTs answered with an application error before the report waits for the user.
+pub const MAX_SERVER_FAILURES: u32 = 3;
+
+/// The transition function. Pure: the same inputs give the same outputs (no clock, no
+/// randomness beyond the policy's jitter).
+pub(crate) fn transition(
+    from: &Progress,
+    event: Event,
+    now: i64,
+    policy: &RetryPolicy,
+) -> Result<Transition, NotAllowed> {
+    use Phase::*;
+    let mut p = from.clone();
+    let mut effect = None;
+    let mut history: Option<(&'static str, String)> = None;
+    let ms = |d: Duration| d.as_millis() as i64;
+    let not_allowed = || Err(NotAllowed { phase: from.phase });
+    let needs =
+        |p: &mut Progress, kind: AttentionKind, reason: String, messages: Vec<ServerMessage>| {
+            p.phase = NeedsUser;
+            p.attention = Some(Attention {
+                kind,
+                action: action_for(kind),
+                reason,
+                messages,
+            });
+        };
+    match (from.phase, event) {
+        (Queued, Event::Start) => {
+            p.phase = InFlight;
+            p.attempts += 1;
+            p.attempt_started_at = Some(now);
+            effect = Some(Effect::Post);
+        }
+        (Checking, Event::Start) => effect = Some(Effect::Search),
+        (WaitingForId, Event::Start) => effect = Some(Effect::ResolveToken),
+        (InFlight, Event::Recover) => {
+            p.phase = Checking;
+            p.next_at = now;
+            history = Some((
+                "recovered",
+                "Interrupted while sending; checking whether it arrived".into(),
+            ));
+        }
+        (Offline(resume), Event::NetworkBack) => {
+            p.phase = match resume {
+                Resume::Post => Queued,
+                Resume::Check => Checking,
+                Resume::ResolveToken => WaitingForId,
+            };
+            p.next_at = now;
+        }
+        (phase @ (Queued | InFlight | Checking | WaitingForId), Event::Unreachable) => {
+            p.phase = Offline(match phase {
+                Queued | InFlight => Resume::Post,
+                Checking => Resume::Check,
+                _ => Resume::ResolveToken,
+            });
+            if phase == InFlight {
+                // Nothing left the phone: not an attempt.
+                p.attempts = p.attempts.saturating_sub(1);
+                history = Some((
+                    "offline",
+                    "No network; it will be sent when the network returns".into(),
+                ));
+            }
+        }
+        (InFlight, Event::Busy { retry_after }) => {
+            p.phase = Queued;
+            p.next_at = now + ms(policy.delay(p.attempts.max(1), retry_after));
+            history = Some((
+                "retry_later",
+                "The city's server asked to wait; will try again".into(),
+            ));
+        }
+        (InFlight, Event::Created { id }) => {
+            p.phase = Sent;
+            history = Some((
+                "sent",
+                match id {
+                    Some(id) => format!("Received by the city as request {id}"),
+                    None => "Received by the city (it gives no request id)".into(),
+                },
+            ));
+        }
+        (InFlight, Event::GotToken) => {
+            p.phase = WaitingForId;
+            p.checks = 0;
+            p.next_at = now + ms(policy.token_poll);
+            history = Some((
+                "queued_by_city",
+                "The city queued it; waiting for its id".into(),
+            ));
+        }
+        (InFlight, Event::Unanswered { reason }) => {
+            check_soon(&mut p, now, policy);
+            history = Some((
+                "unknown_outcome",
+                format!("No usable answer from the city ({reason}); checking whether it arrived"),
+            ));
+        }
+        (InFlight, Event::ServerFailed { status, messages }) => {
+            check_soon(&mut p, now, policy);
+            let words = words(&messages);
+            // A gateway or an overloaded server (502, 503, 504) says nothing about the report;
+            // an application error (500, ...) may be about it: those are counted.
+            history = Some(if matches!(status, 502..=504) {
+                ("server_unavailable", format!("The city's server answered HTTP {status}{words}; checking whether it arrived"))
+            } else {
+                p.server_failures += 1;
+                ("server_error", format!("The city's server failed with HTTP {status}{words}; checking whether it arrived"))
+            });
+            p.server_messages = messages;
+        }
+        (InFlight, Event::SaidDuplicate) => {
+            p.phase = Checking;
+            p.checks = 0;
+            p.said_duplicate = true;
+            p.next_at = now;
+            history = Some((
+                "duplicate",
+                "The city says it already has this; looking for it".into(),
+            ));
+        }
+        (
+            InFlight,
+            Event::Refused {
+                kind,
+                reason,
+                messages,
+            },
+        ) => {
+            if kind == AttentionKind::SettingsRefused {
+                effect = Some(Effect::PauseServer);
+            }
+            history = Some(("needs_attention", format!("{reason}{}", words(&messages))));
+            needs(&mut p, kind, reason, messages);
+        }
+        (Checking, Event::Found { id }) => {
+            p.phase = Sent;
+            history = Some((
+                "sent",
+                format!("Found on the city's server as request {id}; not sent again"),
+            ));
+        }
+        (Checking, Event::NotFound) if from.said_duplicate => {
+            let reason = "The city says it already has this report, but it could not be found. \
+                          Send it again only if you are sure it did not arrive.";
+            history = Some(("needs_attention", reason.into()));
+            needs(&mut p, AttentionKind::SaidDuplicate, reason.into(), vec![]);
+        }
+        (Checking, Event::NotFound) if from.server_failures >= MAX_SERVER_FAILURES => {
+            let reason = format!(
+                "The city's server failed on this report {} times, and it is not on the server. \
+                 Edit it and submit again, or try later.",
+                from.server_failures
+            );
+            history = Some((
+                "needs_attention",
+                format!("{reason}{}", words(&from.server_messages)),
+            ));
+            let messages = from.server_messages.clone();
+            needs(&mut p, AttentionKind::ServerKeepsFailing, reason, messages);
+        }
+        (Checking, Event::NotFound) => {
+            p.phase = Queued;
+            // Backed off like any retry: a server failing on every POST is not posted to in
+            // a tight loop.
+            p.next_at = now + ms(policy.delay(p.attempts.max(1), None));
+            history = Some((
+                "not_found",
+                "Not on the city's server; sending again".into(),
+            ));
+        }
+        (Checking, Event::Ambiguous { count }) => {
+            let reason = match count {
+                1 => "A request on the city's server may be this report, but nothing but its service and time matched. \
+                      Send it again only if you are sure it did not arrive."
+                    .to_string(),
+                n => format!(
+                    "{n} requests on the city's server could be this report. \
+                     Send it again only if you are sure it did not arrive."
+                ),
+            };
+            history = Some(("needs_attention", reason.clone()));
+            needs(&mut p, AttentionKind::AmbiguousMatch, reason, vec![]);
+        }
+        (Checking, Event::Unsearchable { why }) => {
+            let reason = "The city may already have received this report, and its server cannot be searched \
+                          reliably to check. Send it again only if you are sure it did not arrive.";
+            history = Some(("needs_attention", format!("{reason} ({why})")));
+            needs(&mut p, AttentionKind::Unsearchable, reason.into(), vec![]);
+        }
+        (Checking, Event::Busy { .. }) if from.checks + 1 >= policy.max_checks => {
+            let reason = "The city may already have received this report, and its server could not be searched \
+                          to check. Send it again only if you are sure it did not arrive.";
+            p.checks += 1;
+            history = Some(("needs_attention", reason.into()));
+            needs(&mut p, AttentionKind::Unsearchable, reason.into(), vec![]);
+        }
+        (Checking, Event::Busy { retry_after }) => {
+            p.checks += 1;
+            p.next_at = now + ms(policy.delay(p.checks, retry_after));
+        }
+        (WaitingForId, Event::TokenResolved { id }) => {
+            p.phase = Sent;
+            history = Some(("sent", format!("The city gave it the id {id}")));
+        }
+        (WaitingForId, Event::TokenUnreadable) => {
+            p.phase = Sent;
+            history = Some((
+                "sent",
+                "Received by the city; its id could not be looked up".into(),
+            ));
+        }
+        (WaitingForId, Event::TokenPending | Event::Busy { .. })
+            if from.checks + 1 >= policy.max_checks =>
+        {
+            p.phase = Sent;
+            p.checks += 1;
+            history = Some((
+                "sent",
+                "Received by the city (it gave a token), which never gave its id: its status cannot be followed".into(),
+            ));
+        }
+        (WaitingForId, Event::TokenPending) => {
+            p.checks += 1;
+            let poll = policy
+                .token_poll
+                .saturating_mul(1 << p.checks.min(16))
+                .min(policy.max);
+            p.next_at = now + ms(poll);
+        }
+        (WaitingForId, Event::Busy { retry_after }) => {
+            p.checks += 1;
+            p.next_at = now + ms(policy.delay(p.checks, retry_after));
+        }
+        (Queued | Offline(Resume::Post) | NeedsUser, Event::Cancel) if from.editable() => {
+            p.phase = Cancelled;
+            p.attention = None;
+            history = Some(("cancelled", "Withdrawn before it was sent".into()));
+        }
+        (NeedsUser, Event::Retry) => {
+            let kind = from.attention.as_ref().map(|a| a.kind);
+            p.attention = None;
+            p.checks = 0;
+            p.server_failures = 0;
+            p.said_duplicate = false;
+            p.next_at = now;
+            p.phase = Queued;
+            if kind == Some(AttentionKind::Other) && from.attempts > 0 {
+                p.phase = Checking; // an old row that kept no reason: look before posting
+            }
+            history = Some(("retry", "Sending again, as asked".into()));
+        }
+        (NeedsUser, Event::SettingsChanged)
+            if from
+                .attention
+                .as_ref()
+                .is_some_and(|a| a.action == AttentionAction::CheckSettings) =>
+        {
+            p.phase = Queued;
+            p.attention = None;
+            p.next_at = now;
+            history = Some(("retry", "Server settings changed; trying again".into()));
+        }
+        _ => return not_allowed(),
+    }
+    if p.phase != Checking && p.phase != WaitingForId && from.phase != p.phase {
+        p.checks = 0;
+    }
+    Ok(Transition {
+        progress: p,
+        effect,
+        history,
+    })
+}
+
+/// What the user can do, by cause.
+fn action_for(kind: AttentionKind) -> AttentionAction {
+    match kind {
+        AttentionKind::Refused | AttentionKind::ServerKeepsFailing => {
+            AttentionAction::EditAndResubmit
+        }
+        AttentionKind::SettingsRefused | AttentionKind::BadSettings => {
+            AttentionAction::CheckSettings
+        }
+        AttentionKind::SaidDuplicate
+        | AttentionKind::AmbiguousMatch
+        | AttentionKind::Unsearchable
+        | AttentionKind::Other => AttentionAction::ConfirmPossibleDuplicate,
+    }
+}
+
+/// A POST that may have arrived: look for it first, soon.
+fn check_soon(p: &mut Progress, now: i64, policy: &RetryPolicy) {
+    p.phase = Phase::Checking;
+    p.checks = 0;
+    p.next_at = now
+        + policy
+            .delay(1, None)
+            .min(Duration::from_secs(5))
+            .as_millis() as i64;
+}
+
+/// The server's words, for a history entry: `: "a"; "b"`, or nothing.
+pub(crate) fn words(messages: &[ServerMessage]) -> String {
+    if messages.is_empty() {
+        return String::new();
+    }
+    let quoted: Vec<String> = messages
+        .iter()
+        .take(5)
+        .map(|m| match &m.field {
+            Some(field) => format!("{field}: \"{}\"", m.description),
+            None => format!("\"{}\"", m.description),
+        })
+        .collect();
+    format!(": {}", quoted.join("; "))
+}
