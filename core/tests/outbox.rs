@@ -645,3 +645,114 @@ async fn photos_travel_as_uploads_or_the_history_says_why_not() {
         .unwrap();
     assert_eq!(stored.media_urls.len(), 1, "the photo reached the city");
 }
+
+#[tokio::test]
+async fn a_dead_zone_costs_no_attempt_and_one_run_sends_everything_when_it_ends() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    sandbox.set_reachable(false).await.unwrap();
+    let reports: Vec<_> = (0..8)
+        .map(|i| submit(&curbside, pothole(&format!("dead zone {i}"))))
+        .collect();
+    for _ in 0..5 {
+        // What a background run or `curbside sync` does while nothing can be reached.
+        let summary = curbside
+            .run_pending(Instant::now() + Duration::from_secs(10))
+            .await
+            .unwrap();
+        assert_eq!(summary.sent, 0);
+        for report in curbside.reports().unwrap() {
+            assert_eq!(report.state, ReportState::WaitingForNetwork);
+            assert_eq!(report.attempts, 0, "offline is not an attempt");
+        }
+    }
+    sandbox.set_reachable(true).await.unwrap();
+    let started = Instant::now();
+    let summary = curbside
+        .run_pending(Instant::now() + Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(summary.sent, 8, "one run sends them all: {summary:?}");
+    for report in &reports {
+        let (report, history) = curbside.report(&report.id).unwrap();
+        assert_eq!(report.state, ReportState::Sent);
+        assert_eq!(report.attempts, 1);
+        assert_eq!(
+            history.iter().map(|h| h.kind.as_str()).collect::<Vec<_>>(),
+            ["submitted", "sent"]
+        );
+    }
+    println!("network back to 8 sent: {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn the_network_hint_parks_reports_and_brings_them_back() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = std::sync::Arc::new(open(dir.path(), &sandbox));
+    let worker = tokio::spawn(std::sync::Arc::clone(&curbside).run_worker());
+    curbside.set_network_available(false);
+    let report = submit(&curbside, pothole("hint"));
+    assert_eq!(report.state, ReportState::WaitingForNetwork);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(on_server(&sandbox, "hint"), 0, "nothing is sent while the hint says away");
+    curbside.set_network_available(true);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while curbside.report(&report.id).unwrap().0.state != ReportState::Sent {
+        assert!(Instant::now() < deadline, "not sent after the network came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.abort();
+    assert_eq!(curbside.report(&report.id).unwrap().0.attempts, 1);
+}
+
+#[tokio::test]
+async fn checks_and_token_polls_are_bounded() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    curbside.set_retry_policy(RetryPolicy {
+        max_checks: 4,
+        ..fast()
+    });
+    // A lost answer, then a server whose every GET fails: the search ends with the user.
+    let lost = submit(&curbside, pothole("never searchable"));
+    sandbox.faults().next(Scope::Post, Fault::CommitThenDrop);
+    curbside
+        .run_pending(Instant::now() + Duration::from_secs(10))
+        .await
+        .unwrap();
+    // A batch service whose token is never resolved (every GET fails).
+    let batch = submit(
+        &curbside,
+        DraftFields {
+            service_code: Some("streetlight".into()),
+            attributes: vec![],
+            ..pothole("token forever")
+        },
+    );
+    sandbox.faults().always(Some(Fault::ServerError(503)));
+    // The POST itself would fail too: send it before the GETs start failing.
+    sandbox.faults().clear();
+    curbside
+        .run_pending(Instant::now() + Duration::from_secs(10))
+        .await
+        .unwrap();
+    sandbox.faults().always(Some(Fault::ServerError(503)));
+    drain(&curbside).await;
+    sandbox.faults().clear();
+    let lost = curbside.report(&lost.id).unwrap().0;
+    assert!(
+        matches!(&lost.state, ReportState::NeedsAttention { attention } if attention.action == AttentionAction::ConfirmPossibleDuplicate),
+        "{lost:?}"
+    );
+    let batch = curbside.report(&batch.id).unwrap();
+    assert_eq!(batch.0.state, ReportState::Sent, "the city has it (it gave a token)");
+    assert!(
+        batch.1.iter().any(|h| h.summary.contains("never gave its id")),
+        "{:?}",
+        batch.1
+    );
+    assert_eq!(on_server(&sandbox, "never searchable"), 1);
+}

@@ -313,12 +313,9 @@ pub(crate) fn transition(
                 _ => Resume::ResolveToken,
             });
             if phase == InFlight {
-                // Nothing left the phone: not an attempt.
+                // Nothing left the phone: not an attempt (nor a line of history: the state
+                // says it, and a dead zone would write one per try).
                 p.attempts = p.attempts.saturating_sub(1);
-                history = Some((
-                    "offline",
-                    "No network; it will be sent when the network returns".into(),
-                ));
             }
         }
         (InFlight, Event::Busy { retry_after }) => {

@@ -59,7 +59,7 @@ impl Default for SandboxConfig {
 pub struct Sandbox {
     addr: SocketAddr,
     state: Arc<server::State>,
-    task: tokio::task::JoinHandle<()>,
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Sandbox {
@@ -82,7 +82,11 @@ impl Sandbox {
             posts: Default::default(),
         });
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
-        Ok(Sandbox { addr, state, task })
+        Ok(Sandbox {
+            addr,
+            state,
+            task: std::sync::Mutex::new(Some(task)),
+        })
     }
 
     /// The address it listens on.
@@ -154,14 +158,36 @@ impl Sandbox {
         self.state.store.set_status(id, status, note)
     }
 
+    /// A dead zone, as the phone sees it: `false` stops listening and closes every open
+    /// connection (a new one is refused); `true` listens again on the same address, with
+    /// everything stored kept.
+    pub async fn set_reachable(&self, reachable: bool) -> std::io::Result<()> {
+        let running = self.task.lock().unwrap().take();
+        if let Some(task) = running {
+            task.abort();
+            let _ = task.await;
+        }
+        if reachable {
+            let listener = tokio::net::TcpListener::bind(self.addr).await?;
+            let task = tokio::spawn(server::serve(listener, Arc::clone(&self.state)));
+            *self.task.lock().unwrap() = Some(task);
+        }
+        Ok(())
+    }
+
     /// Serves until the process ends (for `curbside sandbox`).
-    pub async fn run_forever(mut self) {
-        let _ = (&mut self.task).await;
+    pub async fn run_forever(self) {
+        let task = self.task.lock().unwrap().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
     }
 }
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = self.task.lock().unwrap().take() {
+            task.abort();
+        }
     }
 }
