@@ -199,6 +199,9 @@ impl Curbside {
     /// One pass of the worker; how long to sleep after it.
     async fn worker_pass(&self) -> Result<Duration> {
         if self.engine.online() {
+            // The hint says online: whatever still waits for the network (a hint that could
+            // not be recorded, a failure the worker recovered from) is due.
+            self.network_back(None)?;
             self.run(Instant::now() + Duration::from_secs(300), true)
                 .await?;
         }

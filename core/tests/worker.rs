@@ -1,0 +1,116 @@
+//! The background worker on a full disk: it backs off instead of spinning, says so in the
+//! log, and recovers with nothing lost once space is back. The data directory is a real
+//! 4 MiB tmpfs, filled to the last byte (this test mounts it, so it runs as root, as CI does).
+
+use std::io::Write;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use curbside_core::outbox::ReportState;
+use curbside_core::Curbside;
+use curbside_sandbox::{Sandbox, SandboxConfig};
+use tracing_subscriber::layer::SubscriberExt;
+
+mod common;
+use common::*;
+
+/// A tmpfs mounted for the test, unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path) -> SmallDisk {
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("mount: this test needs the mount command");
+        assert!(
+            status.success(),
+            "mounting a 4 MiB tmpfs failed: run this test as root (tests/run does, as CI)"
+        );
+        SmallDisk(dir.to_path_buf())
+    }
+
+    /// Writes a filler file until the disk is full.
+    fn fill(&self) -> std::path::PathBuf {
+        let path = self.0.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let block = vec![0u8; 4096];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        // Lazily: the database may still be open when a failed test unwinds.
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Counts the worker's "worker failed" log lines.
+struct Failures(Arc<AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Failures {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Message(bool);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" && format!("{value:?}") == "worker failed" {
+                    self.0 = true;
+                }
+            }
+        }
+        let mut message = Message(false);
+        event.record(&mut message);
+        if message.0 {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_backs_the_worker_off_and_nothing_is_lost() {
+    let failures = Arc::new(AtomicUsize::new(0));
+    let subscriber = tracing_subscriber::registry().with(Failures(Arc::clone(&failures)));
+    let _log = tracing::subscriber::set_default(subscriber);
+
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(dir.path());
+    let curbside = Arc::new(open(dir.path(), &sandbox));
+    curbside.set_network_available(false);
+    let reports: Vec<_> = (0..5)
+        .map(|i| submit(&curbside, pothole(&format!("full disk {i}"))))
+        .collect();
+    let filler = disk.fill();
+
+    let worker = tokio::spawn(Arc::clone(&curbside).run_worker());
+    curbside.set_network_available(true);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let failed = failures.load(Ordering::SeqCst);
+    assert!(failed >= 1, "the worker met the full disk and said so");
+    assert!(failed <= 4, "backed off (1 s, 2 s, ...), not spinning: {failed} failures in 3 s");
+    assert_eq!(sandbox.requests().len(), 0, "nothing leaves before the mark can be written");
+
+    std::fs::remove_file(filler).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let all = curbside.reports().unwrap();
+        if all.iter().all(|r| r.state == ReportState::Sent) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not recovered: {all:#?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    worker.abort();
+    for (i, report) in reports.iter().enumerate() {
+        assert_eq!(on_server(&sandbox, &format!("full disk {i}")), 1);
+        assert!(curbside.report(&report.id).is_ok());
+    }
+    drop(curbside);
+    assert!(Curbside::open(dir.path()).unwrap().reports().unwrap().len() == 5, "still there after reopening");
+}
