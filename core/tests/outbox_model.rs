@@ -1,5 +1,6 @@
 //! A property-based model test of the outbox: random submits, faults, runs, crashes (a run
-//! cut off mid-step and the instance dropped) and restarts, against the sandbox. After every
+//! cut off mid-step and the instance dropped), restarts, the server going out of reach and
+//! coming back, and the platform's network hint, against the sandbox. After every
 //! operation: the database is sound, no submitted report is lost, the server holds no
 //! duplicate; at the end, with the faults gone, every report that was not cancelled is on the
 //! server exactly once.
@@ -22,6 +23,8 @@ enum Op {
     Crash(u64),
     Restart,
     Cancel(usize),
+    Reachable(bool),
+    Hint(bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -33,6 +36,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (1u64..250).prop_map(Op::Crash),
         1 => Just(Op::Restart),
         1 => (0usize..20).prop_map(Op::Cancel),
+        2 => any::<bool>().prop_map(Op::Reachable),
+        1 => any::<bool>().prop_map(Op::Hint),
     ]
 }
 
@@ -129,7 +134,10 @@ async fn scenario(ops: Vec<Op>) {
                     let _ = curbside.cancel_report(id);
                 }
             }
+            Op::Reachable(up) => sandbox.set_reachable(up).await.unwrap(),
+            Op::Hint(up) => curbside.set_network_available(up),
         }
+
         let reports = curbside.reports().unwrap();
         for (id, description) in &submitted {
             assert!(
@@ -143,6 +151,8 @@ async fn scenario(ops: Vec<Op>) {
         }
     }
     sandbox.faults().clear();
+    sandbox.set_reachable(true).await.unwrap();
+    curbside.set_network_available(true);
     for _ in 0..100 {
         curbside
             .run_pending(Instant::now() + Duration::from_secs(30))
