@@ -2,7 +2,9 @@ import Foundation
 
 public extension CurbsideCore {
     /// The outbox as an `AsyncStream`: every report (newest first) now, and again after each
-    /// change. Iterate it in a `Task`; cancelling the task ends the subscription.
+    /// change or removal. A copy older than the one held (a lower `version`) is dropped; a
+    /// removed report (turned back into a draft) leaves the list. Iterate it in a `Task`;
+    /// cancelling the task ends the subscription.
     func reportsStream() -> AsyncStream<[Report]> {
         AsyncStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
             let collector = ReportCollector(continuation)
@@ -20,6 +22,7 @@ public extension CurbsideCore {
 private final class ReportCollector: ReportListener, @unchecked Sendable {
     private let lock = NSLock()
     private var current: [String: Report] = [:]
+    private var removed: [String: UInt64] = [:]
     private let continuation: AsyncStream<[Report]>.Continuation
 
     init(_ continuation: AsyncStream<[Report]>.Continuation) {
@@ -36,7 +39,18 @@ private final class ReportCollector: ReportListener, @unchecked Sendable {
     func onReportChanged(report: Report) {
         lock.lock()
         defer { lock.unlock() }
-        current[report.id] = report
+        let held = current[report.id]?.version ?? removed[report.id]
+        if held == nil || report.version > held! {
+            current[report.id] = report
+            publish()
+        }
+    }
+
+    func onReportRemoved(id: String, version: UInt64) {
+        lock.lock()
+        defer { lock.unlock() }
+        current[id] = nil
+        removed[id] = version
         publish()
     }
 

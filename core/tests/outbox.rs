@@ -696,11 +696,18 @@ async fn the_network_hint_parks_reports_and_brings_them_back() {
     let report = submit(&curbside, pothole("hint"));
     assert_eq!(report.state, ReportState::WaitingForNetwork);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(on_server(&sandbox, "hint"), 0, "nothing is sent while the hint says away");
+    assert_eq!(
+        on_server(&sandbox, "hint"),
+        0,
+        "nothing is sent while the hint says away"
+    );
     curbside.set_network_available(true);
     let deadline = Instant::now() + Duration::from_secs(10);
     while curbside.report(&report.id).unwrap().0.state != ReportState::Sent {
-        assert!(Instant::now() < deadline, "not sent after the network came back");
+        assert!(
+            Instant::now() < deadline,
+            "not sent after the network came back"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     worker.abort();
@@ -748,9 +755,16 @@ async fn checks_and_token_polls_are_bounded() {
         "{lost:?}"
     );
     let batch = curbside.report(&batch.id).unwrap();
-    assert_eq!(batch.0.state, ReportState::Sent, "the city has it (it gave a token)");
+    assert_eq!(
+        batch.0.state,
+        ReportState::Sent,
+        "the city has it (it gave a token)"
+    );
     assert!(
-        batch.1.iter().any(|h| h.summary.contains("never gave its id")),
+        batch
+            .1
+            .iter()
+            .any(|h| h.summary.contains("never gave its id")),
         "{:?}",
         batch.1
     );

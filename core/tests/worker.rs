@@ -93,8 +93,15 @@ async fn a_full_disk_backs_the_worker_off_and_nothing_is_lost() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let failed = failures.load(Ordering::SeqCst);
     assert!(failed >= 1, "the worker met the full disk and said so");
-    assert!(failed <= 4, "backed off (1 s, 2 s, ...), not spinning: {failed} failures in 3 s");
-    assert_eq!(sandbox.requests().len(), 0, "nothing leaves before the mark can be written");
+    assert!(
+        failed <= 4,
+        "backed off (1 s, 2 s, ...), not spinning: {failed} failures in 3 s"
+    );
+    assert_eq!(
+        sandbox.requests().len(),
+        0,
+        "nothing leaves before the mark can be written"
+    );
 
     std::fs::remove_file(filler).unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -112,5 +119,8 @@ async fn a_full_disk_backs_the_worker_off_and_nothing_is_lost() {
         assert!(curbside.report(&report.id).is_ok());
     }
     drop(curbside);
-    assert!(Curbside::open(dir.path()).unwrap().reports().unwrap().len() == 5, "still there after reopening");
+    assert!(
+        Curbside::open(dir.path()).unwrap().reports().unwrap().len() == 5,
+        "still there after reopening"
+    );
 }

@@ -126,6 +126,7 @@ impl Transport {
 
     pub(crate) async fn post(&self, url: Url, body: PostBody) -> Result<Response, Open311Error> {
         let watch = Arc::new(Progress::new());
+        let url_path = url.path().to_string(); // never the query or the body
         let request = match body {
             // Many servers (WSGI, Perl's PSGI, unbuffered proxies) read a body by its
             // Content-Length only and see a chunked one as empty: the length is always sent.
@@ -161,6 +162,8 @@ impl Transport {
             }
         };
         let stall = self.limits.stall_timeout;
+        let started = Instant::now();
+        let path = url_path.clone();
         let response = tokio::select! {
             result = request.send() => result.map_err(|e| self.failure(Method::Post, &e))?,
             () = watch.stalled(stall) => {
@@ -169,6 +172,7 @@ impl Transport {
                 })
             }
         };
+        tracing::debug!(target: "curbside::http", %path, status = response.status().as_u16(), ms = started.elapsed().as_millis() as u64, "POST");
         self.read(Method::Post, response).await
     }
 

@@ -612,7 +612,9 @@ mod tests {
         match event {
             "not_found_after_duplicate" => p.said_duplicate = true,
             "not_found_after_server_failures" => p.server_failures = MAX_SERVER_FAILURES,
-            "busy_at_max_checks" | "token_pending_at_max_checks" => p.checks = policy().max_checks - 1,
+            "busy_at_max_checks" | "token_pending_at_max_checks" => {
+                p.checks = policy().max_checks - 1
+            }
             _ => {}
         }
         p
@@ -625,10 +627,17 @@ mod tests {
             "network_back" => Event::NetworkBack,
             "unreachable" => Event::Unreachable,
             "busy" | "busy_at_max_checks" => Event::Busy { retry_after: None },
-            "created" => Event::Created { id: Some("1".into()) },
+            "created" => Event::Created {
+                id: Some("1".into()),
+            },
             "got_token" => Event::GotToken,
-            "unanswered" => Event::Unanswered { reason: "reset".into() },
-            "server_failed" => Event::ServerFailed { status: 500, messages: vec![] },
+            "unanswered" => Event::Unanswered {
+                reason: "reset".into(),
+            },
+            "server_failed" => Event::ServerFailed {
+                status: 500,
+                messages: vec![],
+            },
             "said_duplicate" => Event::SaidDuplicate,
             "refused" => Event::Refused {
                 kind: AttentionKind::Refused,
@@ -645,7 +654,9 @@ mod tests {
                 Event::NotFound
             }
             "ambiguous" => Event::Ambiguous { count: 2 },
-            "unsearchable" => Event::Unsearchable { why: "ignores filters".into() },
+            "unsearchable" => Event::Unsearchable {
+                why: "ignores filters".into(),
+            },
             "token_resolved" => Event::TokenResolved { id: "1".into() },
             "token_unreadable" => Event::TokenUnreadable,
             "token_pending" | "token_pending_at_max_checks" => Event::TokenPending,
@@ -659,7 +670,9 @@ mod tests {
     /// The design doc's transition table, row by row.
     fn table() -> Vec<(String, String, String, String)> {
         let doc = include_str!("mod.rs");
-        let start = doc.find("//! | from | event | to | effect |").expect("the table");
+        let start = doc
+            .find("//! | from | event | to | effect |")
+            .expect("the table");
         doc[start..]
             .lines()
             .skip(2)
@@ -672,7 +685,12 @@ mod tests {
                     .split('|')
                     .map(|c| c.trim().to_string())
                     .collect();
-                (cells[0].clone(), cells[1].clone(), cells[2].clone(), cells[3].clone())
+                (
+                    cells[0].clone(),
+                    cells[1].clone(),
+                    cells[2].clone(),
+                    cells[3].clone(),
+                )
             })
             .collect()
     }
@@ -683,8 +701,13 @@ mod tests {
         assert!(rows.len() > 30, "the table was read: {} rows", rows.len());
         for (from, event_name, to, effect) in &rows {
             let from_phase = phase(from);
-            let result = transition(&progress(from_phase, event_name), event(event_name), 1_000, &policy())
-                .unwrap_or_else(|_| panic!("{from} + {event_name}: refused, the table says {to}"));
+            let result = transition(
+                &progress(from_phase, event_name),
+                event(event_name),
+                1_000,
+                &policy(),
+            )
+            .unwrap_or_else(|_| panic!("{from} + {event_name}: refused, the table says {to}"));
             assert_eq!(result.progress.phase, phase(to), "{from} + {event_name}");
             let effect_name = match result.effect {
                 None => "-",
@@ -701,20 +724,52 @@ mod tests {
     fn pairs_the_table_leaves_out_are_refused() {
         let rows = table();
         let phases = [
-            "queued", "in_flight", "checking", "waiting_for_id", "waiting_for_network(post)",
-            "waiting_for_network(check)", "waiting_for_network(resolve_token)", "sent", "needs_user", "cancelled",
+            "queued",
+            "in_flight",
+            "checking",
+            "waiting_for_id",
+            "waiting_for_network(post)",
+            "waiting_for_network(check)",
+            "waiting_for_network(resolve_token)",
+            "sent",
+            "needs_user",
+            "cancelled",
         ];
         let events = [
-            "start", "recover", "network_back", "unreachable", "busy", "created", "got_token", "unanswered",
-            "server_failed", "said_duplicate", "refused", "found", "not_found", "ambiguous", "unsearchable",
-            "token_resolved", "token_unreadable", "token_pending", "cancel", "retry", "settings_changed",
+            "start",
+            "recover",
+            "network_back",
+            "unreachable",
+            "busy",
+            "created",
+            "got_token",
+            "unanswered",
+            "server_failed",
+            "said_duplicate",
+            "refused",
+            "found",
+            "not_found",
+            "ambiguous",
+            "unsearchable",
+            "token_resolved",
+            "token_unreadable",
+            "token_pending",
+            "cancel",
+            "retry",
+            "settings_changed",
         ];
         for from in phases {
             for name in events {
-                let listed = rows.iter().any(|(f, e, _, _)| f == from && e.starts_with(name));
-                let result = transition(&progress(phase(from), name), event(name), 1_000, &policy());
+                let listed = rows
+                    .iter()
+                    .any(|(f, e, _, _)| f == from && e.starts_with(name));
+                let result =
+                    transition(&progress(phase(from), name), event(name), 1_000, &policy());
                 if !listed {
-                    assert!(result.is_err(), "{from} + {name} is not in the table but is allowed");
+                    assert!(
+                        result.is_err(),
+                        "{from} + {name} is not in the table but is allowed"
+                    );
                 }
             }
         }
@@ -726,11 +781,19 @@ mod tests {
         let queued = Progress::new(0);
         let in_flight = transition(&queued, Event::Start, 10, &p).unwrap().progress;
         assert_eq!(in_flight.attempts, 1);
-        let offline = transition(&in_flight, Event::Unreachable, 20, &p).unwrap().progress;
+        let offline = transition(&in_flight, Event::Unreachable, 20, &p)
+            .unwrap()
+            .progress;
         assert_eq!(offline.phase, Phase::Offline(Resume::Post));
         assert_eq!(offline.attempts, 0, "nothing left the phone");
-        let back = transition(&offline, Event::NetworkBack, 5_000, &p).unwrap().progress;
-        assert_eq!((back.phase, back.next_at), (Phase::Queued, 5_000), "due at once");
+        let back = transition(&offline, Event::NetworkBack, 5_000, &p)
+            .unwrap()
+            .progress;
+        assert_eq!(
+            (back.phase, back.next_at),
+            (Phase::Queued, 5_000),
+            "due at once"
+        );
         assert!(back.editable(), "never posted: still editable");
     }
 
@@ -755,7 +818,11 @@ mod tests {
             polls.push(next.progress.next_at);
             waiting = next.progress;
         }
-        assert_eq!(waiting.phase, Phase::Sent, "the city has it; its id never came");
+        assert_eq!(
+            waiting.phase,
+            Phase::Sent,
+            "the city has it; its id never came"
+        );
         assert!(polls[2] > polls[1] && polls[1] > polls[0], "{polls:?}");
     }
 }

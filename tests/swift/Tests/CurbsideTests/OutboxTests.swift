@@ -127,4 +127,61 @@ final class OutboxTests: XCTestCase {
         XCTAssertEqual(failAction, .editAndResubmit)
         XCTAssertEqual(failMessages.map(\.description), ["ValidationError at /open311/v2/requests.json"])
     }
+
+    func testNoGhostInTheStreamAfterEditAndCancel() async throws {
+        let core = try await open()
+        core.setNetworkAvailable(available: false)
+        let edited = try await core.submit(draftId: try await core.createDraft(fields: pothole("Swift edited")).id,
+                                           serverId: "city")
+        let cancelled = try await core.submit(draftId: try await core.createDraft(fields: pothole("Swift cancelled")).id,
+                                              serverId: "city")
+        XCTAssertEqual(edited.state, .waitingForNetwork)
+        _ = try await core.editReport(id: edited.id)
+        _ = try await core.cancelReport(id: cancelled.id)
+        // A stream opened now, and one that saw both reports first, end the same way.
+        let deadline = Date().addingTimeInterval(10)
+        var last: [Report] = []
+        let stream = core.reportsStream()
+        for await reports in stream {
+            last = reports
+            if reports.allSatisfy({ $0.id != edited.id }),
+               reports.first(where: { $0.id == cancelled.id })?.state == .cancelled {
+                break
+            }
+            if Date() > deadline { break }
+        }
+        XCTAssertEqual(last.map(\.id), [cancelled.id], "the edited report is gone, not a ghost")
+    }
+
+    func testTheLogReachesTheAppWithoutPersonalData() async throws {
+        let sink = CollectingSink()
+        setLogSink(sink: sink, level: .debug)
+        let core = try await open()
+        core.setNetworkAvailable(available: false)
+        let secret = "Swift log secret \(UUID().uuidString)"
+        let report = try await core.submit(draftId: try await core.createDraft(fields: pothole(secret)).id,
+                                           serverId: "city")
+        _ = try await core.runPending(seconds: 20)
+        let lines = sink.lines()
+        XCTAssertTrue(lines.contains { $0.contains(report.id) && $0.contains("to=sent") }, "\(lines)")
+        XCTAssertFalse(lines.contains { $0.contains(secret) || $0.contains("sandbox-key") })
+    }
+}
+
+/// Keeps every log line.
+final class CollectingSink: LogSink, @unchecked Sendable {
+    private let lock = NSLock()
+    private var kept: [String] = []
+
+    func log(level: LogLevel, target: String, message: String) {
+        lock.lock()
+        defer { lock.unlock() }
+        kept.append("\(target) \(message)")
+    }
+
+    func lines() -> [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return kept
+    }
 }

@@ -1,17 +1,20 @@
 package dev.curbside
 
+import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.buffer
 import kotlinx.coroutines.flow.callbackFlow
-import kotlinx.coroutines.channels.BufferOverflow
 
 /**
- * The outbox as a [Flow]: every report (newest first) now, and again after each change.
- * Collect it from a ViewModel; collection stops the underlying subscription when cancelled.
+ * The outbox as a [Flow]: every report (newest first) now, and again after each change or
+ * removal. A copy older than the one held (a lower `version`) is dropped; a removed report
+ * (turned back into a draft) leaves the list. Collect it from a ViewModel; collection stops
+ * the underlying subscription when cancelled.
  */
 fun CurbsideCore.reportsFlow(): Flow<List<Report>> = callbackFlow {
     val current = LinkedHashMap<String, Report>()
+    val removed = HashMap<String, ULong>()
     fun publish() {
         trySend(current.values.sortedByDescending { it.createdAt })
     }
@@ -26,7 +29,18 @@ fun CurbsideCore.reportsFlow(): Flow<List<Report>> = callbackFlow {
 
         override fun onReportChanged(report: Report) {
             synchronized(current) {
-                current[report.id] = report
+                val held = current[report.id]?.version ?: removed[report.id]
+                if (held == null || report.version > held) {
+                    current[report.id] = report
+                    publish()
+                }
+            }
+        }
+
+        override fun onReportRemoved(id: String, version: ULong) {
+            synchronized(current) {
+                current.remove(id)
+                removed[id] = version
                 publish()
             }
         }

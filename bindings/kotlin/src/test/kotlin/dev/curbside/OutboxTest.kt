@@ -85,7 +85,7 @@ class OutboxTest {
         open().use { core ->
             core.setNetworkAvailable(false)
             val report = core.submit(core.createDraft(pothole("never mind")).id, "city")
-            assertEquals(ReportState.Queued, core.reports().single { it.id == report.id }.state)
+            assertEquals(ReportState.WaitingForNetwork, core.reports().single { it.id == report.id }.state)
             assertEquals(ReportState.Cancelled, core.cancelReport(report.id).state)
 
             val incomplete = core.createDraft(DraftFields(description = "no service yet"))
@@ -161,6 +161,49 @@ class OutboxTest {
             assertEquals(AttentionKind.AMBIGUOUS_MATCH, attention.kind)
             assertEquals(AttentionAction.CONFIRM_POSSIBLE_DUPLICATE, attention.action)
             assertEquals(null, state.requestId, "never marked sent on a guess")
+        }
+    }
+
+    @Test
+    fun `no ghost in the flow after edit and cancel`() = runBlocking<Unit> {
+        open().use { core ->
+            core.setNetworkAvailable(false) // both wait for the network: still editable
+            val edited = core.submit(core.createDraft(pothole("Kotlin edited")).id, "city")
+            val cancelled = core.submit(core.createDraft(pothole("Kotlin cancelled")).id, "city")
+            assertEquals(ReportState.WaitingForNetwork, edited.state)
+            val flow = core.reportsFlow()
+            withTimeout(10_000) { flow.first { list -> list.any { it.id == edited.id } } }
+            core.editReport(edited.id)
+            core.cancelReport(cancelled.id)
+            val settled = withTimeout(10_000) {
+                flow.first { list ->
+                    list.none { it.id == edited.id } &&
+                        list.singleOrNull { it.id == cancelled.id }?.state == ReportState.Cancelled
+                }
+            }
+            assertEquals(listOf(cancelled.id), settled.map { it.id }, "the edited report is gone, not a ghost")
+            assertEquals(1, core.listDrafts().size, "it is a draft again")
+        }
+    }
+
+    @Test
+    fun `the log reaches the app and carries no personal data`() = runBlocking<Unit> {
+        val lines = java.util.Collections.synchronizedList(mutableListOf<String>())
+        setLogSink(object : LogSink {
+            override fun log(level: LogLevel, target: String, message: String) {
+                lines.add("$level $target $message")
+            }
+        }, LogLevel.DEBUG)
+        open().use { core ->
+            core.setNetworkAvailable(false)
+            val secret = "Kotlin log secret ${System.nanoTime()}"
+            val report = core.submit(core.createDraft(pothole(secret)).id, "city")
+            core.runPending(20.0)
+            assertEquals(ReportState.Sent, core.reports().single { it.id == report.id }.state)
+            val mine = lines.filter { report.id in it }
+            assertTrue(mine.any { "from=in_flight" in it && "to=sent" in it }, "$mine")
+            assertTrue(lines.any { it.contains("curbside::http") }, "exchanges are logged")
+            assertTrue(lines.none { secret in it || "sandbox-key" in it || "38.8893" in it }, "$lines")
         }
     }
 }
