@@ -538,6 +538,13 @@ impl Curbside {
 
     /// Every report of `server` (or of all) waiting for the network is due at once.
     fn network_back(&self, server: Option<&str>) -> Result<()> {
+        // Most calls find nothing: a read, not a write transaction.
+        let waiting = self
+            .store
+            .read(|c| reports::in_phase(c, "waiting_for_network", server))?;
+        if waiting.is_empty() {
+            return Ok(());
+        }
         self.commit(|tx, events| {
             for row in reports::in_phase(tx, "waiting_for_network", server)? {
                 events.extend(self.apply(tx, row, Event::NetworkBack, |_| {})?.1);
