@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use curbside_core::open311::{ApiKey, Format};
-use curbside_core::outbox::{AttentionAction, OutboxEvent, ReportState, RetryPolicy, SendStep};
+use curbside_core::outbox::{
+    AttentionAction, OutboxEvent, ReportId, ReportState, RetryPolicy, SendStep,
+};
 use curbside_core::{Curbside, DraftFields, Error};
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig, Scope};
 
@@ -769,4 +771,50 @@ async fn checks_and_token_polls_are_bounded() {
         batch.1
     );
     assert_eq!(on_server(&sandbox, "never searchable"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_come_in_commit_order_with_versions_and_removals() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    let (_, mut events) = curbside.subscribe().unwrap();
+    let sent: Vec<_> = (0..3)
+        .map(|i| submit(&curbside, pothole(&format!("ordered {i}"))))
+        .collect();
+    sandbox.faults().next(Scope::Post, Fault::CommitThenDrop);
+    drain(&curbside).await;
+    curbside.set_network_available(false);
+    let edited = submit(&curbside, pothole("edited away"));
+    curbside.edit_report(&edited.id).unwrap();
+    curbside.set_network_available(true);
+
+    let mut last: HashMap<ReportId, u64> = HashMap::new();
+    let mut removed = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        match event {
+            OutboxEvent::Changed(report) => {
+                let before = last.insert(report.id, report.version);
+                assert!(
+                    before.is_none_or(|v| v < report.version),
+                    "versions only grow, in the order they arrive: {before:?} then {}",
+                    report.version
+                );
+                assert!(!removed.contains(&report.id), "nothing after a removal");
+            }
+            OutboxEvent::Removed { id, version } => {
+                assert!(last.get(&id).is_some_and(|v| *v < version));
+                removed.push(id);
+            }
+        }
+    }
+    assert_eq!(removed, [edited.id]);
+    for report in &sent {
+        let latest = curbside.report(&report.id).unwrap().0;
+        assert_eq!(latest.state, ReportState::Sent);
+        assert_eq!(
+            last[&report.id], latest.version,
+            "the last event is the committed state"
+        );
+    }
 }
