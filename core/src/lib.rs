@@ -115,7 +115,12 @@ impl Curbside {
 /// Creates `dir` if needed and proves that files can be created in it, so an unusable
 /// directory is reported as such rather than as an obscure SQLite failure later.
 fn ensure_writable(dir: &Path) -> Result<()> {
-    let probe = dir.join(".curbside-write-check");
+    // A name of its own, so processes opening one directory at once never race on it.
+    let probe = dir.join(format!(
+        ".curbside-write-check-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(dir)
         .and_then(|()| std::fs::write(&probe, b""))
         .and_then(|()| std::fs::remove_file(&probe))

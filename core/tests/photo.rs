@@ -426,6 +426,33 @@ fn hostile_and_broken_files_get_typed_errors() {
 }
 
 #[test]
+fn devices_pipes_and_folders_are_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let fifo = dir.path().join("camera.fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = std::time::Instant::now();
+    // /dev/zero reports size 0 and never ends; a FIFO with no writer blocks any reader.
+    for path in [Path::new("/dev/zero"), fifo.as_path(), dir.path()] {
+        let error = process(path, &out, &PhotoProfile::default()).unwrap_err();
+        assert!(
+            error.to_string().contains("not a regular file"),
+            "{}: {error}",
+            path.display()
+        );
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "refused at once, not read: {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn real_camera_photos_when_present() {
     let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/photos");
     if !shared.is_dir() {

@@ -64,7 +64,10 @@ pub(crate) fn validate(
         }
         None => {}
         Some(location) => {
-            if location.latitude == 0.0 && location.longitude == 0.0 && !fields.location_confirmed {
+            // By distance, not by bit pattern: 4e-320 or 1e-7 is the same missing fix. Null
+            // Island is about 11 m across at this threshold (1e-4 degrees).
+            let null_island = location.latitude.abs() < 1e-4 && location.longitude.abs() < 1e-4;
+            if null_island && !fields.location_confirmed {
                 error("location", "The position is 0, 0 (in the ocean): this is usually a missing GPS fix. Place the pin, or confirm it.".into());
             }
             let measured = matches!(

@@ -13,6 +13,43 @@ const MAX_FILE_BYTES: u64 = 120 * 1024 * 1024;
 /// Longest edges tried, in order, when a photo cannot meet the budget at the quality floor.
 const STEP_DOWN: [f64; 2] = [0.78, 0.625];
 
+/// Reads a photo: a regular file only (never a device such as `/dev/zero`, a FIFO or a
+/// socket, which could block or never end), at most [`MAX_FILE_BYTES`], counted while reading
+/// (a file that grows, or a size that lies, cannot get past the cap).
+fn read_bounded(input: &Path) -> Result<Vec<u8>, PhotoError> {
+    use std::io::Read;
+    let io = |e: std::io::Error| PhotoError::Io(e.kind().to_string());
+    let not_regular = || {
+        PhotoError::Io("not a regular file (a device, a pipe or a folder is not a photo)".into())
+    };
+    if !std::fs::metadata(input).map_err(io)?.is_file() {
+        return Err(not_regular());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        // Never block in open(): the path may have been swapped for a FIFO since the check.
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(input).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(not_regular());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(PhotoError::Corrupt(format!(
+            "photos over {} MB are not accepted",
+            MAX_FILE_BYTES / 1_000_000
+        )));
+    }
+    Ok(bytes)
+}
+
 /// An RGB image in memory.
 struct Rgb {
     pixels: Vec<u8>,
@@ -27,14 +64,7 @@ pub fn process(
     profile: &PhotoProfile,
 ) -> Result<ProcessedPhoto, PhotoError> {
     let io = |e: std::io::Error| PhotoError::Io(e.kind().to_string());
-    let size = std::fs::metadata(input).map_err(io)?.len();
-    if size > MAX_FILE_BYTES {
-        return Err(PhotoError::Corrupt(format!(
-            "the file is {} MB; photos over 120 MB are not accepted",
-            size / 1_000_000
-        )));
-    }
-    let file = std::fs::read(input).map_err(io)?;
+    let file = read_bounded(input)?;
     let info = exif::read(&file);
     let (decoded, icc) = if file.starts_with(&[0xFF, 0xD8, 0xFF]) {
         (decode_jpeg(&file, profile)?, markers::icc_segments(&file))
