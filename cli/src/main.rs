@@ -105,7 +105,17 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // A closed pipe (`curbside outbox | head`) ends the program quietly, as Unix tools do,
+    // instead of a panic in println!.
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of one signal before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return argument_error(e),
+    };
     let out = Output { json: cli.json };
     let data_dir = || cli.data_dir.clone().unwrap_or_else(default_data_dir);
     let result = match cli.command {
@@ -144,6 +154,29 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A command line that cannot be understood: clap's words, as JSON under `--json` (the form
+/// scripts read every other error in), exit status 2; help and version print as usual.
+fn argument_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args().any(|a| a == "--json");
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) || !wants_json
+    {
+        error.exit();
+    }
+    let message = error.render().to_string();
+    let first = message
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("error: ");
+    let body = serde_json::json!({ "error": { "kind": "invalid_input", "field": null, "message": first, "usage": message } });
+    eprintln!("{body}");
+    ExitCode::from(2)
 }
 
 /// The platform's data directory for Curbside (`~/.local/share/curbside` on Linux).

@@ -62,6 +62,21 @@ pub(crate) fn run(args: PhotoArgs, out: &Output) -> curbside_core::Result<()> {
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."))
         .to_path_buf();
+    // Only a regular file is ever replaced, and no folder is created.
+    if !work.is_dir() {
+        return Err(invalid_out(format!(
+            "the folder {} does not exist",
+            work.display()
+        )));
+    }
+    if let Ok(existing) = std::fs::symlink_metadata(&args.out) {
+        if !existing.is_file() {
+            return Err(invalid_out(format!(
+                "{} exists and is not a regular file",
+                args.out.display()
+            )));
+        }
+    }
     let photo = process(&args.file, &work, &profile)?;
     std::fs::rename(&photo.path, &args.out).map_err(|e| PhotoError::Io(e.to_string()))?;
     let photo = curbside_core::photo::ProcessedPhoto {
@@ -96,7 +111,30 @@ pub(crate) fn run(args: PhotoArgs, out: &Output) -> curbside_core::Result<()> {
     Ok(())
 }
 
+/// A bad `--out`.
+fn invalid_out(reason: String) -> curbside_core::Error {
+    curbside_core::Error::InvalidInput {
+        field: "out",
+        reason,
+    }
+}
+
+/// The largest sample photo, in pixels (and 16,384 on an edge): enough for a 100 MP camera.
+const MAX_SAMPLE_PIXELS: u64 = 100_000_000;
+
 pub(crate) fn sample(args: SampleArgs) -> curbside_core::Result<()> {
+    let pixels = u64::from(args.width) * u64::from(args.height);
+    if args.width == 0
+        || args.height == 0
+        || args.width > 16_384
+        || args.height > 16_384
+        || pixels > MAX_SAMPLE_PIXELS
+    {
+        return Err(curbside_core::Error::InvalidInput {
+            field: "width",
+            reason: "width and height must be 1 to 16384 pixels, at most 100 MP in all".into(),
+        });
+    }
     let gps = match &args.gps {
         Some(text) => {
             let parsed = text.split_once(',').and_then(|(a, b)| {

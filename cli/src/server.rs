@@ -63,11 +63,10 @@ impl ServerArgs {
         let Some(path) = &self.profile else {
             return Ok(None);
         };
-        let json =
-            std::fs::read_to_string(path).map_err(|e| curbside_core::Error::InvalidProfile {
-                field: "profile".into(),
-                reason: format!("cannot read {}: {e}", path.display()),
-            })?;
+        let json = read_profile(path).map_err(|reason| curbside_core::Error::InvalidProfile {
+            field: "profile".into(),
+            reason: format!("cannot read {}: {reason}", path.display()),
+        })?;
         CityProfile::parse(&json).map(Some)
     }
 
@@ -115,6 +114,30 @@ impl ServerArgs {
         config.quirks.client_reference_attribute = self.client_reference.clone();
         Ok(config)
     }
+}
+
+/// The largest profile document read (a real one, with a detailed service area, is tens of KB).
+const MAX_PROFILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads a profile: a regular file of at most [`MAX_PROFILE_BYTES`], counted while reading.
+fn read_profile(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    if !std::fs::metadata(path)
+        .map_err(|e| e.to_string())?
+        .is_file()
+    {
+        return Err("not a regular file".into());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .map_err(|e| e.to_string())?
+        .take(MAX_PROFILE_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    if text.len() as u64 > MAX_PROFILE_BYTES {
+        return Err(format!("larger than {} KiB", MAX_PROFILE_BYTES / 1024));
+    }
+    Ok(text)
 }
 
 /// Filters of `curbside requests`.

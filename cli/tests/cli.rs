@@ -106,3 +106,142 @@ fn errors_are_typed_and_name_the_field() {
     std::fs::write(&file, "x").unwrap();
     assert_eq!(error_json(&file, &["draft", "list"])["kind"], "storage");
 }
+
+#[test]
+fn hostile_inputs_get_clear_errors_in_bounded_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let started = std::time::Instant::now();
+
+    // Argument errors are JSON too under --json, with exit status 2.
+    let out = curbside(d, &["draft", "show"]);
+    assert_eq!(out.status.code(), Some(2));
+    let error: Value = serde_json::from_slice(&out.stderr).expect("an argument error is JSON");
+    assert_eq!(error["error"]["kind"], "invalid_input");
+
+    // A profile that is a device is refused before it is read.
+    let error = error_json(d, &["--profile", "/dev/zero", "services"]);
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file"),
+        "{error}"
+    );
+
+    // Absurd sample sizes are refused, not an aborted allocation.
+    let sample = d.join("sample.jpg");
+    let error = error_json(
+        d,
+        &[
+            "sample-photo",
+            sample.to_str().unwrap(),
+            "--width",
+            "100000",
+            "--height",
+            "100000",
+        ],
+    );
+    assert_eq!(error["field"], "width");
+    ok_json_or_empty(
+        d,
+        &[
+            "sample-photo",
+            sample.to_str().unwrap(),
+            "--width",
+            "640",
+            "--height",
+            "480",
+        ],
+    );
+
+    // `photo --out` replaces only a regular file and creates no folder.
+    let error = error_json(
+        d,
+        &["photo", sample.to_str().unwrap(), "--out", "/dev/null"],
+    );
+    assert_eq!(error["field"], "out");
+    let nested = d.join("no/such/folder/out.jpg");
+    let error = error_json(
+        d,
+        &[
+            "photo",
+            sample.to_str().unwrap(),
+            "--out",
+            nested.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(error["field"], "out");
+    assert!(!d.join("no").exists(), "no folder was created");
+    let error = error_json(
+        d,
+        &[
+            "photo",
+            sample.to_str().unwrap(),
+            "--out",
+            d.join("x.jpg").to_str().unwrap(),
+            "--quality",
+            "0",
+        ],
+    );
+    assert!(
+        error["message"].as_str().unwrap().contains("quality"),
+        "{error}"
+    );
+
+    // A photo that is a device is refused at once.
+    let error = error_json(
+        d,
+        &[
+            "photo",
+            "/dev/zero",
+            "--out",
+            d.join("z.jpg").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a regular file"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A closed pipe ends the program quietly: more than a pipe holds (64 KiB), read 10 bytes.
+    let long = "pothole ".repeat(490);
+    for i in 0..25 {
+        ok_json(
+            d,
+            &["draft", "create", "--description", &format!("{long}{i}")],
+        );
+    }
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' --data-dir '{}' draft list | head -c 10 > /dev/null",
+            env!("CARGO_BIN_EXE_curbside"),
+            d.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&piped.stderr).contains("panicked"),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+}
+
+/// Runs a command that must succeed, whatever it prints.
+fn ok_json_or_empty(data_dir: &Path, args: &[&str]) {
+    let out = curbside(data_dir, args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -102,6 +102,23 @@ fn a_malformed_profile_names_the_field() {
         field_error(with("photos", json!({"max_edge": "big"}))).0,
         "photos.max_edge"
     );
+    // Values that parse but cannot work are refused at load, not later as "damaged".
+    for (photos, field) in [
+        (json!({"max_edge": 0}), "photos.max_edge"),
+        (json!({"quality": 0}), "photos.quality"),
+        (
+            json!({"quality": 80, "quality_floor": 90}),
+            "photos.quality_floor",
+        ),
+        (json!({"budget_bytes": 10}), "photos.budget_bytes"),
+        (json!({"max_photos": 0}), "photos.max_photos"),
+    ] {
+        assert_eq!(
+            field_error(with("photos", photos.clone())).0,
+            field,
+            "{photos}"
+        );
+    }
     let (field, reason) = field_error(with("colour", json!("blue")));
     assert!(reason.contains("colour"), "{field}: {reason}");
     assert_eq!(field_error(with("id", json!(""))).0, "id");

@@ -117,6 +117,10 @@ impl CityProfile {
         profile
             .area()
             .map_err(|reason| invalid("service_area", reason))?;
+        profile
+            .photos
+            .check()
+            .map_err(|(field, reason)| invalid(&format!("photos.{field}"), reason))?;
         Ok(profile)
     }
 

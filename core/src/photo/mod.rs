@@ -38,6 +38,32 @@ pub struct PhotoProfile {
     pub max_input_pixels: u64,
 }
 
+impl PhotoProfile {
+    /// Checks every limit, naming the field at fault: a profile that cannot work is refused
+    /// when it is loaded, not later as "the image is damaged".
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !(64..=16_384).contains(&self.max_edge) {
+            return Err(("max_edge", "must be between 64 and 16384 pixels".into()));
+        }
+        if !(1..=100).contains(&self.quality) {
+            return Err(("quality", "must be between 1 and 100".into()));
+        }
+        if !(1..=self.quality).contains(&self.quality_floor) {
+            return Err(("quality_floor", "must be between 1 and the quality".into()));
+        }
+        if self.budget_bytes < 10_000 {
+            return Err(("budget_bytes", "must be at least 10000 bytes".into()));
+        }
+        if !(1..=20).contains(&self.max_photos) {
+            return Err(("max_photos", "must be between 1 and 20".into()));
+        }
+        if self.max_input_pixels == 0 {
+            return Err(("max_input_pixels", "must be more than 0".into()));
+        }
+        Ok(())
+    }
+}
+
 impl Default for PhotoProfile {
     fn default() -> Self {
         PhotoProfile {
@@ -108,4 +134,12 @@ pub enum PhotoError {
     /// The file cannot be read or the result written.
     #[error("photo file: {0}")]
     Io(String),
+    /// The photo settings cannot work (a quality of 0, an edge of 0 pixels).
+    #[error("photo settings: {field} {reason}")]
+    Settings {
+        /// The setting at fault.
+        field: &'static str,
+        /// What it must be.
+        reason: String,
+    },
 }

@@ -63,6 +63,9 @@ pub fn process(
     out_dir: &Path,
     profile: &PhotoProfile,
 ) -> Result<ProcessedPhoto, PhotoError> {
+    profile
+        .check()
+        .map_err(|(field, reason)| PhotoError::Settings { field, reason })?;
     let io = |e: std::io::Error| PhotoError::Io(e.kind().to_string());
     let file = read_bounded(input)?;
     let info = exif::read(&file);
