@@ -156,13 +156,7 @@ pub(crate) fn sync(
     }
     let deadline =
         Instant::now() + Duration::try_from_secs_f64(deadline.max(0.0)).unwrap_or_default();
-    let summary = runtime()?.block_on(async {
-        let mut summary = curbside.run_pending(deadline).await?;
-        let refresh = curbside.refresh_statuses().await?;
-        summary.status_changes = refresh.changed;
-        summary.status_error = refresh.error;
-        Ok::<_, Error>(summary)
-    })?;
+    let summary = runtime()?.block_on(async { curbside.sync_until(deadline).await })?;
     out.print(&summary, |s| {
         println!(
             "sent {}, failed {}, still waiting {}, status changes {}{}",

@@ -271,3 +271,41 @@ async fn status_shows_what_the_city_said() {
         "three syncs with the same settings: one refused POST"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_deadline_bounds_the_whole_run_status_refresh_included() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let server = sandbox.endpoint();
+    let d2 = d.clone();
+    let s2 = server.clone();
+    tokio::task::spawn_blocking(move || {
+        report(&d2, &s2, "deadline");
+        run(&d2, &s2, &["sync", "--deadline", "10"]);
+    })
+    .await
+    .unwrap();
+    // Now the server trickles every answer: the status refresh could take minutes.
+    sandbox
+        .faults()
+        .always(Some(Fault::Trickle { bytes_per_sec: 5 }));
+    let started = std::time::Instant::now();
+    let summary =
+        tokio::task::spawn_blocking(move || run(&d, &server, &["sync", "--deadline", "3"]))
+            .await
+            .unwrap();
+    sandbox.faults().clear();
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "sync --deadline 3 took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        summary["status_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("deadline"),
+        "{summary}"
+    );
+}

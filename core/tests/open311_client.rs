@@ -9,6 +9,8 @@ use curbside_core::open311::*;
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig, Scope};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+mod common;
+
 async fn sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig::default(), 0).await.unwrap()
 }
@@ -404,6 +406,38 @@ async fn faults_map_to_what_the_outbox_can_do() {
 }
 
 #[tokio::test]
+async fn a_trickling_server_is_bounded_by_the_overall_limit() {
+    // Bytes keep coming (every read is within its timeout), but the whole answer takes too
+    // long: the overall limit ends it, for a GET and for a POST.
+    let sandbox = sandbox().await;
+    let mut config = ServerConfig::new(sandbox.endpoint());
+    config.api_key = Some(ApiKey::new("sandbox-key"));
+    config.limits.total_timeout = Duration::from_secs(2);
+    config.limits.upload_timeout = Duration::from_secs(2);
+    let client = Open311Client::new(config).unwrap();
+    sandbox
+        .faults()
+        .always(Some(Fault::Trickle { bytes_per_sec: 10 }));
+    let started = std::time::Instant::now();
+    let get = client.services().await;
+    assert!(
+        matches!(get, Err(Open311Error::Transient { .. })),
+        "{get:?}"
+    );
+    let post = client.submit(&pothole()).await;
+    assert!(
+        matches!(post, Err(Open311Error::UnknownOutcome { .. })),
+        "{post:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "bounded: {:?}",
+        started.elapsed()
+    );
+    sandbox.faults().clear();
+}
+
+#[tokio::test]
 async fn timeouts_and_a_server_that_is_gone() {
     let sandbox = sandbox().await;
     let mut config = config(&sandbox, Format::Json);
@@ -601,7 +635,7 @@ async fn tls_certificates_are_verified() {
     // A real TLS server on loopback (openssl s_server) with a self-signed certificate: the
     // client must refuse it, as it would a man in the middle.
     let Ok(openssl) = which_openssl() else {
-        eprintln!("SKIPPED: no openssl binary to run a TLS server");
+        common::skipped("no openssl binary to run a TLS server");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,8 @@ use curbside_core::open311::parse::{self, document};
 use curbside_core::open311::{Datatype, Format, ServiceType, Submission};
 use serde_json::Value;
 
+mod common;
+
 fn samples() -> Option<PathBuf> {
     let dir = std::env::var_os("CURBSIDE_SHARED")
         .map(PathBuf::from)
@@ -18,10 +20,10 @@ fn samples() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!(
-            "SKIPPED: {} is not present; the Open311 corpus test needs ../shared beside the clone",
+        common::skipped(&format!(
+            "{} is not present; the Open311 corpus test needs ../shared beside the clone",
             dir.display()
-        );
+        ));
         None
     }
 }

@@ -164,6 +164,13 @@ pub struct Limits {
     pub stall_timeout: Duration,
     /// Largest response body read; larger ones are refused before parsing.
     pub max_response_bytes: usize,
+    /// Longest a whole GET may take, answer read included (a server trickling a byte a
+    /// second gets no further than this).
+    #[serde(with = "secs")]
+    pub total_timeout: Duration,
+    /// Longest a whole POST may take, photos uploaded and answer read included.
+    #[serde(with = "secs")]
+    pub upload_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -173,6 +180,8 @@ impl Default for Limits {
             read_timeout: Duration::from_secs(30),
             stall_timeout: Duration::from_secs(30),
             max_response_bytes: 8 * 1024 * 1024,
+            total_timeout: Duration::from_secs(60),
+            upload_timeout: Duration::from_secs(300),
         }
     }
 }

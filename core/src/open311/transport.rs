@@ -107,7 +107,19 @@ impl Transport {
         }
     }
 
+    /// A GET, answer read whole, within the overall `total_timeout`.
     pub(crate) async fn get(&self, url: Url) -> Result<Response, Open311Error> {
+        let limit = self.limits.total_timeout;
+        match tokio::time::timeout(limit, self.get_unbounded(url)).await {
+            Ok(result) => result,
+            Err(_) => Err(Open311Error::Transient {
+                reason: format!("no complete answer within {} s", limit.as_secs()),
+                retry_after: None,
+            }),
+        }
+    }
+
+    async fn get_unbounded(&self, url: Url) -> Result<Response, Open311Error> {
         let started = Instant::now();
         let path = url.path().to_string(); // never the query: it may hold the api_key
         let response = self
@@ -124,7 +136,18 @@ impl Transport {
         self.read(Method::Get, response).await
     }
 
+    /// A POST, within the overall `upload_timeout`; past it, the outcome is unknown.
     pub(crate) async fn post(&self, url: Url, body: PostBody) -> Result<Response, Open311Error> {
+        let limit = self.limits.upload_timeout;
+        match tokio::time::timeout(limit, self.post_unbounded(url, body)).await {
+            Ok(result) => result,
+            Err(_) => Err(Open311Error::UnknownOutcome {
+                reason: format!("no complete answer within {} s", limit.as_secs()),
+            }),
+        }
+    }
+
+    async fn post_unbounded(&self, url: Url, body: PostBody) -> Result<Response, Open311Error> {
         let watch = Arc::new(Progress::new());
         let url_path = url.path().to_string(); // never the query or the body
         let request = match body {

@@ -104,7 +104,10 @@ class OutboxTest {
             val summary = core.runPending(20.0)
             assertEquals(0u, summary.waiting)
             assertTrue(core.reports().all { it.state == ReportState.Sent })
-            core.syncNow()
+            val sync = core.syncNow()
+            assertEquals(0u, sync.waiting)
+            assertEquals(null, sync.statusError, "the status refresh worked")
+            assertTrue(!sync.skippedBusy)
         }
     }
 
