@@ -9,6 +9,12 @@ use crate::{Error, Location, Result};
 
 /// Longest description accepted, in characters (Open311 servers commonly cap at 4,000).
 pub const MAX_DESCRIPTION_CHARS: usize = 4000;
+/// Longest address line.
+pub const MAX_LINE_CHARS: usize = 500;
+/// Longest name, e-mail address or phone number.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Most answers to a service's questions.
+pub const MAX_ANSWERS: usize = 200;
 
 /// A draft's id: a UUID chosen on the device, stable for the draft's whole life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,6 +129,34 @@ impl DraftFields {
                 format!("is longer than {MAX_DESCRIPTION_CHARS} characters"),
             ));
         }
+        // Every other text a server will get has a limit too.
+        let short = |field: &'static str, value: &Option<String>, limit: usize| match value {
+            Some(v) if v.chars().count() > limit => Err(Error::invalid(
+                field,
+                format!("is longer than {limit} characters"),
+            )),
+            _ => Ok(()),
+        };
+        short("address_string", &self.address_string, MAX_LINE_CHARS)?;
+        short(
+            "contact.first_name",
+            &self.contact.first_name,
+            MAX_NAME_CHARS,
+        )?;
+        short("contact.last_name", &self.contact.last_name, MAX_NAME_CHARS)?;
+        short("contact.email", &self.contact.email, MAX_NAME_CHARS)?;
+        short("contact.phone", &self.contact.phone, MAX_NAME_CHARS)?;
+        let too_long = self
+            .attributes
+            .iter()
+            .flat_map(|a| &a.values)
+            .any(|v| v.chars().count() > MAX_DESCRIPTION_CHARS);
+        if too_long || self.attributes.len() > MAX_ANSWERS {
+            return Err(Error::invalid(
+                "attributes",
+                format!("at most {MAX_ANSWERS} answers of at most {MAX_DESCRIPTION_CHARS} characters each"),
+            ));
+        }
         Ok(self)
     }
 }
@@ -212,5 +246,30 @@ mod tests {
             ..Default::default()
         };
         at_limit.normalized().unwrap();
+        let address = DraftFields {
+            address_string: Some("1 Main St ".repeat(1000)),
+            ..Default::default()
+        };
+        assert!(matches!(
+            address.normalized(),
+            Err(Error::InvalidInput {
+                field: "address_string",
+                ..
+            })
+        ));
+        let email = DraftFields {
+            contact: Contact {
+                email: Some(format!("{}@example.org", "a".repeat(300))),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert!(matches!(
+            email.normalized(),
+            Err(Error::InvalidInput {
+                field: "contact.email",
+                ..
+            })
+        ));
     }
 }

@@ -321,9 +321,16 @@ pub(crate) fn transition(
         (InFlight, Event::Busy { retry_after }) => {
             p.phase = Queued;
             p.next_at = now + ms(policy.delay(p.attempts.max(1), retry_after));
+            let capped = retry_after.filter(|d| *d > crate::outbox::RETRY_AFTER_CAP);
             history = Some((
                 "retry_later",
-                "The city's server asked to wait; will try again".into(),
+                match capped {
+                    Some(asked) => format!(
+                        "The city's server asked to wait {} s; waiting at most a day, then trying again",
+                        asked.as_secs()
+                    ),
+                    None => "The city's server asked to wait; will try again".into(),
+                },
             ));
         }
         (InFlight, Event::Created { id }) => {
@@ -795,6 +802,26 @@ mod tests {
             "due at once"
         );
         assert!(back.editable(), "never posted: still editable");
+    }
+
+    #[test]
+    fn a_huge_retry_after_is_capped_and_the_history_says_so() {
+        let mut in_flight = Progress::new(0);
+        in_flight.phase = Phase::InFlight;
+        in_flight.attempts = 1;
+        for asked in [u64::MAX, 99_999_999_999] {
+            let busy = Event::Busy {
+                retry_after: Some(Duration::from_secs(asked)),
+            };
+            let next = transition(&in_flight, busy, 1_000, &policy()).unwrap();
+            let day = crate::outbox::RETRY_AFTER_CAP.as_millis() as i64;
+            assert_eq!(
+                next.progress.next_at,
+                1_000 + day,
+                "in a day, not wrapped nor in 3,000 years"
+            );
+            assert!(next.history.unwrap().1.contains("at most a day"));
+        }
     }
 
     #[test]
