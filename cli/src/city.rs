@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use curbside_core::city::to_geojson;
-use curbside_core::{Curbside, DraftId, Error};
+use curbside_core::{DraftId, Error};
 
 use crate::output::Output;
 use crate::server::{runtime, RequestsArgs, ServerArgs};
@@ -24,7 +24,7 @@ pub(crate) fn nearby(
             field: "near",
             reason: "expected LAT,LONG such as 38.8893,-77.0502".into(),
         })?;
-    let curbside = Curbside::open(data_dir)?;
+    let curbside = crate::output::open(data_dir)?;
     let city = server.load_city(&curbside)?;
     let found = runtime()?.block_on(curbside.nearby_requests(
         &city.id,
@@ -81,7 +81,7 @@ pub(crate) fn in_box(
             reason: "expected SOUTH,WEST,NORTH,EAST".into(),
         });
     };
-    let curbside = Curbside::open(data_dir)?;
+    let curbside = crate::output::open(data_dir)?;
     let city = server.load_city(&curbside)?;
     let found =
         runtime()?.block_on(curbside.requests_in_box(&city.id, south, west, north, east))?;
@@ -105,7 +105,7 @@ pub(crate) fn in_box(
 
 /// `curbside validate ID`: what must change before the draft can be submitted.
 pub(crate) fn validate(id: &str, data_dir: PathBuf, out: &Output) -> curbside_core::Result<()> {
-    let errors = Curbside::open(data_dir)?.validate_draft(&DraftId::parse(id)?)?;
+    let errors = crate::output::open(data_dir)?.validate_draft(&DraftId::parse(id)?)?;
     out.print(&errors, |errors| {
         if errors.is_empty() {
             println!("Ready to submit.");

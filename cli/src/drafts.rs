@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
-use curbside_core::{Curbside, DraftFields, DraftId, Location, LocationSource};
+use curbside_core::{DraftFields, DraftId, Location, LocationSource};
 
 use crate::output::Output;
 use crate::server::ServerArgs;
@@ -99,7 +99,7 @@ pub(crate) fn run(
     server: &ServerArgs,
     out: &Output,
 ) -> curbside_core::Result<()> {
-    let curbside = Curbside::open(data_dir)?;
+    let curbside = crate::output::open(data_dir)?;
     // With --profile, new drafts are for that city (validated against its rules).
     let city = match server.city()? {
         Some(_) => Some(server.load_city(&curbside)?.id),

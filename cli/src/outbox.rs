@@ -93,7 +93,7 @@ pub(crate) fn report(
     server: &ServerArgs,
     out: &Output,
 ) -> curbside_core::Result<()> {
-    let curbside = Curbside::open(data_dir)?;
+    let curbside = crate::output::open(data_dir)?;
     let id = match server.city()? {
         Some(_) => server.load_city(&curbside)?.id,
         None => {
@@ -118,7 +118,7 @@ pub(crate) fn report(
 
 /// `curbside outbox`: every submitted report.
 pub(crate) fn outbox(data_dir: PathBuf, out: &Output) -> curbside_core::Result<()> {
-    let reports = Curbside::open(data_dir)?.reports()?;
+    let reports = crate::output::open(data_dir)?.reports()?;
     out.print(&reports, |reports| {
         if reports.is_empty() {
             println!("The outbox is empty.");
@@ -144,7 +144,7 @@ pub(crate) fn sync(
     server: &ServerArgs,
     out: &Output,
 ) -> curbside_core::Result<()> {
-    let curbside = Curbside::open(data_dir)?;
+    let curbside = crate::output::open(data_dir)?;
     let secs = |s: f64| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
     curbside.set_retry_policy(RetryPolicy {
         initial: secs(retry_initial),
@@ -183,7 +183,7 @@ pub(crate) fn status(
     data_dir: PathBuf,
     out: &Output,
 ) -> curbside_core::Result<()> {
-    let curbside = Curbside::open(data_dir)?;
+    let curbside = crate::output::open(data_dir)?;
     let Some(id) = id else {
         return outbox_statuses(&curbside, out);
     };

@@ -115,3 +115,25 @@ fn print_draft(draft: &Draft) {
     println!("  description: {}", fields.description);
     println!("  updated:     {}", draft.updated_at.to_rfc3339());
 }
+
+/// Opens the data directory's database. A damaged one has been moved aside by the core: that
+/// is said on stderr (as JSON under `--json`), never hidden behind an empty outbox.
+pub(crate) fn open(data_dir: std::path::PathBuf) -> curbside_core::Result<curbside_core::Curbside> {
+    let curbside = curbside_core::Curbside::open(data_dir)?;
+    if let Some(aside) = curbside.moved_aside_database() {
+        let message = format!(
+            "the database was damaged: it was moved aside to {} and a fresh one was started; \
+             keep that file, the reports in it were not recovered",
+            aside.display()
+        );
+        if std::env::args().any(|a| a == "--json") {
+            eprintln!(
+                "{}",
+                json!({ "warning": { "kind": "database_moved_aside", "path": aside, "message": message } })
+            );
+        } else {
+            eprintln!("warning: {message}");
+        }
+    }
+    Ok(curbside)
+}

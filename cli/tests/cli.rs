@@ -245,3 +245,32 @@ fn ok_json_or_empty(data_dir: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_damaged_database_is_said_not_hidden() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok_json(
+        d,
+        &["draft", "create", "--description", "before the damage"],
+    );
+    // Header damage: the file no longer starts as a SQLite database.
+    let db = d.join("curbside.sqlite3");
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes[..16].copy_from_slice(b"not a database!!");
+    std::fs::write(&db, bytes).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let out = curbside(d, &["draft", "list"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warning: Value =
+        serde_json::from_str(stderr.lines().next().unwrap()).expect("a JSON warning");
+    assert_eq!(warning["warning"]["kind"], "database_moved_aside");
+    let aside = warning["warning"]["path"].as_str().unwrap();
+    assert!(
+        Path::new(aside).exists(),
+        "the damaged file is kept: {aside}"
+    );
+}
