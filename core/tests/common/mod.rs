@@ -119,7 +119,8 @@ pub fn skipped(reason: &str) {
             .append(true)
             .open(log)
         {
-            let _ = writeln!(file, "{reason}");
+            // One write of a whole line: appends from parallel tests never interleave.
+            let _ = file.write_all(format!("{reason}\n").as_bytes());
         }
     }
     if std::env::var("CI").as_deref() == Ok("true") {
