@@ -112,6 +112,9 @@ impl From<Error> for ApiError {
             ref e if e.is_disk_full() => ApiError::Storage {
                 reason: "the disk is full; free some space and try again".into(),
             },
+            Error::DiskFull => ApiError::Storage {
+                reason: "the disk is full; free some space and try again".into(),
+            },
             Error::SchemaTooNew { .. } | Error::Database(_) | Error::CorruptData(_) => {
                 ApiError::Storage { reason }
             }

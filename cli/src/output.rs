@@ -79,6 +79,7 @@ fn kind(error: &Error) -> &'static str {
         Error::InvalidDraft(_) => "incomplete",
         Error::DraftNotFound | Error::ReportNotFound | Error::ServerNotFound(_) => "not_found",
         Error::ReportLocked(_) => "locked",
+        Error::DiskFull => "disk_full",
         Error::Open311(e) => match e {
             Open311Error::Config { .. } => "config",
             Open311Error::Transient { .. } => "temporary",

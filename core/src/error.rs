@@ -61,9 +61,13 @@ pub enum Error {
     /// A stored row could not be read back (written by a buggy or tampered build).
     #[error("stored data is unreadable: {0}")]
     CorruptData(String),
-    /// SQLite failed (disk full, I/O error, locked, ...).
+    /// SQLite failed (I/O error, locked, ...).
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// The disk is full: nothing was saved (the transaction was rolled back, nothing lost);
+    /// freeing space fixes it.
+    #[error("the disk is full: nothing was saved; free some space and try again")]
+    DiskFull,
     /// A photo could not be used (not an image, damaged, too large).
     #[error(transparent)]
     Photo(#[from] crate::photo::PhotoError),
@@ -83,7 +87,8 @@ impl Error {
 
     /// True when the failure is the disk being full: nothing was written, and freeing space fixes it.
     pub fn is_disk_full(&self) -> bool {
-        matches!(self, Error::Database(rusqlite::Error::SqliteFailure(e, _))
+        matches!(self, Error::DiskFull)
+            || matches!(self, Error::Database(rusqlite::Error::SqliteFailure(e, _))
             if e.code == rusqlite::ErrorCode::DiskFull)
     }
 }

@@ -124,3 +124,42 @@ async fn a_full_disk_backs_the_worker_off_and_nothing_is_lost() {
         "still there after reopening"
     );
 }
+
+#[test]
+fn a_full_disk_is_said_as_such_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(dir.path());
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let kept = curbside
+        .create_draft(pothole("written before the disk filled up"))
+        .unwrap();
+    let filler = disk.fill();
+    let long = "x".repeat(3_900);
+    let mut last = None;
+    for _ in 0..50 {
+        match curbside.create_draft(pothole(&long)) {
+            Ok(_) => continue,
+            Err(e) => {
+                last = Some(e);
+                break;
+            }
+        }
+    }
+    let error = last.expect("a full disk refuses writes");
+    assert!(error.is_disk_full(), "said as such: {error}");
+    assert!(error.to_string().contains("disk is full"), "{error}");
+    std::fs::remove_file(filler).unwrap();
+    drop(curbside);
+    let reopened = Curbside::open(dir.path()).unwrap();
+    assert!(
+        reopened
+            .list_drafts()
+            .unwrap()
+            .iter()
+            .any(|d| d.id == kept.id),
+        "what was saved before is still there"
+    );
+    reopened
+        .create_draft(pothole("after space came back"))
+        .unwrap();
+}

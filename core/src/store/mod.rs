@@ -15,6 +15,8 @@ use crate::Result;
 /// The database of one data directory.
 pub(crate) struct Store {
     conn: Mutex<Connection>,
+    /// The folder of the file, to tell a full disk from other I/O errors.
+    dir: std::path::PathBuf,
 }
 
 impl Store {
@@ -25,16 +27,13 @@ impl Store {
         schema::migrate(&mut conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         })
     }
 
     /// Runs `f` in an IMMEDIATE transaction, committed only when `f` succeeds.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
-        Ok(value)
+        self.write_then(f, |_| {})
     }
 
     /// Like [`Store::write`], then runs `after` on the result once committed, while the
@@ -45,11 +44,29 @@ impl Store {
         after: impl FnOnce(&T),
     ) -> Result<T> {
         let mut conn = self.lock();
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let value = f(&tx)?;
-        tx.commit()?;
+        let written = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        let value = written.map_err(|e| self.classify(e))?;
         after(&value);
         Ok(value)
+    }
+
+    /// SQLite often reports a full disk as a plain I/O error (WAL appends): when the disk
+    /// has no room left, say so, so the user knows what to do.
+    fn classify(&self, error: crate::Error) -> crate::Error {
+        let io = matches!(&error, crate::Error::Database(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::DiskFull));
+        if io && free_bytes(&self.dir).is_some_and(|free| free < 1024 * 1024) {
+            return crate::Error::DiskFull;
+        }
+        if error.is_disk_full() {
+            return crate::Error::DiskFull;
+        }
+        error
     }
 
     /// Runs `f` on the connection for reading.
@@ -63,6 +80,26 @@ impl Store {
         self.conn
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Bytes free for this user on the filesystem holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid C string and a zeroed struct for the kernel to fill.
+        if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+            return None;
+        }
+        Some(stat.f_bavail as u64 * stat.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
     }
 }
 
