@@ -554,3 +554,97 @@ fn photos_join_drafts_and_leave_them_cleanly() {
         "files outside the photo directory are never deleted"
     );
 }
+
+/// CRC-32 (the PNG one), for patching a chunk.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+#[test]
+fn images_held_whole_are_bounded_before_decoding_and_cmyk_is_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+
+    // A CMYK JPEG (print files): valid, but not a photo the pipeline can take.
+    let cmyk_pixels = vec![40u8; 64 * 64 * 4];
+    let cmyk = turbojpeg::Image {
+        pixels: cmyk_pixels.as_slice(),
+        width: 64,
+        pitch: 64 * 4,
+        height: 64,
+        format: turbojpeg::PixelFormat::CMYK,
+    };
+    let mut compressor = turbojpeg::Compressor::new().unwrap();
+    let cmyk_jpeg = compressor.compress_to_vec(cmyk).unwrap();
+    let error = process(
+        &write(dir.path(), "print.jpg", &cmyk_jpeg),
+        &out,
+        &PhotoProfile::default(),
+    )
+    .unwrap_err();
+    assert!(matches!(error, PhotoError::Unsupported(_)), "{error:?}");
+    assert!(error.to_string().contains("CMYK"), "{error}");
+
+    // A progressive JPEG declaring 12,000 x 12,000: under the pixel limit, but its DCT
+    // coefficients alone would take over 400 MB. Refused from its header.
+    let rgb = vec![128u8; 64 * 64 * 3];
+    let image = turbojpeg::Image {
+        pixels: rgb.as_slice(),
+        width: 64,
+        pitch: 64 * 3,
+        height: 64,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    let mut compressor = turbojpeg::Compressor::new().unwrap();
+    compressor.set_progressive(true).unwrap();
+    compressor.set_subsamp(turbojpeg::Subsamp::Sub2x2).unwrap();
+    let mut progressive = compressor.compress_to_vec(image).unwrap();
+    let sof = progressive
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC2])
+        .unwrap();
+    progressive[sof + 5..sof + 7].copy_from_slice(&12_000u16.to_be_bytes());
+    progressive[sof + 7..sof + 9].copy_from_slice(&12_000u16.to_be_bytes());
+    let error = process(
+        &write(dir.path(), "progressive.jpg", &progressive),
+        &out,
+        &PhotoProfile::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, PhotoError::TooLarge { width: 12_000, .. }),
+        "{error:?}"
+    );
+
+    // A 16-bit RGBA PNG declaring 9,000 x 9,000 (648 MB decoded): refused from its header.
+    let mut png = Vec::new();
+    image::ImageBuffer::<image::Rgba<u16>, Vec<u16>>::new(8, 8)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let ihdr = png.windows(4).position(|w| w == b"IHDR").unwrap();
+    png[ihdr + 4..ihdr + 8].copy_from_slice(&9_000u32.to_be_bytes());
+    png[ihdr + 8..ihdr + 12].copy_from_slice(&9_000u32.to_be_bytes());
+    let crc = crc32(&png[ihdr..ihdr + 17]);
+    png[ihdr + 17..ihdr + 21].copy_from_slice(&crc.to_be_bytes());
+    let error = process(
+        &write(dir.path(), "deep.png", &png),
+        &out,
+        &PhotoProfile::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(error, PhotoError::TooLarge { width: 9_000, .. }),
+        "{error:?}"
+    );
+}

@@ -128,6 +128,9 @@ pub enum PhotoError {
         /// The profile's limit.
         limit: u64,
     },
+    /// A valid image of a kind the pipeline does not take; the reason says what to do.
+    #[error("unsupported photo: {0}")]
+    Unsupported(String),
     /// The image data is damaged or truncated.
     #[error("the image is damaged: {0}")]
     Corrupt(String),

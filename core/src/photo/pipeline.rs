@@ -10,6 +10,10 @@ use super::{exif, markers, PhotoError, PhotoProfile, ProcessedPhoto};
 
 /// Largest input file read, in bytes (a 200 MP camera JPEG is about 60 MB).
 const MAX_FILE_BYTES: u64 = 120 * 1024 * 1024;
+/// Most memory a decode may hold at once. A camera JPEG decodes at a DCT scale in far less;
+/// a PNG, a WebP or a progressive JPEG is held whole, so its size is checked against this
+/// before anything is allocated.
+const MAX_DECODE_BYTES: u64 = 256 * 1024 * 1024;
 /// Longest edges tried, in order, when a photo cannot meet the budget at the quality floor.
 const STEP_DOWN: [f64; 2] = [0.78, 0.625];
 
@@ -152,12 +156,49 @@ fn check_pixels(width: u64, height: u64, profile: &PhotoProfile) -> Result<(), P
     Ok(())
 }
 
+/// Refuses an image whose decode would hold more than [`MAX_DECODE_BYTES`] at
+/// `bytes_per_pixel`, before anything is allocated.
+fn check_memory(width: u64, height: u64, bytes_per_pixel: f64) -> Result<(), PhotoError> {
+    let needed = (width * height) as f64 * bytes_per_pixel;
+    if needed > MAX_DECODE_BYTES as f64 {
+        return Err(PhotoError::TooLarge {
+            width,
+            height,
+            limit: (MAX_DECODE_BYTES as f64 / bytes_per_pixel) as u64,
+        });
+    }
+    Ok(())
+}
+
 /// Decodes at the smallest DCT scale (M/8) whose long edge still covers the target.
 fn decode_jpeg(file: &[u8], profile: &PhotoProfile) -> Result<Rgb, PhotoError> {
     let corrupt = |e: turbojpeg::Error| PhotoError::Corrupt(e.to_string());
     let mut decompressor = Decompressor::new().map_err(corrupt)?;
     let header = decompressor.read_header(file).map_err(corrupt)?;
     check_pixels(header.width as u64, header.height as u64, profile)?;
+    if matches!(
+        header.colorspace,
+        turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
+    ) {
+        return Err(PhotoError::Unsupported(
+            "a CMYK JPEG (a file made for print): export it as an RGB JPEG first".into(),
+        ));
+    }
+    if header.is_progressive {
+        // A progressive JPEG keeps every DCT coefficient (2 bytes a sample) until its last
+        // scan, whatever the output scale.
+        let samples_per_pixel = match header.subsamp {
+            Subsamp::Gray => 1.0,
+            Subsamp::Sub2x2 => 1.5,
+            Subsamp::Sub2x1 | Subsamp::Sub1x2 => 2.0,
+            _ => 3.0,
+        };
+        check_memory(
+            header.width as u64,
+            header.height as u64,
+            2.0 * samples_per_pixel,
+        )?;
+    }
     let long = header.width.max(header.height);
     let scale = (1..=8)
         .map(|m| ScalingFactor::new(m, 8))
@@ -200,6 +241,10 @@ fn decode_other(file: &[u8], profile: &PhotoProfile) -> Result<Rgb, PhotoError> 
         .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
     let (width, height) = image::ImageDecoder::dimensions(&decoder);
     check_pixels(width as u64, height as u64, profile)?;
+    // Held whole (16-bit and alpha included), then converted to 8-bit RGB.
+    let decoded = image::ImageDecoder::total_bytes(&decoder) as f64;
+    let per_pixel = decoded / (width as f64 * height as f64) + 3.0;
+    check_memory(width as u64, height as u64, per_pixel)?;
     let image = image::DynamicImage::from_decoder(decoder)
         .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
     let rgb = image.into_rgb8();
