@@ -7,7 +7,7 @@ use curbside_core::outbox::{OutboxEvent, ReportId, RetryPolicy};
 use curbside_core::{Curbside, DraftId};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::outbox::{ReportDetail, ReportListener, RunSummary, Subscription};
+use crate::outbox::{DatabaseRecovery, ReportDetail, ReportListener, RunSummary, Subscription};
 use crate::{
     AddedPhoto, ApiError, CachedDefinition, CachedServices, CityProfile, Draft, DraftFields,
     FieldError, NearbyRequests, PhotoProfile, Report, ServerConfig, ServiceForm, ServiceRequest,
@@ -70,6 +70,18 @@ impl CurbsideCore {
         self.inner
             .moved_aside_database()
             .map(|p| p.display().to_string())
+    }
+
+    /// What was recovered from a damaged database found at open, if one was: tell the user
+    /// how many reports and drafts came back, and whether anything could not be read.
+    pub fn database_recovery(&self) -> Option<DatabaseRecovery> {
+        self.inner.database_recovery().map(|r| DatabaseRecovery {
+            moved_to: r.moved_to.display().to_string(),
+            reports: r.salvage.reports,
+            drafts: r.salvage.drafts,
+            unreadable: r.salvage.unreadable,
+            failure: r.salvage.failure.clone(),
+        })
     }
 
     /// Saves a new draft. Fields may be incomplete; what is given must be valid.

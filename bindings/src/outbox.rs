@@ -139,6 +139,21 @@ pub struct ReportDetail {
     pub history: Vec<HistoryEntry>,
 }
 
+/// A damaged database found at open: moved aside (kept) and salvaged into a fresh one.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DatabaseRecovery {
+    /// Where the damaged file now is.
+    pub moved_to: String,
+    /// Submitted reports recovered.
+    pub reports: u32,
+    /// Drafts recovered.
+    pub drafts: u32,
+    /// Rows that were there but could not be read.
+    pub unreadable: u32,
+    /// Why nothing at all could be read, when that is the case.
+    pub failure: Option<String>,
+}
+
 /// What one `run_pending` or `sync_now` did.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct RunSummary {

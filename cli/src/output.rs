@@ -117,20 +117,30 @@ fn print_draft(draft: &Draft) {
     println!("  updated:     {}", draft.updated_at.to_rfc3339());
 }
 
-/// Opens the data directory's database. A damaged one has been moved aside by the core: that
-/// is said on stderr (as JSON under `--json`), never hidden behind an empty outbox.
+/// Opens the data directory's database. A damaged one has been moved aside and salvaged by
+/// the core: that is said on stderr (as JSON under `--json`) with what came back, never
+/// hidden behind an empty list.
 pub(crate) fn open(data_dir: std::path::PathBuf) -> curbside_core::Result<curbside_core::Curbside> {
     let curbside = curbside_core::Curbside::open(data_dir)?;
-    if let Some(aside) = curbside.moved_aside_database() {
-        let message = format!(
-            "the database was damaged: it was moved aside to {} and a fresh one was started; \
-             keep that file, the reports in it were not recovered",
-            aside.display()
+    if let Some(recovery) = curbside.database_recovery() {
+        let s = &recovery.salvage;
+        let mut message = format!(
+            "the database was damaged: it was moved aside to {} (keep it) and a fresh one started; \
+             recovered {} report(s) and {} draft(s)",
+            recovery.moved_to.display(),
+            s.reports,
+            s.drafts
         );
+        if s.unreadable > 0 {
+            message.push_str(&format!("; {} row(s) could not be read", s.unreadable));
+        }
+        if let Some(failure) = &s.failure {
+            message.push_str(&format!("; nothing could be read ({failure})"));
+        }
         if std::env::args().any(|a| a == "--json") {
             eprintln!(
                 "{}",
-                json!({ "warning": { "kind": "database_moved_aside", "path": aside, "message": message } })
+                json!({ "warning": { "kind": "database_moved_aside", "path": recovery.moved_to, "recovered": s, "message": message } })
             );
         } else {
             eprintln!("warning: {message}");

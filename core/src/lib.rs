@@ -16,11 +16,21 @@ mod store;
 pub use draft::{Contact, Draft, DraftFields, DraftId, MAX_DESCRIPTION_CHARS};
 pub use error::{Error, Result};
 pub use location::{Location, LocationSource};
+pub use store::salvage::Salvage;
 
 use std::path::{Path, PathBuf};
 
 /// File name of the SQLite database inside the data directory.
 pub const DATABASE_FILE: &str = "curbside.sqlite3";
+
+/// A damaged database, moved aside and salvaged when it was opened.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DatabaseRecovery {
+    /// Where the damaged file now is (kept, never deleted).
+    pub moved_to: PathBuf,
+    /// What was read back from it.
+    pub salvage: store::salvage::Salvage,
+}
 
 /// One Curbside instance over one data directory.
 ///
@@ -29,7 +39,7 @@ pub struct Curbside {
     data_dir: PathBuf,
     store: store::Store,
     engine: outbox::engine::Engine,
-    moved_aside: Option<PathBuf>,
+    recovery: Option<DatabaseRecovery>,
     photo_profile: std::sync::Mutex<photo::PhotoProfile>,
 }
 
@@ -39,28 +49,57 @@ impl Curbside {
         let data_dir = data_dir.as_ref().to_path_buf();
         ensure_writable(&data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
-        let (store, moved_aside) = match store::Store::open(&path) {
-            Err(e) if store::is_corruption(&e) => {
-                // Never delete what may hold unsent reports: move it aside for support, and
-                // start a fresh database so the app keeps working.
+        // An existing file of zero bytes, untouched for a minute, held something once: damaged,
+        // not new. (A file another process is creating right now is zero bytes for a moment.)
+        let emptied = std::fs::metadata(&path).is_ok_and(|m| {
+            m.len() == 0
+                && m.modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > std::time::Duration::from_secs(60))
+        });
+        let sound = match store::Store::open(&path) {
+            Ok(store) if !emptied && store.is_sound() => Some(store),
+            Ok(_) => None,
+            Err(e) if store::is_corruption(&e) => None,
+            Err(e) => return Err(e),
+        };
+        let (store, recovery) = match sound {
+            Some(store) => (store, None),
+            None => {
+                // Never delete what may hold unsent reports: move it aside for support, start
+                // a fresh database so the app keeps working, and bring back what can be read.
                 let aside = store::move_aside(&path)?;
-                (store::Store::open(&path)?, Some(aside))
+                let store = store::Store::open(&path)?;
+                let salvage = store.salvage_from(&aside);
+                (
+                    store,
+                    Some(DatabaseRecovery {
+                        moved_to: aside,
+                        salvage,
+                    }),
+                )
             }
-            other => (other?, None),
         };
         Ok(Self {
             data_dir,
             store,
             engine: outbox::engine::Engine::new(),
-            moved_aside,
+            recovery,
             photo_profile: Default::default(),
         })
     }
 
-    /// Where a corrupt database found at open was moved (a fresh one replaced it), if that
-    /// happened; the app should tell the user and offer to send the file to support.
+    /// Where a damaged database found at open was moved (a fresh one replaced it), if that
+    /// happened.
     pub fn moved_aside_database(&self) -> Option<&Path> {
-        self.moved_aside.as_deref()
+        self.recovery.as_ref().map(|r| r.moved_to.as_path())
+    }
+
+    /// What happened to a damaged database found at open: where it was moved and what was
+    /// recovered from it into the fresh one. The app should tell the user.
+    pub fn database_recovery(&self) -> Option<&DatabaseRecovery> {
+        self.recovery.as_ref()
     }
 
     /// The data directory this instance was opened on.

@@ -2,6 +2,7 @@
 
 pub(crate) mod drafts;
 pub(crate) mod reports;
+pub(crate) mod salvage;
 pub(crate) mod schema;
 
 use std::path::Path;
@@ -67,6 +68,31 @@ impl Store {
             return crate::Error::DiskFull;
         }
         error
+    }
+
+    /// Whether SQLite finds the file sound (`PRAGMA quick_check`): damage in the middle of
+    /// the file is found here, at open, rather than by every command that touches it.
+    /// False only for damage: a check that cannot run now (the database busy with other
+    /// processes) is no reason to move a file aside, and the next open checks again.
+    pub(crate) fn is_sound(&self) -> bool {
+        match self
+            .lock()
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0))
+        {
+            Ok(verdict) => verdict == "ok",
+            Err(e) => {
+                let e = crate::Error::from(e);
+                if !is_corruption(&e) {
+                    tracing::debug!(target: "curbside::store", error = %e, "integrity check skipped");
+                }
+                !is_corruption(&e)
+            }
+        }
+    }
+
+    /// Copies what can be read of the damaged database moved to `aside` into this one.
+    pub(crate) fn salvage_from(&self, aside: &Path) -> salvage::Salvage {
+        salvage::salvage(aside, &mut self.lock())
     }
 
     /// Runs `f` on the connection for reading.

@@ -1,0 +1,115 @@
+//! A damaged database never hides or blocks the reports in it: it is moved aside (kept),
+//! a fresh one is started, and what SQLite can still read is brought back. Each kind of
+//! damage seen in the field, on a real database file, with what comes back counted.
+
+use std::path::Path;
+
+use curbside_core::open311::ServerConfig;
+use curbside_core::Curbside;
+
+mod common;
+use common::*;
+
+const DRAFTS: usize = 150;
+const REPORTS: usize = 60;
+
+/// A data directory with drafts and queued reports, closed (its WAL folded into the file).
+fn filled(dir: &Path) {
+    let curbside = Curbside::open(dir).unwrap();
+    curbside
+        .set_server(
+            SERVER,
+            ServerConfig::new("https://311.city.example/open311/v2/"),
+        )
+        .unwrap();
+    curbside.set_network_available(false);
+    let words = "a pothole wide enough to swallow a bicycle wheel ".repeat(20);
+    for i in 0..DRAFTS {
+        curbside
+            .create_draft(pothole(&format!("draft {i}: {words}")))
+            .unwrap();
+    }
+    for i in 0..REPORTS {
+        submit(&curbside, pothole(&format!("report {i}: {words}")));
+    }
+}
+
+fn damaged(kind: &str) -> (tempfile::TempDir, Curbside) {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    let db = dir.path().join("curbside.sqlite3");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = 4096;
+    match kind {
+        "header" => bytes[..16].copy_from_slice(b"garbage garbage!"),
+        "truncated" => bytes.truncate(bytes.len() * 2 / 3 / page * page),
+        "mid-file" => {
+            let middle = bytes.len() / 2 / page * page;
+            bytes[middle + 8..middle + 400].fill(0xA5);
+        }
+        "empty" => bytes.clear(),
+        _ => unreachable!(),
+    }
+    std::fs::write(&db, bytes).unwrap();
+    // Damage is old news by the time it is found (a file being created is new).
+    let file = std::fs::File::options().write(true).open(&db).unwrap();
+    file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(3600))
+        .unwrap();
+    drop(file);
+    let curbside = Curbside::open(dir.path()).expect("a damaged database never blocks opening");
+    (dir, curbside)
+}
+
+#[test]
+fn every_kind_of_damage_is_said_and_what_can_be_read_comes_back() {
+    for kind in ["header", "truncated", "mid-file", "empty"] {
+        let (_dir, curbside) = damaged(kind);
+        let recovery = curbside
+            .database_recovery()
+            .unwrap_or_else(|| panic!("{kind}: the damage is said, not hidden"))
+            .clone();
+        assert!(
+            recovery.moved_to.exists(),
+            "{kind}: the damaged file is kept"
+        );
+        let drafts = curbside.list_drafts().unwrap().len();
+        let reports = curbside.reports().unwrap().len();
+        println!(
+            "{kind:>9}: recovered {reports}/{REPORTS} reports, {drafts}/{DRAFTS} drafts, {} unreadable rows{}",
+            recovery.salvage.unreadable,
+            recovery.salvage.failure.as_deref().map(|f| format!(" ({f})")).unwrap_or_default()
+        );
+        assert_eq!(
+            drafts as u32, recovery.salvage.drafts,
+            "{kind}: the count is what is there"
+        );
+        assert_eq!(reports as u32, recovery.salvage.reports, "{kind}");
+        match kind {
+            "header" => assert_eq!(
+                (reports, drafts),
+                (REPORTS, DRAFTS),
+                "a header is all it lost"
+            ),
+            "mid-file" => assert!(
+                reports + drafts >= (REPORTS + DRAFTS) * 9 / 10,
+                "one damaged page loses only its rows: {reports} + {drafts}"
+            ),
+            "truncated" => assert!(reports + drafts > 0, "the first two thirds come back"),
+            _ => {}
+        }
+        // The fresh database works: recovered reports can still be sent or cancelled.
+        curbside.create_draft(pothole("after the damage")).unwrap();
+        if let Some(report) = curbside.reports().unwrap().first() {
+            curbside.cancel_report(&report.id).unwrap();
+        }
+        // And opening again is quiet: the damage was dealt with once.
+        drop(curbside);
+        assert!(
+            Curbside::open(_dir.path())
+                .unwrap()
+                .database_recovery()
+                .is_none(),
+            "{kind}"
+        );
+    }
+}
