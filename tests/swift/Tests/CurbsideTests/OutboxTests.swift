@@ -35,16 +35,12 @@ final class OutboxTests: XCTestCase {
         let core = try await open()
         let draft = try await core.createDraft(fields: pothole("Swift outbox report"))
         let report = try await core.submit(draftId: draft.id, serverId: "city")
-        let deadline = Date().addingTimeInterval(20)
-        var sent: Report?
-        for await reports in core.reportsStream() {
-            if let mine = reports.first(where: { $0.id == report.id }), mine.state == .sent {
-                sent = mine
-                break
-            }
-            if Date() > deadline { break }
+        let id = report.id
+        let seen = await firstList(of: core.reportsStream(), within: 20) { reports in
+            reports.contains { $0.id == id && $0.state == .sent }
         }
-        XCTAssertNotNil(sent?.requestId)
+        let sent = seen?.first { $0.id == id }
+        XCTAssertNotNil(sent?.requestId, "not sent within 20 s")
         let detail = try await core.report(id: report.id)
         XCTAssertEqual(detail.history.map(\.kind), ["submitted", "sent"])
     }
@@ -138,19 +134,12 @@ final class OutboxTests: XCTestCase {
         XCTAssertEqual(edited.state, .waitingForNetwork)
         _ = try await core.editReport(id: edited.id)
         _ = try await core.cancelReport(id: cancelled.id)
-        // A stream opened now, and one that saw both reports first, end the same way.
-        let deadline = Date().addingTimeInterval(10)
-        var last: [Report] = []
-        let stream = core.reportsStream()
-        for await reports in stream {
-            last = reports
-            if reports.allSatisfy({ $0.id != edited.id }),
-               reports.first(where: { $0.id == cancelled.id })?.state == .cancelled {
-                break
-            }
-            if Date() > deadline { break }
+        let (editedId, cancelledId) = (edited.id, cancelled.id)
+        let last = await firstList(of: core.reportsStream(), within: 10) { reports in
+            reports.allSatisfy { $0.id != editedId }
+                && reports.first(where: { $0.id == cancelledId })?.state == .cancelled
         }
-        XCTAssertEqual(last.map(\.id), [cancelled.id], "the edited report is gone, not a ghost")
+        XCTAssertEqual(last?.map(\.id), [cancelled.id], "the edited report is gone, not a ghost")
     }
 
     func testTheLogReachesTheAppWithoutPersonalData() async throws {
@@ -184,4 +173,26 @@ final class CollectingSink: LogSink, @unchecked Sendable {
         defer { lock.unlock() }
         return kept
     }
+}
+
+/// The first list `stream` yields that satisfies `condition`, or nil after `seconds`: a stream
+/// that stops yielding can never hang the suite.
+func firstList(
+    of stream: AsyncStream<[Report]>,
+    within seconds: Double,
+    where condition: @escaping @Sendable ([Report]) -> Bool
+) async -> [Report]? {
+    let found = Task { () -> [Report]? in
+        for await reports in stream where condition(reports) {
+            return reports
+        }
+        return nil
+    }
+    let watchdog = Task {
+        try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+        found.cancel() // ends the stream's iteration, and with it the subscription
+    }
+    let result = await found.value
+    watchdog.cancel()
+    return result
 }
