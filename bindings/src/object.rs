@@ -373,12 +373,16 @@ impl CurbsideCore {
         listener: Arc<dyn ReportListener>,
     ) -> Result<Arc<Subscription>, ApiError> {
         let (snapshot, mut changes) = self.inner.subscribe()?;
+        let recovery = self.database_recovery();
         let inner = Arc::clone(&self.inner);
         let runtime = self.runtime.as_ref().ok_or(ApiError::Internal {
             reason: "closed".into(),
         })?;
         let task = runtime.spawn(async move {
             listener.on_reports(snapshot.into_iter().map(Into::into).collect());
+            if let Some(recovery) = recovery {
+                listener.on_database_recovered(recovery);
+            }
             loop {
                 match changes.recv().await {
                     Ok(OutboxEvent::Changed(report)) => listener.on_report_changed(report.into()),

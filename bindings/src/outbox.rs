@@ -182,6 +182,9 @@ pub trait ReportListener: Send + Sync {
     fn on_report_changed(&self, report: Report);
     /// One report was removed (turned back into a draft with `edit_report`).
     fn on_report_removed(&self, id: String, version: u64);
+    /// The database was found damaged when the core opened: moved aside and salvaged. Told
+    /// to every listener once, right after the first `on_reports`; tell the user.
+    fn on_database_recovered(&self, recovery: DatabaseRecovery);
 }
 
 /// A listener's registration; `cancel` (or dropping it) stops the calls.

@@ -98,6 +98,18 @@ fn a_malformed_profile_names_the_field() {
         .0,
         "service_area"
     );
+    // Found by fuzzing: a position with one number made the GeoJSON conversion panic.
+    for area in [
+        json!({"type": "Polygon", "coordinates": [[[-77.1, 38.85], [-5], [-77.1, 38.85]]]}),
+        json!({"type": "MultiPolygon", "coordinates": [[[[-77.1, 38.85], [], [-77.0, 38.9], [-77.1, 38.85]]]]}),
+        json!({"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[1, 2, 3, 4]]]}}),
+    ] {
+        assert_eq!(
+            field_error(with("service_area", area.clone())).0,
+            "service_area",
+            "{area}"
+        );
+    }
     assert_eq!(
         field_error(with("photos", json!({"max_edge": "big"}))).0,
         "photos.max_edge"

@@ -396,7 +396,11 @@ async fn fault_matrix_on_a_stubborn_server_every_report_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(dir.path(), &sandbox);
     let mut roll = percent_dice(0x9E3779B97F4A7C15);
-    let n = 200;
+    // CURBSIDE_MATRIX_REPORTS=1000 for a long run.
+    let n: usize = std::env::var("CURBSIDE_MATRIX_REPORTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200);
     for i in 0..n {
         submit(&curbside, pothole(&format!("stubborn {i}")));
     }

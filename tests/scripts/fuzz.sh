@@ -13,6 +13,8 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(photo open311_answer city_profile cli_args)
 cache="${CURBSIDE_CACHE:-$HOME/.cache/curbside}"
+# The fuzzers build with their own flags, in a folder of their own outside the clone.
+export CARGO_TARGET_DIR="$cache/fuzz-target"
 
 if ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
   echo "fuzz: nightly Rust is missing (rustup toolchain install nightly): nothing was fuzzed" >&2
@@ -30,9 +32,9 @@ cp "$repo"/core/tests/fixtures/open311/* "$seeds/open311_answer/" 2>/dev/null ||
 printf '{"id":"springfield","name":"Springfield 311","server":{"endpoint":"https://311.springfield.example/open311/v2/"},"photos":{"max_edge":2048},"service_area":{"type":"Polygon","coordinates":[[[-77.1,38.85],[-77.0,38.85],[-77.0,38.95],[-77.1,38.85]]]}}' \
   > "$seeds/city_profile/springfield.json"
 printf 'report\0--service\0pothole\0--lat\x0038.9\0--long\0-77\0--attr\0WHERE=road' > "$seeds/cli_args/report"
-if [ ! -f "$seeds/photo/camera.jpg" ]; then
-  cargo run -q --manifest-path "$repo/Cargo.toml" -p curbside-cli -- \
-    sample-photo "$seeds/photo/camera.jpg" --width 320 --height 240 --orientation 6 --gps 38.9,-77.03 >/dev/null
+curbside="$cache/target/debug/curbside"   # built by tests/run or cli/demo, when there
+if [ ! -f "$seeds/photo/camera.jpg" ] && [ -x "$curbside" ]; then
+  "$curbside" sample-photo "$seeds/photo/camera.jpg" --width 320 --height 240 --orientation 6 --gps 38.9,-77.03 >/dev/null
 fi
 
 status=0

@@ -37,6 +37,9 @@ fun CurbsideCore.reportsFlow(): Flow<List<Report>> = callbackFlow {
             }
         }
 
+        // The list carries no warnings: apps read `databaseRecovery()` at start.
+        override fun onDatabaseRecovered(recovery: DatabaseRecovery) {}
+
         override fun onReportRemoved(id: String, version: ULong) {
             synchronized(current) {
                 current.remove(id)

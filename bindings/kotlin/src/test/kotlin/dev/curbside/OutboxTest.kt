@@ -209,4 +209,32 @@ class OutboxTest {
             assertTrue(lines.none { secret in it || "sandbox-key" in it || "38.8893" in it }, "$lines")
         }
     }
+
+    @Test
+    fun `a damaged database is salvaged and the app is told`() = runBlocking<Unit> {
+        open().use { core ->
+            core.setNetworkAvailable(false)
+            core.submit(core.createDraft(pothole("Kotlin kept 1")).id, "city")
+            core.submit(core.createDraft(pothole("Kotlin kept 2")).id, "city")
+        }
+        java.io.RandomAccessFile(dir.resolve("curbside.sqlite3").toFile(), "rw").use {
+            it.write("overwritten here".toByteArray())
+        }
+        CurbsideCore(dir.toString()).use { core ->
+            val recovery = assertNotNull(core.databaseRecovery(), "the damage is said")
+            assertEquals(2u, recovery.reports)
+            assertEquals(2, core.reports().size, "the reports came back")
+            val told = kotlinx.coroutines.CompletableDeferred<DatabaseRecovery>()
+            val subscription = core.subscribe(object : ReportListener {
+                override fun onReports(reports: List<Report>) {}
+                override fun onReportChanged(report: Report) {}
+                override fun onReportRemoved(id: String, version: ULong) {}
+                override fun onDatabaseRecovered(recovery: DatabaseRecovery) {
+                    told.complete(recovery)
+                }
+            })
+            assertEquals(recovery, withTimeout(5_000) { told.await() }, "an event for listeners")
+            subscription.cancel()
+        }
+    }
 }
