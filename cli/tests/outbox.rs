@@ -310,32 +310,14 @@ async fn sync_deadline_bounds_the_whole_run_status_refresh_included() {
     );
 }
 
-/// Says this test could not run (counted by tests/run; a failure under CI).
-fn skipped(reason: &str) {
-    eprintln!("SKIPPED: {reason}");
-    if let Some(log) = std::env::var_os("CURBSIDE_SKIP_LOG") {
-        use std::io::Write;
-        if let Ok(mut file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-        {
-            let _ = file.write_all(format!("{reason}\n").as_bytes());
-        }
-    }
-    assert_ne!(
-        std::env::var("CI").as_deref(),
-        Ok("true"),
-        "SKIPPED under CI: {reason}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_io_errors_while_sending_lose_and_duplicate_nothing() {
     // libfiu makes 3% of the database's writes and syncs fail (pwrite, fsync, fdatasync)
     // inside `curbside sync`, round after round; sockets are left alone.
     let Ok(fiu) = which("fiu-run") else {
-        skipped("no fiu-run (Debian fiu-utils) to inject I/O errors; tests/run installs it");
+        curbside_sandbox::skipped(
+            "no fiu-run (Debian fiu-utils) to inject I/O errors; tests/run installs it",
+        );
         return;
     };
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();

@@ -9,8 +9,6 @@ use curbside_core::open311::*;
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig, Scope};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-mod common;
-
 async fn sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig::default(), 0).await.unwrap()
 }
@@ -635,7 +633,7 @@ async fn tls_certificates_are_verified() {
     // A real TLS server on loopback (openssl s_server) with a self-signed certificate: the
     // client must refuse it, as it would a man in the middle.
     let Ok(openssl) = which_openssl() else {
-        common::skipped("no openssl binary to run a TLS server");
+        curbside_sandbox::skipped("no openssl binary to run a TLS server");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

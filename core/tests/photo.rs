@@ -9,8 +9,6 @@ use exif::experimental::Writer;
 use exif::{Field, In, Rational, Tag, Value};
 use image::{Rgb, RgbImage};
 
-mod common;
-
 /// Gradients, soft shapes and sensor-like noise: compresses like a photo, not like a cartoon.
 fn photo_like(width: u32, height: u32, noise: u32) -> RgbImage {
     RgbImage::from_fn(width, height, |x, y| {
@@ -458,7 +456,7 @@ fn devices_pipes_and_folders_are_refused_at_once() {
 fn real_camera_photos_when_present() {
     let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/photos");
     if !shared.is_dir() {
-        common::skipped(&format!(
+        curbside_sandbox::skipped(&format!(
             "{} is not present (real camera photos live beside CI's clone)",
             shared.display()
         ));

@@ -4,8 +4,6 @@
 
 use curbside_core::photo::{process, PhotoError, PhotoProfile};
 
-mod common;
-
 fn peak_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -41,7 +39,7 @@ fn chunk(kind: &[u8], data: &[u8]) -> Vec<u8> {
 #[test]
 fn bombs_are_refused_before_any_large_allocation() {
     if !std::path::Path::new("/proc/self/status").exists() {
-        common::skipped("no /proc on this system to read peak memory");
+        curbside_sandbox::skipped("no /proc on this system to read peak memory");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -342,11 +342,7 @@ impl Curbside {
                 r.service_notice = service_notice;
                 r.last_error = None;
             })?,
-            Err(Open311Error::Unreachable { reason }) => {
-                let row = self.fire(row, Event::Unreachable, |r| r.last_error = Some(reason))?;
-                self.network_gone(Some(&server))?;
-                return Ok(row);
-            }
+            Err(Open311Error::Unreachable { reason }) => return self.unreachable(row, reason),
             Err(e) => {
                 let reason = e.to_string();
                 let event = match e {
@@ -413,11 +409,7 @@ impl Curbside {
                     r.last_error = Some(last)
                 })?
             }
-            Err(Open311Error::Unreachable { reason }) => {
-                let row = self.fire(row, Event::Unreachable, |r| r.last_error = Some(reason))?;
-                self.network_gone(Some(&server))?;
-                return Ok(row);
-            }
+            Err(Open311Error::Unreachable { reason }) => return self.unreachable(row, reason),
             Err(Open311Error::Transient {
                 retry_after,
                 reason,
@@ -448,11 +440,7 @@ impl Curbside {
                 })?
             }
             Ok(None) => self.fire(row, Event::TokenPending, |r| r.last_error = None)?,
-            Err(Open311Error::Unreachable { reason }) => {
-                let row = self.fire(row, Event::Unreachable, |r| r.last_error = Some(reason))?;
-                self.network_gone(Some(&server))?;
-                return Ok(row);
-            }
+            Err(Open311Error::Unreachable { reason }) => return self.unreachable(row, reason),
             Err(Open311Error::Transient {
                 retry_after,
                 reason,
@@ -465,6 +453,15 @@ impl Curbside {
             }
         };
         self.network_back(Some(&server))?;
+        Ok(row)
+    }
+
+    /// No connection could be made for `row`: it and every other report of its server wait
+    /// for the network, with nothing counted.
+    fn unreachable(&self, row: Row, reason: String) -> Result<Row> {
+        let server = row.server_id.clone();
+        let row = self.fire(row, Event::Unreachable, |r| r.last_error = Some(reason))?;
+        self.network_gone(Some(&server))?;
         Ok(row)
     }
 

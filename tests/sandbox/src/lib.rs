@@ -191,3 +191,26 @@ impl Drop for Sandbox {
         }
     }
 }
+
+/// Says a test could not run: `SKIPPED: reason` on stderr and a line in the file named by
+/// `CURBSIDE_SKIP_LOG`, which `tests/run` counts in its summary. Under CI (`CI=true`), where
+/// `../shared` and every tool are present, a skip is a failure.
+pub fn skipped(reason: &str) {
+    eprintln!("SKIPPED: {reason}");
+    if let Some(log) = std::env::var_os("CURBSIDE_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            // One write of a whole line: appends from parallel tests never interleave.
+            let _ = file.write_all(format!("{reason}\n").as_bytes());
+        }
+    }
+    assert_ne!(
+        std::env::var("CI").as_deref(),
+        Ok("true"),
+        "SKIPPED under CI, where everything a test needs is present: {reason}"
+    );
+}
