@@ -536,20 +536,35 @@ fn page_text(body: &str) -> String {
             }
         }
         (Some(one), None) | (None, Some(one)) => one,
-        (None, None) => {
-            let mut rest = body.to_string();
-            for tag in ["script", "style"] {
-                while let Some(open) = rest.to_ascii_lowercase().find(&format!("<{tag}")) {
-                    let close = rest.to_ascii_lowercase()[open..]
-                        .find(&format!("</{tag}>"))
-                        .map_or(rest.len(), |c| open + c + tag.len() + 3);
-                    rest.replace_range(open..close, " ");
-                }
-            }
-            strip_tags(&rest)
-        }
+        (None, None) => strip_tags(&without_code(body, &lower)),
     };
     text.chars().take(200).collect()
+}
+
+/// `body` without its `<script>` and `<style>` elements, in one pass (`lower` is `body`
+/// lower-cased: the same byte offsets).
+fn without_code(body: &str, lower: &str) -> String {
+    let next = |from: usize, tag: &str| lower[from..].find(tag).map(|i| from + i);
+    let (mut kept, mut at) = (String::new(), 0);
+    let (mut script, mut style) = (next(0, "<script"), next(0, "<style"));
+    while let Some(open) = script.into_iter().chain(style).min() {
+        let end = if Some(open) == script {
+            "</script>"
+        } else {
+            "</style>"
+        };
+        kept.push_str(&body[at..open]);
+        kept.push(' ');
+        at = next(open, end).map_or(body.len(), |close| close + end.len());
+        if script.is_some_and(|p| p < at) {
+            script = next(at, "<script");
+        }
+        if style.is_some_and(|p| p < at) {
+            style = next(at, "<style");
+        }
+    }
+    kept.push_str(&body[at..]);
+    kept
 }
 
 /// Text without tags, whitespace collapsed.

@@ -285,8 +285,12 @@ fn is_tls_refusal(error: &reqwest::Error) -> bool {
         }
         source = cause.source();
     }
-    // hyper-util boxes the TLS error without its type: its words still say what it was.
-    let text = chain(error).to_ascii_lowercase();
+    // hyper-util boxes the TLS error without its type: its words still say what it was. Only
+    // the causes are read, never the top message, which holds the URL (a host may be "tls…").
+    let text = std::error::Error::source(error)
+        .map(chain)
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     ["certificate", "tls", "handshake"]
         .iter()
         .any(|w| text.contains(w))

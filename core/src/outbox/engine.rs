@@ -7,7 +7,7 @@
 //! A server that refuses the app's key or jurisdiction (401/403, or a 4xx naming them) is
 //! paused: nothing more is sent to it until its settings really change (`put_server`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -246,7 +246,9 @@ impl Curbside {
             if follow_hint && !self.engine.online() {
                 return Ok(());
             }
-            if !self.take_lease(true)? {
+            // Renewed only: recovery ran when `run` took the lease, and nothing of ours is in
+            // flight between steps.
+            if !self.take_lease(false)? {
                 return Ok(());
             }
             let Some(row) = self.store.read(|c| reports::next_due(c, now_ms()))? else {
@@ -382,13 +384,9 @@ impl Curbside {
     /// Looks for an unanswered POST on the server (the rules are in `reconcile.rs`).
     async fn search(&self, client: &Open311Client, row: Row) -> Result<Row> {
         let started = row.progress.attempt_started_at.unwrap_or(row.created_at);
-        let others = self.store.read(|c| {
-            Ok(reports::list(c)?
-                .into_iter()
-                .filter(|r| r.id != row.id)
-                .filter_map(|r| r.request_id)
-                .collect::<HashSet<String>>())
-        })?;
+        let others = self
+            .store
+            .read(|c| reports::request_ids_except(c, &row.id))?;
         let search = find_on_server(client, &row.payload, &row.id, started, &others).await;
         let server = row.server_id.clone();
         let row = match search {
@@ -484,7 +482,7 @@ impl Curbside {
         event: Event,
         edit: impl FnOnce(&mut Row),
     ) -> Result<(Row, Option<OutboxEvent>)> {
-        let name = event_name(&event);
+        let name = event.name();
         let from = row.progress.phase;
         let Transition {
             progress,
@@ -619,33 +617,6 @@ fn worker_backoff(failures: u32) -> Duration {
     Duration::from_secs(1)
         .saturating_mul(1 << failures.saturating_sub(1).min(16))
         .min(WORKER_BACKOFF_MAX)
-}
-
-/// An event's name in the design table and in logs.
-pub(crate) fn event_name(event: &Event) -> &'static str {
-    match event {
-        Event::Start => "start",
-        Event::Recover => "recover",
-        Event::NetworkBack => "network_back",
-        Event::Unreachable => "unreachable",
-        Event::Busy { .. } => "busy",
-        Event::Created { .. } => "created",
-        Event::GotToken => "got_token",
-        Event::Unanswered { .. } => "unanswered",
-        Event::ServerFailed { .. } => "server_failed",
-        Event::SaidDuplicate => "said_duplicate",
-        Event::Refused { .. } => "refused",
-        Event::Found { .. } => "found",
-        Event::NotFound => "not_found",
-        Event::Ambiguous { .. } => "ambiguous",
-        Event::Unsearchable { .. } => "unsearchable",
-        Event::TokenPending => "token_pending",
-        Event::TokenResolved { .. } => "token_resolved",
-        Event::TokenUnreadable => "token_unreadable",
-        Event::Cancel => "cancel",
-        Event::Retry => "retry",
-        Event::SettingsChanged => "settings_changed",
-    }
 }
 
 /// A POST's outcome for the log: never the body, the key or the server's words.

@@ -226,6 +226,35 @@ pub(crate) enum Event {
     SettingsChanged,
 }
 
+impl Event {
+    /// Its name in the design table and in logs.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Event::Start => "start",
+            Event::Recover => "recover",
+            Event::NetworkBack => "network_back",
+            Event::Unreachable => "unreachable",
+            Event::Busy { .. } => "busy",
+            Event::Created { .. } => "created",
+            Event::GotToken => "got_token",
+            Event::Unanswered { .. } => "unanswered",
+            Event::ServerFailed { .. } => "server_failed",
+            Event::SaidDuplicate => "said_duplicate",
+            Event::Refused { .. } => "refused",
+            Event::Found { .. } => "found",
+            Event::NotFound => "not_found",
+            Event::Ambiguous { .. } => "ambiguous",
+            Event::Unsearchable { .. } => "unsearchable",
+            Event::TokenPending => "token_pending",
+            Event::TokenResolved { .. } => "token_resolved",
+            Event::TokenUnreadable => "token_unreadable",
+            Event::Cancel => "cancel",
+            Event::Retry => "retry",
+            Event::SettingsChanged => "settings_changed",
+        }
+    }
+}
+
 /// What the engine must do after a transition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Effect {

@@ -35,8 +35,8 @@ impl Curbside {
         events: &mut Vec<OutboxEvent>,
     ) -> Result<()> {
         for row in reports::in_phase(tx, "needs_user", Some(server_id))? {
-            match self.engine_apply(tx, row, Event::SettingsChanged) {
-                Ok(event) => events.extend(event),
+            match self.apply(tx, row, Event::SettingsChanged, |_| {}) {
+                Ok((_, event)) => events.extend(event),
                 Err(Error::ReportLocked(_)) => {} // parked for another reason
                 Err(e) => return Err(e),
             }
@@ -169,16 +169,6 @@ impl Curbside {
         })?;
         self.engine.wake();
         Ok(report)
-    }
-
-    /// Applies the server's event to a parked report through the one transition path.
-    fn engine_apply(
-        &self,
-        tx: &rusqlite::Transaction<'_>,
-        row: Row,
-        event: Event,
-    ) -> Result<Option<OutboxEvent>> {
-        Ok(self.apply(tx, row, event, |_| {})?.1)
     }
 }
 

@@ -39,9 +39,7 @@ impl Curbside {
                 }
                 Err(e) => Some(format!("Status refresh failed: {e}")),
             };
-            for row in rows {
-                self.note_refresh(row, error.clone())?;
-            }
+            self.note_refresh(&rows, &error)?;
             if let Some(e) = error {
                 refresh.error.get_or_insert(e);
             }
@@ -94,16 +92,22 @@ impl Curbside {
         Ok(changed)
     }
 
-    /// Records a refresh failure (or its end) on a tracked report, telling listeners.
-    fn note_refresh(&self, row: Row, error: Option<String>) -> Result<()> {
+    /// Records a refresh failure (or its end) on a server's tracked reports, telling
+    /// listeners: one transaction, and none at all when nothing changes (the usual case).
+    fn note_refresh(&self, rows: &[Row], error: &Option<String>) -> Result<()> {
+        if rows.iter().all(|r| r.last_error == *error) {
+            return Ok(());
+        }
         self.commit(|tx, events| {
-            let Some(mut row) = reports::get(tx, &row.id)? else {
-                return Ok(());
-            };
-            if row.last_error != error {
-                row.last_error = error;
-                reports::update(tx, &mut row)?;
-                events.push(OutboxEvent::Changed(row.to_report()));
+            for row in rows {
+                let Some(mut row) = reports::get(tx, &row.id)? else {
+                    continue;
+                };
+                if row.last_error != *error {
+                    row.last_error = error.clone();
+                    reports::update(tx, &mut row)?;
+                    events.push(OutboxEvent::Changed(row.to_report()));
+                }
             }
             Ok(())
         })

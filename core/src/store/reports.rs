@@ -199,6 +199,18 @@ pub(crate) fn waiting(conn: &Connection) -> Result<u32> {
     )?)
 }
 
+/// The city's ids held by every report but `id` (a search must never take one of them).
+pub(crate) fn request_ids_except(
+    conn: &Connection,
+    id: &ReportId,
+) -> Result<std::collections::HashSet<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT request_id FROM reports WHERE request_id IS NOT NULL AND id != ?1",
+    )?;
+    let ids = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Reports in `phase` (all servers, or one), oldest first.
 pub(crate) fn in_phase(conn: &Connection, phase: &str, server: Option<&str>) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(&format!(

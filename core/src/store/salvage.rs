@@ -31,6 +31,8 @@ const TABLES: &[&str] = &["servers", "profiles", "drafts", "reports", "report_hi
 const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// Rowids tried at most when a table's size cannot be read.
 const BLIND_ROWS: i64 = 100_000;
+/// The highest rowid probed (this app writes rowids one by one; ten million is years of use).
+const MAX_ROWID: i64 = 10_000_000;
 /// Rowids in a row that give nothing before a blind search stops.
 const BLIND_GAP: u32 = 1_000;
 
@@ -166,7 +168,8 @@ fn readable_rows(source: &Connection, table: &str, columns: &str) -> (Vec<Vec<Va
         r.get::<_, Option<i64>>(0)
     });
     let (last, blind) = match size {
-        Ok(last) => (last.unwrap_or(0), false),
+        // A damaged page can state any rowid: the probes stay bounded in time.
+        Ok(last) => (last.unwrap_or(0).min(MAX_ROWID), false),
         Err(_) => (BLIND_ROWS, true),
     };
     let Ok(mut select) = source.prepare(&format!("SELECT {columns} FROM {table} WHERE rowid = ?1"))
