@@ -1,0 +1,177 @@
+//! The service catalog, offline: service lists and definitions cached per server with a time
+//! limit; served from the cache when the server cannot be reached (marked stale), refreshed
+//! when online.
+
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use curbside_open311::{Open311Client, Open311Error, Service, ServiceDefinition};
+use curbside_store::{catalog, drafts, reports::now_ms};
+use curbside_types::{Draft, DraftId, Error, Result};
+
+use crate::Cities;
+
+/// A value from the server, or from the cache when the server could not be reached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cached<T> {
+    /// The value.
+    pub value: T,
+    /// When it was fetched from the server.
+    pub fetched_at: DateTime<Utc>,
+    /// True when it comes from the cache because a refresh failed, or is older than the
+    /// profile's limit: show it, and say it may be out of date.
+    pub stale: bool,
+}
+
+impl Cities {
+    /// The services of a profile's city: from the cache while fresh, else from the server;
+    /// from the cache (stale) when the server cannot be reached. `refresh` skips a fresh cache.
+    pub async fn catalog_services(
+        &self,
+        client: &Open311Client,
+        profile_id: &str,
+        refresh: bool,
+    ) -> Result<Cached<Vec<Service>>> {
+        self.cached(profile_id, "services", refresh, async {
+            client.services().await
+        })
+        .await
+    }
+
+    /// A service's definition (its questions), cached like the service list.
+    pub async fn catalog_definition(
+        &self,
+        client: &Open311Client,
+        profile_id: &str,
+        service_code: &str,
+        refresh: bool,
+    ) -> Result<Cached<ServiceDefinition>> {
+        let key = format!("definition:{service_code}");
+        self.cached(profile_id, &key, refresh, async {
+            client.service_definition(service_code).await
+        })
+        .await
+    }
+
+    /// Starts (or switches) the form of a draft for a service of a profile's city: sets the
+    /// draft's city and service, and keeps a copy of the definition it is filled against
+    /// (so it validates offline, and the same way, even if the city changes it later).
+    pub async fn service_form(
+        &self,
+        client: &Open311Client,
+        draft_id: &DraftId,
+        profile_id: &str,
+        service_code: &str,
+    ) -> Result<(Draft, ServiceDefinition)> {
+        let services = self.catalog_services(client, profile_id, false).await?;
+        let service = services
+            .value
+            .iter()
+            .find(|s| s.code == service_code)
+            .ok_or_else(|| Error::invalid("service_code", "is not a service of this city"))?;
+        let definition = if service.metadata {
+            self.catalog_definition(client, profile_id, service_code, false)
+                .await?
+                .value
+        } else {
+            ServiceDefinition {
+                service_code: service_code.into(),
+                attributes: vec![],
+            }
+        };
+        let draft = self.store.write(|tx| {
+            let mut draft = drafts::get(tx, draft_id)?.ok_or(Error::DraftNotFound)?;
+            draft.fields.service_code = Some(service_code.into());
+            draft.fields.profile_id = Some(profile_id.into());
+            draft.fields.definition = Some(definition.clone());
+            draft.updated_at = curbside_types::to_millis(Utc::now());
+            drafts::update(tx, &draft)?;
+            Ok(draft)
+        })?;
+        Ok((draft, definition))
+    }
+
+    /// True when the profile's discovery document still has the changeset recorded at the last
+    /// download (the catalog has not changed); records the current one either way.
+    async fn changeset_unchanged(&self, profile_id: &str) -> Result<bool> {
+        let Some(url) = self.profile(profile_id)?.discovery_url else {
+            return Ok(false);
+        };
+        let Ok(discovery) = Open311Client::discover(&url, None).await else {
+            return Ok(false);
+        };
+        let Some(current) = discovery.changeset else {
+            return Ok(false);
+        };
+        self.store.write(|tx| {
+            let stored = catalog::get(tx, profile_id, "changeset")?;
+            catalog::put(tx, profile_id, "changeset", &current, now_ms())?;
+            Ok(stored.is_some_and(|(body, _)| body == current))
+        })
+    }
+
+    /// Marks a cached entry as checked now; returns the new time.
+    fn touch(&self, profile_id: &str, key: &str) -> Result<i64> {
+        let now = now_ms();
+        self.store
+            .write(|tx| catalog::touch(tx, profile_id, key, now))?;
+        Ok(now)
+    }
+
+    async fn cached<T: Serialize + DeserializeOwned>(
+        &self,
+        profile_id: &str,
+        key: &str,
+        refresh: bool,
+        fetch: impl std::future::Future<Output = std::result::Result<T, Open311Error>>,
+    ) -> Result<Cached<T>> {
+        let max_age_ms = (self.profile(profile_id)?.catalog_max_age_hours * 3_600_000.0) as i64;
+        let row = self
+            .store
+            .read(|conn| catalog::get(conn, profile_id, key))?;
+        let time = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
+        let cached = row
+            .map(|(body, at)| serde_json::from_str::<T>(&body).map(|v| (v, at)))
+            .transpose()
+            .map_err(|_| Error::CorruptData("catalog".into()))?;
+        if let Some((_, at)) = &cached {
+            let fresh = now_ms() - at < max_age_ms;
+            if !refresh && (fresh || self.changeset_unchanged(profile_id).await?) {
+                let (value, at) = cached.unwrap();
+                let at = if fresh {
+                    at
+                } else {
+                    self.touch(profile_id, key)?
+                };
+                return Ok(Cached {
+                    value,
+                    fetched_at: time(at),
+                    stale: false,
+                });
+            }
+        }
+        match fetch.await {
+            Ok(value) => {
+                self.changeset_unchanged(profile_id).await?; // records the current changeset
+                let now = now_ms();
+                let body = serde_json::to_string(&value).expect("serializable");
+                self.store
+                    .write(|tx| catalog::put(tx, profile_id, key, &body, now))?;
+                Ok(Cached {
+                    value,
+                    fetched_at: time(now),
+                    stale: false,
+                })
+            }
+            Err(error) => match cached {
+                Some((value, at)) => Ok(Cached {
+                    value,
+                    fetched_at: time(at),
+                    stale: true,
+                }),
+                None => Err(error.into()),
+            },
+        }
+    }
+}

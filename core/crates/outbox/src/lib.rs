@@ -1,0 +1,127 @@
+//! The outbox: save first, send second. This doc is the design spec.
+//!
+//! A submitted report is a row in SQLite before any network call, and the row (never memory)
+//! is the truth: one persisted **phase** per report (`phase.rs`), moved only by a pure
+//! transition function `(progress, event, now, policy) -> (progress, effect, history)`. The
+//! engine (`engine.rs`) takes due reports one at a time under a lease, carries out the effect
+//! (post, search, poll a token), turns what happened into the next event, and commits the
+//! result; listeners hear of each change after its commit, in commit order, each with the
+//! report's `version`. User actions (`queue.rs`) go through the same function.
+//!
+//! # Phases
+//! - `queued`: due at `next_at` to be posted.
+//! - `in_flight`: the attempt-started mark, committed before the POST leaves.
+//! - `checking`: a POST may have arrived; the server is searched before anything is posted
+//!   again (reconciliation, below).
+//! - `waiting_for_id`: the city answered with a token; polled for its id.
+//! - `waiting_for_network(post|check|resolve_token)`: the network is absent. Not an attempt,
+//!   no backoff: when it returns (the platform's hint, any request to that server that works,
+//!   `sync_now`, a background run) every such report is due at once and resumes.
+//! - `sent`; `needs_user` (with a typed reason, the server's words and what the user can do);
+//!   `cancelled`.
+//!
+//! # Transitions
+//! Every row is checked against `phase::transition` by a test (`the_design_table_is_the_code`).
+//!
+//! | from | event | to | effect |
+//! |---|---|---|---|
+//! | queued | start | in_flight | post |
+//! | checking | start | checking | search |
+//! | waiting_for_id | start | waiting_for_id | resolve_token |
+//! | in_flight | recover | checking | - |
+//! | queued | unreachable | waiting_for_network(post) | - |
+//! | in_flight | unreachable | waiting_for_network(post) | - |
+//! | checking | unreachable | waiting_for_network(check) | - |
+//! | waiting_for_id | unreachable | waiting_for_network(resolve_token) | - |
+//! | waiting_for_network(post) | network_back | queued | - |
+//! | waiting_for_network(check) | network_back | checking | - |
+//! | waiting_for_network(resolve_token) | network_back | waiting_for_id | - |
+//! | in_flight | busy | queued | - |
+//! | in_flight | created | sent | - |
+//! | in_flight | got_token | waiting_for_id | - |
+//! | in_flight | unanswered | checking | - |
+//! | in_flight | server_failed | checking | - |
+//! | in_flight | said_duplicate | checking | - |
+//! | in_flight | refused | needs_user | - |
+//! | in_flight | refused_settings | needs_user | pause_server |
+//! | checking | found | sent | - |
+//! | checking | not_found | queued | - |
+//! | checking | not_found_after_duplicate | needs_user | - |
+//! | checking | not_found_after_server_failures | needs_user | - |
+//! | checking | ambiguous | needs_user | - |
+//! | checking | unsearchable | needs_user | - |
+//! | checking | busy | checking | - |
+//! | checking | busy_at_max_checks | needs_user | - |
+//! | waiting_for_id | token_resolved | sent | - |
+//! | waiting_for_id | token_unreadable | sent | - |
+//! | waiting_for_id | token_pending | waiting_for_id | - |
+//! | waiting_for_id | token_pending_at_max_checks | sent | - |
+//! | waiting_for_id | busy | waiting_for_id | - |
+//! | queued | cancel | cancelled | - |
+//! | waiting_for_network(post) | cancel | cancelled | - |
+//! | needs_user | cancel | cancelled | - |
+//! | needs_user | retry | queued | - |
+//! | needs_user | settings_changed | queued | - |
+//!
+//! Any other pair is refused (for the user: "locked"; for the engine: a bug, logged).
+//! `edit_report` is a cancel that also removes the row and gives a draft back (a removal
+//! event). A cancel or edit is allowed only while nothing can have reached the city:
+//! `queued` or offline before any POST left, or `needs_user` after a refusal.
+//!
+//! # Retries, every one bounded
+//! - Posting: `busy` (429, 408) backs off exponentially with jitter from `initial` to `max`
+//!   (30 s to 5 h), never sooner than `Retry-After`, which is itself capped at a day; the next
+//!   time is stored, so backoff survives restarts. A POST answered with an application error
+//!   (500 and the like) is checked, then posted again after the same backoff; the third such
+//!   answer, once checked absent, stops it for the user with the server's words.
+//! - Checking and token polling have their own count (`checks`) and backoff; after
+//!   `max_checks` a search that never worked stops for the user (`unsearchable`), and a token
+//!   that never resolved ends as sent without an id (the city has it).
+//! - Offline is not a retry: `waiting_for_network` waits for the network, not for a time.
+//! - The worker backs off on its own errors (a full disk, a locked database) from 1 s to
+//!   5 minutes, logs them, and recovers when they clear; a panic in it is logged and it
+//!   restarts.
+//!
+//! # The POST rule
+//! `in_flight` is committed before a byte leaves. Any answer that does not prove the POST was
+//! refused or never sent (the table on `open311::client::answer`) leads to `checking`, never
+//! to a blind re-post. Reconciliation's rules are the module doc of `engine.rs`.
+//!
+//! # What survives a crash
+//! Every transition is one SQLite transaction (WAL, `synchronous=FULL`). Killed in
+//! `queued`, `checking`, `waiting_for_id` or offline: the row resumes as it is. Killed while
+//! `in_flight` (the POST may or may not have left): the next engine to take the lease finds it
+//! and fires `recover`, which checks before posting again. Killed after the POST's answer but
+//! before its commit: still `in_flight`, so checked and found. History entries and the phase
+//! are committed together, so the history never tells of a step that did not happen.
+
+mod engine;
+mod machine;
+mod present;
+mod queue;
+mod reconcile;
+mod tracking;
+
+pub use machine::MAX_SERVER_FAILURES;
+pub use reconcile::CLOCK_SKEW;
+
+use std::sync::Arc;
+
+use curbside_store::Store;
+
+/// The outbox of one database: submitted reports, the engine that sends them, and the
+/// events that tell listeners of every change.
+pub struct Outbox {
+    store: Arc<Store>,
+    engine: engine::Engine,
+}
+
+impl Outbox {
+    /// The outbox kept in `store`. One per store: it takes the sender lease when it sends.
+    pub fn new(store: Arc<Store>) -> Self {
+        Outbox {
+            store,
+            engine: engine::Engine::new(),
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! A stored row as apps see it: the phase becomes a `ReportState`, times become dates.
+
+use chrono::{DateTime, Utc};
+
+use curbside_store::reports::Row;
+use curbside_types::phase::Phase;
+use curbside_types::report::{
+    Attention, AttentionAction, AttentionKind, Report, ReportState, SendStep,
+};
+
+/// The report as apps see it.
+pub(crate) trait Present {
+    /// The report as apps see it.
+    fn to_report(&self) -> Report;
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+impl Present for Row {
+    fn to_report(&self) -> Report {
+        let p = &self.progress;
+        let state = match p.phase {
+            Phase::Queued => ReportState::Queued,
+            Phase::Offline(_) => ReportState::WaitingForNetwork,
+            Phase::InFlight => ReportState::Sending {
+                step: SendStep::Posting,
+            },
+            Phase::Checking => ReportState::Sending {
+                step: SendStep::Checking,
+            },
+            Phase::WaitingForId => ReportState::Sending {
+                step: SendStep::WaitingForId,
+            },
+            Phase::Sent => ReportState::Sent,
+            Phase::NeedsUser => ReportState::NeedsAttention {
+                attention: p.attention.clone().unwrap_or_else(|| Attention {
+                    kind: AttentionKind::Other,
+                    reason: "This report needs attention.".into(),
+                    action: AttentionAction::ConfirmPossibleDuplicate,
+                    messages: vec![],
+                }),
+            },
+            Phase::Cancelled => ReportState::Cancelled,
+        };
+        Report {
+            id: self.id,
+            version: self.version.max(0) as u64,
+            server_id: self.server_id.clone(),
+            service_code: self.payload.service_code.clone(),
+            description: self.payload.description.clone().unwrap_or_default(),
+            next_attempt_at: p.phase.is_active().then(|| time(p.next_at)),
+            state,
+            request_id: self.request_id.clone(),
+            service_notice: self.service_notice.clone(),
+            status: self.status.clone(),
+            status_notes: self.status_notes.clone(),
+            attempts: p.attempts,
+            last_error: self.last_error.clone(),
+            created_at: time(self.created_at),
+            updated_at: time(self.updated_at),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! Putting reports in the outbox and taking user actions on them. All synchronous, short
+//! SQLite transactions; the engine does the sending.
+
+use curbside_open311::{AttributeAnswer, MediaFile, MediaUpload, NewRequest, ServerConfig};
+use curbside_store::reports::{self, now_ms, Row};
+use curbside_store::{drafts, servers, Connection};
+use curbside_types::phase::{Phase, Progress, Resume};
+use curbside_types::report::{HistoryEntry, OutboxEvent, Report, ReportId};
+use curbside_types::{Draft, DraftFields, DraftId, Error, Result};
+
+use crate::machine::Event;
+use crate::present::Present;
+use crate::Outbox;
+
+impl Outbox {
+    /// Sets up (or changes) the server reports can be sent to under `server_id`. Changed
+    /// settings lift a pause caused by refused credentials and retry the reports it parked;
+    /// the same settings again change nothing.
+    pub fn set_server(&self, server_id: &str, config: ServerConfig) -> Result<()> {
+        config.base_url()?;
+        let changed = self.commit(|tx, events| self.put_server(tx, server_id, &config, events))?;
+        if changed {
+            self.engine.wake();
+        }
+        Ok(())
+    }
+
+    /// `set_server` inside a transaction of the caller's (see [`Outbox::commit`]): true when
+    /// the settings changed (then the worker should be woken).
+    pub fn put_server(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        server_id: &str,
+        config: &ServerConfig,
+        events: &mut Vec<OutboxEvent>,
+    ) -> Result<bool> {
+        let changed = servers::put(tx, server_id, config)?;
+        if changed {
+            self.settings_changed(tx, server_id, events)?;
+        }
+        Ok(changed)
+    }
+
+    /// The reports of `server_id` parked for its settings go again (its settings changed).
+    fn settings_changed(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        server_id: &str,
+        events: &mut Vec<OutboxEvent>,
+    ) -> Result<()> {
+        for row in reports::in_phase(tx, "needs_user", Some(server_id))? {
+            match self.apply(tx, row, Event::SettingsChanged, |_| {}) {
+                Ok((_, event)) => events.extend(event),
+                Err(Error::ReportLocked(_)) => {} // parked for another reason
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Submits a draft: `check` looks at its fields (in the same transaction, so nothing
+    /// changes in between; an error refuses it), then its content is frozen with a new report
+    /// id and committed to the outbox (removing the draft) before anything is sent. The engine
+    /// takes it from there.
+    pub fn submit(
+        &self,
+        draft_id: &DraftId,
+        server_id: &str,
+        check: impl FnOnce(&Connection, &DraftFields) -> Result<()>,
+    ) -> Result<Report> {
+        let report = self.commit(|tx, events| {
+            let draft = drafts::get(tx, draft_id)?.ok_or(Error::DraftNotFound)?;
+            let (config, _) = servers::get(tx, server_id)?
+                .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
+            let fields = draft.fields.normalized()?;
+            check(tx, &fields)?;
+            let id = ReportId::new();
+            let payload = payload(&fields, &id, &config)?;
+            let now = now_ms();
+            let mut progress = Progress::new(now);
+            if !self.engine_online() {
+                progress.phase = Phase::Offline(Resume::Post);
+            }
+            let row = Row {
+                id,
+                server_id: server_id.into(),
+                payload,
+                fields,
+                progress,
+                token: None,
+                request_id: None,
+                service_notice: None,
+                last_error: None,
+                status: None,
+                status_notes: None,
+                status_updated_at: None,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            reports::insert(tx, &row)?;
+            reports::add_history(
+                tx,
+                &id,
+                "submitted",
+                "Saved on this device, waiting to be sent",
+            )?;
+            if !row.payload.media.is_empty() && config.quirks.media != MediaUpload::Multipart {
+                // Say so rather than drop them silently: this server takes only hosted media_url.
+                let note = "This city's server takes no photo uploads; the report is sent without its photos";
+                reports::add_history(tx, &id, "photos_not_sent", note)?;
+            }
+            drafts::delete(tx, draft_id)?;
+            let report = row.to_report();
+            events.push(OutboxEvent::Changed(report.clone()));
+            Ok(report)
+        })?;
+        self.engine.wake();
+        Ok(report)
+    }
+
+    /// Every submitted report, newest first.
+    pub fn reports(&self) -> Result<Vec<Report>> {
+        Ok(self
+            .store
+            .read(reports::list)?
+            .iter()
+            .map(Row::to_report)
+            .collect())
+    }
+
+    /// One report and its history (Curbside's steps and the city's updates), oldest first.
+    pub fn report(&self, id: &ReportId) -> Result<(Report, Vec<HistoryEntry>)> {
+        self.store.read(|conn| {
+            let row = reports::get(conn, id)?.ok_or(Error::ReportNotFound)?;
+            Ok((row.to_report(), reports::history(conn, id)?))
+        })
+    }
+
+    /// Withdraws a report that cannot have reached the city (never posted, or refused).
+    pub fn cancel_report(&self, id: &ReportId) -> Result<Report> {
+        self.commit(|tx, events| {
+            let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
+            let (row, event) = self
+                .apply(tx, row, Event::Cancel, |_| {})
+                .map_err(|_| Error::ReportLocked("cancelled"))?;
+            events.extend(event);
+            Ok(row.to_report())
+        })
+    }
+
+    /// Turns a report that has not reached the city (never sent, or refused by it) back into
+    /// a draft to edit and submit again; the report itself is removed (a removal event).
+    pub fn edit_report(&self, id: &ReportId) -> Result<Draft> {
+        self.commit(|tx, events| {
+            let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
+            if !row.progress.editable() {
+                return Err(Error::ReportLocked("edited"));
+            }
+            let draft = Draft::new(DraftId::new(), row.fields.clone(), chrono::Utc::now());
+            drafts::insert(tx, &draft)?;
+            reports::delete(tx, id)?;
+            events.push(OutboxEvent::Removed {
+                id: *id,
+                version: row.version.max(0) as u64 + 1,
+            });
+            Ok(draft)
+        })
+    }
+
+    /// Sends a report that needs attention again: after settings were fixed, after the city
+    /// kept failing, or, for a possible duplicate, because the user confirmed the city does
+    /// not have it. Any other report is returned as it is.
+    pub fn retry_report(&self, id: &ReportId) -> Result<Report> {
+        let report = self.commit(|tx, events| {
+            let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
+            if row.progress.phase != Phase::NeedsUser {
+                return Ok(row.to_report());
+            }
+            let (row, event) = self.apply(tx, row, Event::Retry, |_| {})?;
+            events.extend(event);
+            Ok(row.to_report())
+        })?;
+        self.engine.wake();
+        Ok(report)
+    }
+}
+
+/// What is POSTed for a draft: the form's answers, the position or address, the contact
+/// details the user chose to share, the photos, and the report id where the server keeps one.
+fn payload(fields: &DraftFields, id: &ReportId, config: &ServerConfig) -> Result<NewRequest> {
+    let service_code = fields
+        .service_code
+        .clone()
+        .ok_or_else(|| Error::invalid("service_code", "choose a service before submitting"))?;
+    if fields.location.is_none()
+        && fields
+            .address_string
+            .as_deref()
+            .is_none_or(|a| a.trim().is_empty())
+    {
+        return Err(Error::invalid(
+            "location",
+            "give a position or an address before submitting",
+        ));
+    }
+    let mut attributes = fields.attributes.clone();
+    if let Some(reference) = &config.quirks.client_reference_attribute {
+        attributes.retain(|a| &a.code != reference);
+        attributes.push(AttributeAnswer {
+            code: reference.clone(),
+            values: vec![id.to_string()],
+            multiple: false,
+        });
+    }
+    let contact = &fields.contact;
+    Ok(NewRequest {
+        service_code,
+        position: fields.location.as_ref().map(|l| (l.latitude, l.longitude)),
+        address_string: fields.address_string.clone(),
+        address_id: None,
+        attributes,
+        description: Some(fields.description.trim().to_string()).filter(|d| !d.is_empty()),
+        email: contact.email.clone(),
+        first_name: contact.first_name.clone(),
+        last_name: contact.last_name.clone(),
+        phone: contact.phone.clone(),
+        device_id: None,
+        account_id: None,
+        media_urls: Vec::new(),
+        media: fields
+            .photos
+            .iter()
+            .map(|p| MediaFile {
+                path: p.into(),
+                content_type: "image/jpeg".into(),
+            })
+            .collect(),
+    })
+}

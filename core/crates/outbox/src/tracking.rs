@@ -1,0 +1,166 @@
+//! Following the city: the status and notes of sent reports, asked for in batches of ids
+//! with the spec's parameters only (`extensions` where the profile says the server takes it),
+//! ids missing from an answer asked for one by one. A refresh that fails is never silent.
+
+use std::collections::HashMap;
+
+use curbside_open311::{Open311Client, Open311Error, RequestQuery, ServiceRequest};
+use curbside_store::reports::{self, Row};
+use curbside_types::report::{OutboxEvent, Report, StatusRefresh};
+use curbside_types::Result;
+
+use crate::present::Present;
+use crate::Outbox;
+
+/// Ids per `GET requests` when tracking statuses.
+const STATUS_BATCH: usize = 50;
+
+impl Outbox {
+    /// "My reports": asks each server for the status of the reports it has (batched ids; ids
+    /// missing from the answer one by one), records changes and new notes in their history,
+    /// and tells listeners. A server that cannot answer is not silent: its reports carry the
+    /// failure in `last_error` (and an event), and the result says so.
+    pub async fn refresh_statuses(&self) -> Result<StatusRefresh> {
+        let tracked = self.store.read(reports::tracked)?;
+        let mut by_server: HashMap<String, Vec<Row>> = HashMap::new();
+        for row in tracked {
+            by_server
+                .entry(row.server_id.clone())
+                .or_default()
+                .push(row);
+        }
+        let mut refresh = StatusRefresh::default();
+        for (server_id, rows) in by_server {
+            let outcome = match self.client(&server_id) {
+                Ok(client) => self.refresh_server(&client, &rows).await,
+                Err(e) => Err(e),
+            };
+            let error = match outcome {
+                Ok(changed) => {
+                    refresh.changed += changed;
+                    None
+                }
+                Err(e) => Some(format!("Status refresh failed: {e}")),
+            };
+            self.note_refresh(&rows, &error)?;
+            if let Some(e) = error {
+                refresh.error.get_or_insert(e);
+            }
+        }
+        Ok(refresh)
+    }
+
+    /// Refreshes one server's reports; the number that changed.
+    async fn refresh_server(&self, client: &Open311Client, rows: &[Row]) -> Result<u32> {
+        let extensions = client.config().quirks.extensions;
+        let mut changed = 0;
+        for batch in rows.chunks(STATUS_BATCH) {
+            let ids: Vec<String> = batch.iter().filter_map(|r| r.request_id.clone()).collect();
+            let query = RequestQuery {
+                ids: ids.clone(),
+                extensions,
+                ..Default::default()
+            };
+            let mut found: Vec<ServiceRequest> = client.requests(&query).await?.requests;
+            // A server that ignores the ids filter or caps its list: ask for the rest by id.
+            for id in &ids {
+                if !found.iter().any(|r| r.id.as_ref() == Some(id)) {
+                    match client.request(id).await {
+                        Ok(remote) if remote.id.as_ref() == Some(id) => found.push(remote),
+                        Ok(_) | Err(Open311Error::NotFound { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            for remote in found {
+                let Some(row) = batch.iter().find(|r| r.request_id == remote.id) else {
+                    continue;
+                };
+                let updated = self.commit(|tx, events| {
+                    // Read again inside the transaction: the row may have moved meanwhile.
+                    let Some(current) = reports::get(tx, &row.id)? else {
+                        return Ok(false);
+                    };
+                    Ok(match apply_status(tx, current, &remote)? {
+                        Some(report) => {
+                            events.push(OutboxEvent::Changed(report));
+                            true
+                        }
+                        None => false,
+                    })
+                })?;
+                changed += u32::from(updated);
+            }
+        }
+        Ok(changed)
+    }
+
+    /// Records a refresh failure (or its end) on a server's tracked reports, telling
+    /// listeners: one transaction, and none at all when nothing changes (the usual case).
+    fn note_refresh(&self, rows: &[Row], error: &Option<String>) -> Result<()> {
+        if rows.iter().all(|r| r.last_error == *error) {
+            return Ok(());
+        }
+        self.commit(|tx, events| {
+            for row in rows {
+                let Some(mut row) = reports::get(tx, &row.id)? else {
+                    continue;
+                };
+                if row.last_error != *error {
+                    row.last_error = error.clone();
+                    reports::update(tx, &mut row)?;
+                    events.push(OutboxEvent::Changed(row.to_report()));
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Records a status change and new notes of a sent report; `None` if nothing changed.
+fn apply_status(
+    tx: &rusqlite::Connection,
+    mut row: Row,
+    remote: &ServiceRequest,
+) -> Result<Option<Report>> {
+    let known = reports::history(tx, &row.id)?;
+    let mut news: Vec<(String, String)> = Vec::new();
+    if remote.status.is_some() && remote.status != row.status {
+        let status = remote.status.clone().unwrap_or_default();
+        let notes = remote
+            .status_notes
+            .clone()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        news.push(("status".into(), format!("Status is now {status}{notes}")));
+    }
+    for note in &remote.notes {
+        let summary = note
+            .summary
+            .clone()
+            .or(note.description.clone())
+            .unwrap_or_default();
+        let text = format!(
+            "{}{}",
+            note.kind
+                .as_deref()
+                .map(|k| format!("[{k}] "))
+                .unwrap_or_default(),
+            summary
+        );
+        if !summary.is_empty() && !known.iter().any(|h| h.kind == "note" && h.summary == text) {
+            news.push(("note".into(), text));
+        }
+    }
+    if news.is_empty() && remote.status_notes == row.status_notes {
+        return Ok(None);
+    }
+    row.status = remote.status.clone().or(row.status.take());
+    row.status_notes = remote.status_notes.clone();
+    row.status_updated_at = remote.updated_at.map(|t| t.timestamp_millis());
+    reports::update(tx, &mut row)?;
+    for (kind, summary) in &news {
+        reports::add_history(tx, &row.id, kind, summary)?;
+    }
+    Ok(Some(row.to_report()))
+}

@@ -1,0 +1,203 @@
+//! SQLite storage: one connection, opened with durable settings, used in short transactions.
+
+//!
+//! The only crate that speaks SQL. Each table has its module; the layers above call them
+//! inside the transactions [`Store::write`] and [`Store::read`] give them.
+
+pub mod catalog;
+pub mod drafts;
+pub mod lease;
+pub mod profiles;
+pub mod reports;
+pub mod requests_cache;
+pub mod salvage;
+pub mod schema;
+pub mod servers;
+
+pub use rusqlite::{Connection, Transaction};
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::TransactionBehavior;
+
+use curbside_types::Result;
+
+/// The database of one data directory.
+pub struct Store {
+    conn: Mutex<Connection>,
+    /// The folder of the file, to tell a full disk from other I/O errors.
+    dir: std::path::PathBuf,
+}
+
+impl Store {
+    /// Opens the database file, applies connection settings and brings the schema up to date.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        schema::migrate(&mut conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        })
+    }
+
+    /// Runs `f` in an IMMEDIATE transaction, committed only when `f` succeeds.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_then(f, |_| {})
+    }
+
+    /// Like [`Store::write`], then runs `after` on the result once committed, while the
+    /// database is still held: what `after` announces is in commit order.
+    pub fn write_then<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+        after: impl FnOnce(&T),
+    ) -> Result<T> {
+        let mut conn = self.lock();
+        let written = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        let value = written.map_err(|e| self.classify(e))?;
+        after(&value);
+        Ok(value)
+    }
+
+    /// SQLite often reports a full disk as a plain I/O error (WAL appends): when the disk
+    /// has no room left, say so, so the user knows what to do.
+    fn classify(&self, error: curbside_types::Error) -> curbside_types::Error {
+        let io = matches!(&error, curbside_types::Error::Database(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(e.code, rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::DiskFull));
+        if io && free_bytes(&self.dir).is_some_and(|free| free < 1024 * 1024) {
+            return curbside_types::Error::DiskFull;
+        }
+        if error.is_disk_full() {
+            return curbside_types::Error::DiskFull;
+        }
+        error
+    }
+
+    /// Whether SQLite finds the file sound (`PRAGMA quick_check`): damage in the middle of
+    /// the file is found here, at open, rather than by every command that touches it.
+    /// False only for damage: a check that cannot run now (the database busy with other
+    /// processes) is no reason to move a file aside, and the next open checks again.
+    pub fn is_sound(&self) -> bool {
+        match self
+            .lock()
+            .query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0))
+        {
+            Ok(verdict) => verdict == "ok",
+            Err(e) => {
+                let e = curbside_types::Error::from(e);
+                if !is_corruption(&e) {
+                    tracing::debug!(target: "curbside::store", error = %e, "integrity check skipped");
+                }
+                !is_corruption(&e)
+            }
+        }
+    }
+
+    /// Copies what can be read of the damaged database moved to `aside` into this one.
+    pub fn salvage_from(&self, aside: &Path) -> salvage::Salvage {
+        salvage::salvage(aside, &mut self.lock())
+    }
+
+    /// Runs `f` on the connection for reading.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&self.lock())
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave a half-written transaction behind
+        // (it is rolled back on drop), so the connection is still good to use.
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Opens the database at `path`; a damaged one is moved aside (never deleted: it may hold
+/// unsent reports), a fresh one takes its place, and what can be read is brought back. The
+/// second value says where the damaged file went and what was salvaged.
+pub fn open_recovering(
+    path: &Path,
+) -> Result<(Store, Option<(std::path::PathBuf, salvage::Salvage)>)> {
+    // An existing file of zero bytes, untouched for a minute, held something once: damaged,
+    // not new. (A file another process is creating right now is zero bytes for a moment.)
+    let emptied = std::fs::metadata(path).is_ok_and(|m| {
+        m.len() == 0
+            && m.modified()
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > Duration::from_secs(60))
+    });
+    match Store::open(path) {
+        Ok(store) if !emptied && store.is_sound() => return Ok((store, None)),
+        Ok(_) => {}
+        Err(e) if is_corruption(&e) => {}
+        Err(e) => return Err(e),
+    }
+    let aside = move_aside(path)?;
+    let store = Store::open(path)?;
+    let salvage = store.salvage_from(&aside);
+    Ok((store, Some((aside, salvage))))
+}
+
+/// Bytes free for this user on the filesystem holding `dir`.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+        let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid C string and a zeroed struct for the kernel to fill.
+        if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+            return None;
+        }
+        Some(stat.f_bavail as u64 * stat.f_frsize as u64)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
+}
+
+/// Settings every connection gets: WAL for concurrent readers, FULL sync so a committed
+/// report survives power loss, foreign keys on, and a wait instead of an error when another
+/// process holds the write lock briefly.
+pub fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+/// True when SQLite says the file is not a (sound) database.
+pub fn is_corruption(error: &curbside_types::Error) -> bool {
+    matches!(error, curbside_types::Error::Database(rusqlite::Error::SqliteFailure(e, _))
+        if matches!(e.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase))
+}
+
+/// Renames a database and its WAL files to `NAME.corrupt-<millis>`, returning the new path.
+pub fn move_aside(path: &Path) -> Result<std::path::PathBuf> {
+    let stamp = chrono::Utc::now().timestamp_millis();
+    let aside = path.with_extension(format!("sqlite3.corrupt-{stamp}"));
+    let io = |source| curbside_types::Error::DataDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::rename(path, &aside).map_err(io)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            std::fs::rename(&side, format!("{}{suffix}", aside.display())).map_err(io)?;
+        }
+    }
+    Ok(aside)
+}

@@ -1,0 +1,262 @@
+//! The `reports` table (the outbox) and its `report_history`.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Row as SqlRow};
+
+use curbside_open311::NewRequest;
+use curbside_types::phase::{Phase, Progress};
+use curbside_types::report::{HistoryEntry, ReportId};
+use curbside_types::{DraftFields, Error, Result};
+
+/// A `reports` row: everything the engine needs to take the next step.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The report's id, made on the device.
+    pub id: ReportId,
+    /// The server (or profile) it is for.
+    pub server_id: String,
+    /// What is POSTed, frozen at submit.
+    pub payload: NewRequest,
+    /// The draft it came from, to edit it again while that is still allowed.
+    pub fields: DraftFields,
+    /// The phase and what the state machine keeps with it.
+    pub progress: Progress,
+    /// A batch server's token, until the request id is known.
+    pub token: Option<String>,
+    /// The city's request id, once known.
+    pub request_id: Option<String>,
+    /// The city's notice on accepting it.
+    pub service_notice: Option<String>,
+    /// Why the last step failed, in words.
+    pub last_error: Option<String>,
+    /// The city's status (`open`, `closed`).
+    pub status: Option<String>,
+    /// The city's notes on its status.
+    pub status_notes: Option<String>,
+    /// When the city last updated the status (milliseconds).
+    pub status_updated_at: Option<i64>,
+    /// Grows with every update; events carry it.
+    pub version: i64,
+    /// When it was submitted (milliseconds).
+    pub created_at: i64,
+    /// When it last changed (milliseconds).
+    pub updated_at: i64,
+}
+
+/// Now, in the milliseconds the tables keep.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+const COLUMNS: &str = "id, server_id, payload, fields, phase, resume, said_duplicate, attempts, checks,
+    server_failures, server_messages, next_attempt_at, attempt_started_at, token, request_id, service_notice,
+    attention, last_error, status, status_notes, status_updated_at, version, created_at, updated_at";
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("serializable")
+}
+
+/// Inserts a newly submitted report.
+pub fn insert(conn: &Connection, row: &Row) -> Result<()> {
+    let p = &row.progress;
+    let (phase, resume) = p.phase.columns();
+    conn.execute(
+        &format!("INSERT INTO reports ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"),
+        params![
+            row.id.to_string(), row.server_id, json(&row.payload), json(&row.fields), phase, resume,
+            p.said_duplicate, p.attempts, p.checks, p.server_failures, json(&p.server_messages), p.next_at,
+            p.attempt_started_at, row.token, row.request_id, row.service_notice, p.attention.as_ref().map(json),
+            row.last_error, row.status, row.status_notes, row.status_updated_at, row.version, row.created_at,
+            row.updated_at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Writes every changeable column of `row`, stamping `updated_at` and growing `version`.
+pub fn update(conn: &Connection, row: &mut Row) -> Result<()> {
+    row.updated_at = now_ms();
+    row.version += 1;
+    let p = &row.progress;
+    let (phase, resume) = p.phase.columns();
+    conn.execute(
+        "UPDATE reports SET phase = ?2, resume = ?3, said_duplicate = ?4, attempts = ?5, checks = ?6,
+             server_failures = ?7, server_messages = ?8, next_attempt_at = ?9, attempt_started_at = ?10,
+             token = ?11, request_id = ?12, service_notice = ?13, attention = ?14, last_error = ?15,
+             status = ?16, status_notes = ?17, status_updated_at = ?18, version = ?19, updated_at = ?20
+         WHERE id = ?1",
+        params![
+            row.id.to_string(), phase, resume, p.said_duplicate, p.attempts, p.checks, p.server_failures,
+            json(&p.server_messages), p.next_at, p.attempt_started_at, row.token, row.request_id,
+            row.service_notice, p.attention.as_ref().map(json), row.last_error, row.status, row.status_notes,
+            row.status_updated_at, row.version, row.updated_at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Removes a report (it went back to being a draft).
+pub fn delete(conn: &Connection, id: &ReportId) -> Result<()> {
+    conn.execute("DELETE FROM reports WHERE id = ?1", [id.to_string()])?;
+    Ok(())
+}
+
+/// One report by id.
+pub fn get(conn: &Connection, id: &ReportId) -> Result<Option<Row>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM reports WHERE id = ?1"),
+        [id.to_string()],
+        |r| Ok(from_row(r)),
+    )
+    .optional()?
+    .transpose()
+}
+
+/// Every report, newest first.
+pub fn list(conn: &Connection) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM reports ORDER BY created_at DESC, rowid DESC"
+    ))?;
+    let rows = stmt.query_map([], |r| Ok(from_row(r)))?;
+    rows.map(|r| r?).collect()
+}
+
+/// Phases in which a report falls due (`Phase::is_active`), as SQL.
+const ACTIVE: &str = "phase IN ('queued', 'checking', 'waiting_for_id')";
+
+/// The report whose next step is due first (active, due by `now`, its server not paused).
+pub fn next_due(conn: &Connection, now: i64) -> Result<Option<Row>> {
+    conn.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM reports WHERE {ACTIVE} AND next_attempt_at <= ?1
+               AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)
+             ORDER BY next_attempt_at, created_at LIMIT 1"
+        ),
+        [now],
+        |r| Ok(from_row(r)),
+    )
+    .optional()?
+    .transpose()
+}
+
+/// When the next active step falls due, if any (servers not paused).
+pub fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        &format!(
+            "SELECT MIN(next_attempt_at) FROM reports WHERE {ACTIVE}
+               AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)"
+        ),
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Reports still on their way (not sent, stopped or cancelled).
+pub fn waiting(conn: &Connection) -> Result<u32> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM reports WHERE phase NOT IN ('sent', 'needs_user', 'cancelled')",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The city's ids held by every report but `id` (a search must never take one of them).
+pub fn request_ids_except(
+    conn: &Connection,
+    id: &ReportId,
+) -> Result<std::collections::HashSet<String>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT request_id FROM reports WHERE request_id IS NOT NULL AND id != ?1",
+    )?;
+    let ids = stmt.query_map([id.to_string()], |r| r.get::<_, String>(0))?;
+    Ok(ids.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Reports in `phase` (all servers, or one), oldest first.
+pub fn in_phase(conn: &Connection, phase: &str, server: Option<&str>) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM reports WHERE phase = ?1 AND (?2 IS NULL OR server_id = ?2)
+         ORDER BY created_at"
+    ))?;
+    let rows = stmt.query_map(params![phase, server], |r| Ok(from_row(r)))?;
+    rows.map(|r| r?).collect()
+}
+
+/// Sent reports with a city id whose status may still change, per server.
+pub fn tracked(conn: &Connection) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM reports WHERE phase = 'sent' AND request_id IS NOT NULL
+           AND COALESCE(status, '') != 'closed' ORDER BY server_id, created_at"
+    ))?;
+    let rows = stmt.query_map([], |r| Ok(from_row(r)))?;
+    rows.map(|r| r?).collect()
+}
+
+fn from_row(r: &SqlRow<'_>) -> Result<Row> {
+    let corrupt = |what: &str| Error::CorruptData(format!("report {what}"));
+    let text = |i: usize| -> Result<String> { Ok(r.get::<_, String>(i)?) };
+    let id = ReportId::parse(&text(0)?).map_err(|_| corrupt("id"))?;
+    let resume: Option<String> = r.get(5)?;
+    let phase =
+        Phase::from_columns(&text(4)?, resume.as_deref()).ok_or_else(|| corrupt("phase"))?;
+    let attention: Option<String> = r.get(16)?;
+    Ok(Row {
+        id,
+        server_id: text(1)?,
+        payload: serde_json::from_str(&text(2)?).map_err(|_| corrupt("payload"))?,
+        fields: serde_json::from_str(&text(3)?).map_err(|_| corrupt("fields"))?,
+        progress: Progress {
+            phase,
+            said_duplicate: r.get(6)?,
+            attempts: r.get(7)?,
+            checks: r.get(8)?,
+            server_failures: r.get(9)?,
+            server_messages: serde_json::from_str(&text(10)?)
+                .map_err(|_| corrupt("server messages"))?,
+            next_at: r.get(11)?,
+            attempt_started_at: r.get(12)?,
+            attention: attention
+                .map(|a| serde_json::from_str(&a))
+                .transpose()
+                .map_err(|_| corrupt("attention"))?,
+        },
+        token: r.get(13)?,
+        request_id: r.get(14)?,
+        service_notice: r.get(15)?,
+        last_error: r.get(17)?,
+        status: r.get(18)?,
+        status_notes: r.get(19)?,
+        status_updated_at: r.get(20)?,
+        version: r.get(21)?,
+        created_at: r.get(22)?,
+        updated_at: r.get(23)?,
+    })
+}
+
+/// Adds an entry to a report's history.
+pub fn add_history(conn: &Connection, id: &ReportId, kind: &str, summary: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO report_history (report_id, at, kind, summary) VALUES (?1, ?2, ?3, ?4)",
+        params![id.to_string(), now_ms(), kind, summary],
+    )?;
+    Ok(())
+}
+
+/// A report's history, oldest first.
+pub fn history(conn: &Connection, id: &ReportId) -> Result<Vec<HistoryEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at, kind, summary FROM report_history WHERE report_id = ?1 ORDER BY at, rowid",
+    )?;
+    let rows = stmt.query_map([id.to_string()], |r| {
+        Ok(HistoryEntry {
+            at: time(r.get(0)?),
+            kind: r.get(1)?,
+            summary: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

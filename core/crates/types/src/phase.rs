@@ -1,0 +1,145 @@
+//! The part of a report the outbox's state machine owns, as it is persisted: the phase (the
+//! `phase` and `resume` columns) and the counters kept with it. The machine that moves it is
+//! `curbside-outbox`'s `machine` module.
+
+use curbside_open311::ServerMessage;
+
+use crate::report::{Attention, AttentionKind};
+
+/// Where a report is. Persisted in the `phase` column (and `resume` while offline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Saved, due at `next_at` to be posted.
+    Queued,
+    /// The attempt-started mark: a POST may be on the wire.
+    InFlight,
+    /// A POST may have arrived: the server is searched before anything is posted again.
+    Checking,
+    /// The city answered with a token: waiting for its request id.
+    WaitingForId,
+    /// The network is absent; what to do when it returns.
+    Offline(Resume),
+    /// The city has it.
+    Sent,
+    /// Stopped until the user acts; `Progress::attention` says why.
+    NeedsUser,
+    /// Withdrawn by the user.
+    Cancelled,
+}
+
+/// What an offline report does when the network returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// Post it (nothing has left yet, or the last check found nothing).
+    Post,
+    /// Search the server for an unanswered POST.
+    Check,
+    /// Ask for the id of the city's token.
+    ResolveToken,
+}
+
+impl Phase {
+    /// The `phase` and `resume` columns.
+    pub fn columns(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Phase::Queued => ("queued", None),
+            Phase::InFlight => ("in_flight", None),
+            Phase::Checking => ("checking", None),
+            Phase::WaitingForId => ("waiting_for_id", None),
+            Phase::Offline(Resume::Post) => ("waiting_for_network", Some("post")),
+            Phase::Offline(Resume::Check) => ("waiting_for_network", Some("check")),
+            Phase::Offline(Resume::ResolveToken) => ("waiting_for_network", Some("resolve_token")),
+            Phase::Sent => ("sent", None),
+            Phase::NeedsUser => ("needs_user", None),
+            Phase::Cancelled => ("cancelled", None),
+        }
+    }
+
+    /// Reads the `phase` and `resume` columns.
+    pub fn from_columns(phase: &str, resume: Option<&str>) -> Option<Phase> {
+        Some(match (phase, resume) {
+            ("queued", _) => Phase::Queued,
+            ("in_flight", _) => Phase::InFlight,
+            ("checking", _) => Phase::Checking,
+            ("waiting_for_id", _) => Phase::WaitingForId,
+            ("waiting_for_network", Some("post")) => Phase::Offline(Resume::Post),
+            ("waiting_for_network", Some("check")) => Phase::Offline(Resume::Check),
+            ("waiting_for_network", Some("resolve_token")) => Phase::Offline(Resume::ResolveToken),
+            ("sent", _) => Phase::Sent,
+            ("needs_user", _) => Phase::NeedsUser,
+            ("cancelled", _) => Phase::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// The name used in the design doc's table and in logs.
+    pub fn name(self) -> String {
+        match self.columns() {
+            (phase, Some(resume)) => format!("{phase}({resume})"),
+            (phase, None) => phase.to_string(),
+        }
+    }
+
+    /// Whether the engine has something to do in this phase when it falls due.
+    pub fn is_active(self) -> bool {
+        matches!(self, Phase::Queued | Phase::Checking | Phase::WaitingForId)
+    }
+}
+
+/// The part of a report the state machine owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Where the report is.
+    pub phase: Phase,
+    /// POSTs that left (or may have).
+    pub attempts: u32,
+    /// Searches or token polls in the current stretch of checking or waiting for the id.
+    pub checks: u32,
+    /// POSTs answered with an application error (500 and the like).
+    pub server_failures: u32,
+    /// The server's words in its last error answer to a POST.
+    pub server_messages: Vec<ServerMessage>,
+    /// The city called a POST of it a duplicate.
+    pub said_duplicate: bool,
+    /// When the next step is due (active phases).
+    pub next_at: i64,
+    /// When the last POST attempt started.
+    pub attempt_started_at: Option<i64>,
+    /// Why it needs the user (in `NeedsUser` only).
+    pub attention: Option<Attention>,
+}
+
+impl Progress {
+    /// A report just submitted.
+    pub fn new(now: i64) -> Self {
+        Progress {
+            phase: Phase::Queued,
+            attempts: 0,
+            checks: 0,
+            server_failures: 0,
+            server_messages: Vec::new(),
+            said_duplicate: false,
+            next_at: now,
+            attempt_started_at: None,
+            attention: None,
+        }
+    }
+
+    /// Whether the user may still change or withdraw it: nothing can have reached the city
+    /// (never posted, or every POST refused or checked absent and stopped for the user).
+    pub fn editable(&self) -> bool {
+        match self.phase {
+            Phase::Queued | Phase::Offline(Resume::Post) => self.attempts == 0,
+            Phase::NeedsUser => self.attention.as_ref().is_some_and(|a| {
+                matches!(
+                    a.kind,
+                    AttentionKind::Refused
+                        | AttentionKind::SettingsRefused
+                        | AttentionKind::BadSettings
+                        | AttentionKind::ServerKeepsFailing
+                )
+            }),
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Submitted reports as apps see them: ids, states, why one needs the user, the events a
+//! listener receives, the history, and the retry policy and run summaries of the outbox.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use curbside_open311::ServerMessage;
+
+use crate::{Error, Result};
+
+/// A submitted report's id: a random UUID made on the device, also sent to servers that can
+/// keep it (the profile's client-reference attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReportId(Uuid);
+
+impl ReportId {
+    /// A new random id.
+    pub fn new() -> Self {
+        ReportId(Uuid::new_v4())
+    }
+
+    /// Parses an id given by an app or user.
+    pub fn parse(text: &str) -> Result<Self> {
+        Uuid::parse_str(text.trim())
+            .map(ReportId)
+            .map_err(|_| Error::invalid("id", "is not a report id (expected a UUID)"))
+    }
+}
+
+impl std::fmt::Display for ReportId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
+
+/// Where a report is, in words a user understands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ReportState {
+    /// Saved on the phone, waiting for its turn.
+    Queued,
+    /// Saved on the phone; the network is absent. It goes as soon as the network returns.
+    WaitingForNetwork,
+    /// Being sent; `step` says which part.
+    Sending {
+        /// The part in progress.
+        step: SendStep,
+    },
+    /// The city has it (`Report::request_id` holds its id when the server gives one).
+    Sent,
+    /// Stopped until the user acts; `attention` says why and what to do.
+    NeedsAttention {
+        /// Why, and what the user can do.
+        attention: Attention,
+    },
+    /// Withdrawn by the user before it left the phone.
+    Cancelled,
+}
+
+/// The part of sending in progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendStep {
+    /// Posting the request (with its photos, on servers that take uploads).
+    Posting,
+    /// The city queued it; waiting for the city's id.
+    WaitingForId,
+    /// An earlier attempt got no answer; checking whether the city has it before sending again.
+    Checking,
+}
+
+/// What the user can do about a report that needs attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttentionAction {
+    /// The city refused it as it is: edit the report and submit again.
+    EditAndResubmit,
+    /// The city refused the app's credentials or the server settings are wrong.
+    CheckSettings,
+    /// The city may already have it: confirm before sending it again.
+    ConfirmPossibleDuplicate,
+}
+
+/// Why a report stopped: one code per cause, for apps to show in their own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttentionKind {
+    /// The city refused the report as it is; its messages say why, per field.
+    Refused,
+    /// The city refused the app's key or jurisdiction; its server is paused until its settings
+    /// really change.
+    SettingsRefused,
+    /// The server settings cannot work (a bad URL, plain http to a remote host).
+    BadSettings,
+    /// The city's server answered with an error (5xx) to every attempt, and each time the
+    /// report was checked not to be there: the server's words say why.
+    ServerKeepsFailing,
+    /// The city called it a duplicate, but no request of it could be found.
+    SaidDuplicate,
+    /// Several requests on the city's server could be this one, or one matched on weak
+    /// evidence only (no description, no position to compare): the user decides.
+    AmbiguousMatch,
+    /// The city may have it and its server cannot be searched reliably to check.
+    Unsearchable,
+    /// A report stopped by an earlier version, which kept no code.
+    #[default]
+    Other,
+}
+
+/// Why a report needs attention.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attention {
+    /// The cause, as a code.
+    #[serde(default)]
+    pub kind: AttentionKind,
+    /// A sentence for the user.
+    pub reason: String,
+    /// What they can do.
+    pub action: AttentionAction,
+    /// The server's own messages, per field where it gave them.
+    pub messages: Vec<ServerMessage>,
+}
+
+/// A submitted report as the outbox and the city know it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// Curbside's id for it.
+    pub id: ReportId,
+    /// Grows with every change: of two copies of a report, the higher version is newer.
+    pub version: u64,
+    /// The server it goes to.
+    pub server_id: String,
+    /// The service.
+    pub service_code: String,
+    /// What the citizen wrote.
+    pub description: String,
+    /// Where it is.
+    pub state: ReportState,
+    /// The city's id, once known.
+    pub request_id: Option<String>,
+    /// What the city told the reporter.
+    pub service_notice: Option<String>,
+    /// The city's status (`open`, `closed`, ...), once tracked.
+    pub status: Option<String>,
+    /// The city's notes on that status.
+    pub status_notes: Option<String>,
+    /// Send attempts so far.
+    pub attempts: u32,
+    /// When the next attempt is due (while queued).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The last failure, for "why is this taking so long?".
+    pub last_error: Option<String>,
+    /// When it was submitted.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change in the outbox, told to listeners after its commit, in commit order.
+#[allow(clippy::large_enum_variant)] // moved once, to each listener
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum OutboxEvent {
+    /// A report was added or changed (its `version` grew).
+    Changed(Report),
+    /// A report was removed: turned back into a draft to edit.
+    Removed {
+        /// The report.
+        id: ReportId,
+        /// Its version when removed.
+        version: u64,
+    },
+}
+
+/// One entry of a report's history: Curbside's steps and the city's updates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `submitted`, `sent`, `status`, `note`, `retry`, ...
+    pub kind: String,
+    /// What happened.
+    pub summary: String,
+}
+
+/// The longest `Retry-After` obeyed: a day.
+pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(24 * 3600);
+
+/// How long to wait between attempts: exponential from `initial`, capped at `max`, with
+/// jitter, and never sooner than a server's `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RetryPolicy {
+    /// Wait after the first failure.
+    pub initial: Duration,
+    /// Longest wait.
+    pub max: Duration,
+    /// Wait before the first poll of a batch server's token (doubling after each).
+    pub token_poll: Duration,
+    /// Searches for an unanswered POST, or polls of a token, before giving up (the report
+    /// then waits for the user, or is sent without an id).
+    pub max_checks: u32,
+}
+
+impl Default for RetryPolicy {
+    /// 30 s doubling to 5 h (WorkManager's defaults), tokens first polled after 10 s, 12
+    /// searches or polls at most (about a day and a half with the doubling).
+    fn default() -> Self {
+        RetryPolicy {
+            initial: Duration::from_secs(30),
+            max: Duration::from_secs(5 * 3600),
+            token_poll: Duration::from_secs(10),
+            max_checks: 12,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before attempt `attempts + 1`, with ±20% jitter, at least `retry_after`,
+    /// which is itself capped at [`RETRY_AFTER_CAP`] (a server's "wait 3,000 years" is not
+    /// obeyed).
+    pub fn delay(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
+        let exponent = attempts.saturating_sub(1).min(20);
+        let base = self.initial.saturating_mul(1 << exponent).min(self.max);
+        let jitter = 0.8 + 0.4 * (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
+        let asked = retry_after.unwrap_or_default().min(RETRY_AFTER_CAP);
+        base.mul_f64(jitter).min(self.max).max(asked)
+    }
+}
+
+/// What a status refresh of sent reports did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StatusRefresh {
+    /// Reports whose status or notes changed.
+    pub changed: u32,
+    /// Why a server could not be asked, if one could not.
+    pub error: Option<String>,
+}
+
+/// What one `run_pending` did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunSummary {
+    /// Reports the city confirmed in this run.
+    pub sent: u32,
+    /// Steps that failed and were rescheduled or parked.
+    pub failed: u32,
+    /// Reports still waiting (queued or between steps).
+    pub waiting: u32,
+    /// Status changes of sent reports picked up.
+    pub status_changes: u32,
+    /// Why the status refresh failed for some server, if it did (also each affected
+    /// report's `last_error`).
+    pub status_error: Option<String>,
+    /// True when another Curbside instance or process held the sender lease.
+    pub skipped_busy: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_honours_retry_after() {
+        let p = RetryPolicy {
+            initial: Duration::from_secs(30),
+            max: Duration::from_secs(600),
+            token_poll: Duration::from_secs(1),
+            max_checks: 3,
+        };
+        let d1 = p.delay(1, None);
+        assert!(
+            d1 >= Duration::from_secs(24) && d1 <= Duration::from_secs(36),
+            "{d1:?}"
+        );
+        let d3 = p.delay(3, None);
+        assert!(
+            d3 >= Duration::from_secs(96) && d3 <= Duration::from_secs(144),
+            "{d3:?}"
+        );
+        assert!(p.delay(30, None) <= Duration::from_secs(600));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(900))),
+            Duration::from_secs(900),
+            "Retry-After wins, even past the backoff's cap"
+        );
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(99_999_999_999))),
+            RETRY_AFTER_CAP,
+            "but not past a day"
+        );
+    }
+}
