@@ -1,10 +1,12 @@
-//! City profiles, the offline catalog, validation and nearby requests, for Kotlin and Swift.
+//! Views of the city layer for Kotlin and Swift: a profile as an app may show it (never its
+//! server's key), and the core's generic `Cached<T>` as one record per use.
 
 use std::time::SystemTime;
 
 use curbside_core::city as core;
-
-use crate::{Draft, PhotoProfile, Service, ServiceDefinition, ServiceRequest};
+use curbside_open311::{Service, ServiceDefinition};
+use curbside_photo::PhotoProfile;
+use curbside_types::{Draft, NearbyRequest};
 
 /// A loaded city profile, as an app shows and uses it.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -56,25 +58,6 @@ pub struct ServiceForm {
     pub definition: ServiceDefinition,
 }
 
-/// One thing to fix before submitting, for the field it concerns (`location`,
-/// `attributes.DEPTH`, `contact.email`, ...).
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct FieldError {
-    /// The field.
-    pub field: String,
-    /// What to change, in words for the user.
-    pub message: String,
-}
-
-/// A request near a place.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct NearbyRequest {
-    /// The request as the city reports it.
-    pub request: ServiceRequest,
-    /// Distance from the place, in metres.
-    pub distance_m: f64,
-}
-
 /// Requests near a place, nearest first.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NearbyRequests {
@@ -102,22 +85,7 @@ impl From<core::CityProfile> for CityProfile {
             name: p.name,
             anonymous_by_default: p.anonymous_by_default,
             max_accuracy_m: p.max_accuracy_m,
-            photos: PhotoProfile {
-                max_edge: p.photos.max_edge,
-                quality: p.photos.quality,
-                budget_bytes: p.photos.budget_bytes as u64,
-                quality_floor: p.photos.quality_floor,
-                max_photos: p.photos.max_photos as u32,
-            },
-        }
-    }
-}
-
-impl From<core::FieldError> for FieldError {
-    fn from(e: core::FieldError) -> Self {
-        Self {
-            field: e.field,
-            message: e.message,
+            photos: p.photos,
         }
     }
 }
@@ -125,14 +93,7 @@ impl From<core::FieldError> for FieldError {
 impl From<core::Cached<Vec<core::NearbyRequest>>> for NearbyRequests {
     fn from(c: core::Cached<Vec<core::NearbyRequest>>) -> Self {
         Self {
-            requests: c
-                .value
-                .into_iter()
-                .map(|n| NearbyRequest {
-                    request: n.request.into(),
-                    distance_m: n.distance_m,
-                })
-                .collect(),
+            requests: c.value,
             stale: c.stale,
         }
     }

@@ -1,18 +1,7 @@
 //! The one error type apps see, converted from the core's rich error in one place.
 
-use curbside_core::open311::Open311Error;
 use curbside_core::Error;
-
-/// One message from a server's refusal.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct ServerMessage {
-    /// The server's own code.
-    pub code: Option<String>,
-    /// The form field it concerns, when the server says.
-    pub field: Option<String>,
-    /// The message.
-    pub description: String,
-}
+use curbside_open311::{Open311Error, ServerMessage};
 
 /// What went wrong, grouped by what an app can do about it.
 ///
@@ -32,7 +21,7 @@ pub enum ApiError {
     #[error("the report is not complete")]
     InvalidDraft {
         /// One entry per field to fix.
-        errors: Vec<crate::FieldError>,
+        errors: Vec<curbside_types::FieldError>,
     },
     /// The draft (or other item) does not exist, or no longer does: refresh the list.
     #[error("not found: {what}")]
@@ -122,9 +111,7 @@ impl From<Error> for ApiError {
                 field: format!("profile.{field}"),
                 reason,
             },
-            Error::InvalidDraft(errors) => ApiError::InvalidDraft {
-                errors: errors.into_iter().map(Into::into).collect(),
-            },
+            Error::InvalidDraft(errors) => ApiError::InvalidDraft { errors },
             Error::Photo(e) => ApiError::InvalidInput {
                 field: "photo".into(),
                 reason: e.to_string(),
@@ -145,9 +132,7 @@ impl From<Error> for ApiError {
                     reason,
                     retry_after: None,
                 },
-                Open311Error::Rejected { messages, .. } => ApiError::Rejected {
-                    messages: messages.into_iter().map(Into::into).collect(),
-                },
+                Open311Error::Rejected { messages, .. } => ApiError::Rejected { messages },
                 Open311Error::Auth { .. } => ApiError::Unauthorized { reason },
                 Open311Error::NotFound { .. } => ApiError::NotFound { what: reason },
                 Open311Error::Duplicate { .. }
@@ -162,16 +147,6 @@ impl From<tokio::task::JoinError> for ApiError {
     fn from(error: tokio::task::JoinError) -> Self {
         ApiError::Internal {
             reason: format!("background task failed: {error}"),
-        }
-    }
-}
-
-impl From<curbside_core::open311::ServerMessage> for ServerMessage {
-    fn from(m: curbside_core::open311::ServerMessage) -> Self {
-        ServerMessage {
-            code: m.code,
-            field: m.field,
-            description: m.description,
         }
     }
 }

@@ -3,14 +3,17 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use curbside_core::outbox::{OutboxEvent, ReportId, RetryPolicy};
-use curbside_core::{Curbside, DraftId};
+use curbside_core::outbox::{OutboxEvent, Report, ReportId, RetryPolicy, RunSummary};
+use curbside_core::photo::PhotoProfile;
+use curbside_core::{
+    city::FieldError, open311::ServiceRequest, Curbside, Draft, DraftFields, DraftId,
+};
 use tokio::sync::broadcast::error::RecvError;
 
-use crate::outbox::{DatabaseRecovery, ReportDetail, ReportListener, RunSummary, Subscription};
+use crate::outbox::{DatabaseRecovery, ReportDetail, ReportListener, Subscription};
 use crate::{
-    AddedPhoto, ApiError, CachedDefinition, CachedServices, CityProfile, Draft, DraftFields,
-    FieldError, NearbyRequests, PhotoProfile, Report, ServerConfig, ServiceForm, ServiceRequest,
+    AddedPhoto, ApiError, CachedDefinition, CachedServices, CityProfile, NearbyRequests,
+    ServerConfig, ServiceForm,
 };
 
 /// Curbside on one data directory. Create one per process and keep it; `close()` it (Kotlin)
@@ -135,7 +138,7 @@ impl CurbsideCore {
 
     /// Sets the photo limits (a city's profile may ask for smaller photos).
     pub fn set_photo_profile(&self, profile: PhotoProfile) {
-        self.inner.set_photo_profile(profile.into());
+        self.inner.set_photo_profile(profile);
     }
 
     /// Loads (or replaces) a city profile from its JSON document; its server is set up under
@@ -387,7 +390,7 @@ impl CurbsideCore {
                 match changes.recv().await {
                     Ok(OutboxEvent::Changed(report)) => listener.on_report_changed(report.into()),
                     Ok(OutboxEvent::Removed { id, version }) => {
-                        listener.on_report_removed(id.to_string(), version)
+                        listener.on_report_removed(id, version)
                     }
                     Err(RecvError::Lagged(_)) => {
                         if let Ok(all) = inner.reports() {

@@ -49,7 +49,7 @@ private final class ReportCollector: ReportListener, @unchecked Sendable {
     /// The list carries no warnings: apps read `databaseRecovery()` at start.
     func onDatabaseRecovered(recovery: DatabaseRecovery) {}
 
-    func onReportRemoved(id: String, version: UInt64) {
+    func onReportRemoved(id: ReportId, version: UInt64) {
         lock.lock()
         defer { lock.unlock() }
         current[id] = nil

@@ -27,7 +27,7 @@ pub(crate) struct PhotoArgs {
     quality: u8,
     /// Largest output in bytes.
     #[arg(long, default_value_t = 800_000)]
-    budget: usize,
+    budget: u64,
 }
 
 /// Options of `curbside sample-photo`.

@@ -2,9 +2,9 @@
 //! same transaction), the catalog, forms, validation and nearby requests. The city layer does
 //! the work; this module hands it the server's client from the outbox.
 
-use curbside_city::{put_profile, Cached, CityProfile, NearbyRequest};
+use curbside_city::{put_profile, Cached, CityProfile};
 
-use crate::city::FieldError;
+use crate::city::{FieldError, NearbyRequest};
 use crate::open311::{Service, ServiceDefinition, ServiceRequest};
 use crate::{Curbside, Draft, DraftId, Result};
 

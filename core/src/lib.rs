@@ -29,10 +29,8 @@ pub mod outbox {
 
 /// City profiles: the white-label configuration, catalog, validation and nearby requests.
 pub mod city {
-    pub use curbside_city::{
-        to_geojson, Cached, CityProfile, ContactField, NearbyRequest, ServiceArea,
-    };
-    pub use curbside_types::FieldError;
+    pub use curbside_city::{to_geojson, Cached, CityProfile, ContactField, ServiceArea};
+    pub use curbside_types::{FieldError, NearbyRequest};
 }
 
 use std::path::{Path, PathBuf};

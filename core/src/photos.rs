@@ -37,7 +37,7 @@ impl Curbside {
                 .unwrap_or_else(|_| self.photo_profile()),
             None => self.photo_profile(),
         };
-        if current.fields.photos.len() >= profile.max_photos {
+        if current.fields.photos.len() >= profile.max_photos as usize {
             return Err(Error::invalid(
                 "photos",
                 format!("at most {} photos per report", profile.max_photos),

@@ -9,7 +9,7 @@ mod validate;
 
 pub use catalog::Cached;
 pub use geo_area::ServiceArea;
-pub use nearby::{to_geojson, NearbyRequest};
+pub use nearby::to_geojson;
 pub use validate::validate;
 
 use std::sync::Arc;

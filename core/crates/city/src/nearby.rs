@@ -1,24 +1,13 @@
 //! Requests near a place: "is this the same problem?" suggestions before submitting, and open
 //! data for maps, from the server and, offline, from the local cache; exported as GeoJSON.
 
-use geo::{Distance, Haversine, Point};
-use serde::{Deserialize, Serialize};
-
-use super::Cached;
+use crate::Cached;
 use curbside_open311::{Open311Client, RequestQuery, ServiceRequest};
 use curbside_store::{reports::now_ms, requests_cache};
-use curbside_types::{Error, Result};
+use curbside_types::{Error, NearbyRequest, Result};
+use geo::{Distance, Haversine, Point};
 
 use crate::Cities;
-
-/// A request near the place asked about.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NearbyRequest {
-    /// The request as the city reports it.
-    pub request: ServiceRequest,
-    /// Distance from the place, in metres.
-    pub distance_m: f64,
-}
 
 impl Cities {
     /// Requests within `radius_m` of a place, nearest first (newest first at equal distance):

@@ -34,6 +34,7 @@ impl std::fmt::Debug for ApiKey {
 /// How a multivaluelist answer is encoded in the POST body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MultiValueStyle {
     /// `attribute[code][]=a&attribute[code][]=b`, as the spec says.
     #[default]
@@ -45,6 +46,7 @@ pub enum MultiValueStyle {
 /// How a server pages `GET requests`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "style", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Pagination {
     /// `page` and `page_size` (Chicago, Helsinki, Bloomington, ...).
     PageSize {
@@ -66,6 +68,7 @@ impl Default for Pagination {
 /// How photos reach the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum MediaUpload {
     /// Only `media_url` (the spec): photos must be hosted elsewhere first.
     #[default]
@@ -77,27 +80,34 @@ pub enum MediaUpload {
 /// What a server does differently from the spec.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Quirks {
     /// Encoding of multivaluelist answers.
     pub multivalue: MultiValueStyle,
     /// Paging style of `GET requests`.
     pub pagination: Pagination,
     /// Send `api_key` on GETs too (the spec needs it only on POST).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub api_key_on_get: bool,
     /// How photos are sent.
     pub media: MediaUpload,
     /// Attribute code that carries Curbside's report UUID, when the server has one.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub client_reference_attribute: Option<String>,
     /// Send `start_date`/`end_date` without a zone (Chicago), in the server's zone.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub omit_timezone_in_queries: bool,
     /// The server's UTC offset in seconds, for times it sends without a zone.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub utc_offset_seconds: i32,
     /// The server takes `extensions=true` (notes and extended attributes; Chicago, Helsinki).
     /// Off by default: strict servers refuse parameters outside the spec.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub extensions: bool,
     /// The city's own status values mapped to `open` / `closed` (such as `{"3": "open",
     /// "7": "closed"}`); values not in the table are kept as the server sends them.
-    pub status_map: std::collections::BTreeMap<String, String>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub status_map: std::collections::HashMap<String, String>,
 }
 
 impl Quirks {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// One message from a server's error body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ServerMessage {
     /// The server's own code (not necessarily an HTTP status).
     pub code: Option<String>,

@@ -13,3 +13,12 @@ pub use client::Open311Client;
 pub use config::{ApiKey, Limits, MediaUpload, MultiValueStyle, Pagination, Quirks, ServerConfig};
 pub use error::{Open311Error, ServerMessage};
 pub use model::*;
+
+/// A moment in UTC. Crosses the FFI as `java.time.Instant` (Kotlin) and `Date` (Swift).
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(Timestamp, std::time::SystemTime, { remote });

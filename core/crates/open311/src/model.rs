@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// The wire format of a server's responses, chosen by the URL suffix (`.json` / `.xml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Format {
     /// JSON, optional in the spec but served by most modern servers.
     Json,
@@ -89,6 +90,7 @@ impl Discovery {
 /// How a service's requests get their id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ServiceType {
     /// The POST answers with the id.
     Realtime,
@@ -100,6 +102,7 @@ pub enum ServiceType {
 
 /// One kind of problem the city accepts (`services.{fmt}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Service {
     /// Its code, used in every request.
     pub code: String,
@@ -120,6 +123,7 @@ pub struct Service {
 /// The type of an answer to a service definition's question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Datatype {
     /// One line of text.
     String,
@@ -137,6 +141,7 @@ pub enum Datatype {
 
 /// One choice of a list question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AttributeValue {
     /// What is sent.
     pub key: String,
@@ -146,6 +151,7 @@ pub struct AttributeValue {
 
 /// One question of a service definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Attribute {
     /// Its code, sent as `attribute[code]`.
     pub code: String,
@@ -167,6 +173,7 @@ pub struct Attribute {
 
 /// A service's extra questions (`services/{code}.{fmt}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ServiceDefinition {
     /// The service it defines.
     pub service_code: String,
@@ -176,6 +183,7 @@ pub struct ServiceDefinition {
 
 /// An update in a request's history (`extensions=true` notes).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Note {
     /// When it happened.
     pub datetime: Option<DateTime<Utc>>,
@@ -189,6 +197,7 @@ pub struct Note {
 
 /// A service request as a server reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ServiceRequest {
     /// The city's id, once known.
     pub id: Option<String>,
@@ -228,10 +237,35 @@ pub struct ServiceRequest {
     pub media_urls: Vec<String>,
     /// History, with `extensions=true` on servers that keep it.
     pub notes: Vec<Note>,
-    /// Answers to the service's questions, `(code, value)`, on servers that list them (this
-    /// is where a server keeps a client reference).
+    /// Answers to the service's questions, on servers that list them (this is where a
+    /// server keeps a client reference).
     #[serde(default)]
-    pub attributes: Vec<(String, String)>,
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub attributes: Vec<RequestAttribute>,
+}
+
+/// One answer listed on a request: the question's code and the value given. Stored as the
+/// pair `[code, value]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "(String, String)", into = "(String, String)")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct RequestAttribute {
+    /// The question's code.
+    pub code: String,
+    /// The value given.
+    pub value: String,
+}
+
+impl From<(String, String)> for RequestAttribute {
+    fn from((code, value): (String, String)) -> Self {
+        RequestAttribute { code, value }
+    }
+}
+
+impl From<RequestAttribute> for (String, String) {
+    fn from(a: RequestAttribute) -> Self {
+        (a.code, a.value)
+    }
 }
 
 /// What a server answered to a POST.
@@ -261,12 +295,14 @@ pub enum Submission {
 
 /// An answer to one definition question. Single answers of list questions are one key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AttributeAnswer {
     /// The question's code.
     pub code: String,
     /// The answer; several keys only for multivaluelist questions.
     pub values: Vec<String>,
     /// True for a multivaluelist question (encoded as a list even with one key).
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub multiple: bool,
 }
 

@@ -340,22 +340,25 @@ fn request(r: &Value, offset: FixedOffset) -> ServiceRequest {
 
 /// A request's answers: `{"CODE": "value"}` (Chicago), or a list of `{code, value}` (San
 /// Francisco; XML `<attributes><attribute>`).
-fn answers(v: Option<&Value>) -> Vec<(String, String)> {
+fn answers(v: Option<&Value>) -> Vec<RequestAttribute> {
     let Some(v) = v.map(|v| v.get("attribute").unwrap_or(v)) else {
         return Vec::new();
     };
     match v {
         Value::Object(map) if !map.contains_key("code") && !map.contains_key("name") => map
             .keys()
-            .filter_map(|k| Some((k.clone(), text(v, k)?)))
+            .filter_map(|k| Some((k.clone(), text(v, k)?).into()))
             .collect(),
         _ => items(Some(v))
             .into_iter()
             .filter_map(|a| {
-                Some((
-                    text(a, "code").or_else(|| text(a, "name"))?,
-                    text(a, "value")?,
-                ))
+                Some(
+                    (
+                        text(a, "code").or_else(|| text(a, "name"))?,
+                        text(a, "value")?,
+                    )
+                        .into(),
+                )
             })
             .collect(),
     }

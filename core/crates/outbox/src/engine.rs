@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use curbside_store::Transaction;
 use futures_util::FutureExt;
-use rusqlite::Transaction;
 use tokio::sync::{broadcast, Notify};
 
 use curbside_open311::{Open311Client, Open311Error, ServerConfig, Submission};

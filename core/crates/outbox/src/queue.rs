@@ -29,7 +29,7 @@ impl Outbox {
     /// the settings changed (then the worker should be woken).
     pub fn put_server(
         &self,
-        tx: &rusqlite::Transaction<'_>,
+        tx: &curbside_store::Transaction<'_>,
         server_id: &str,
         config: &ServerConfig,
         events: &mut Vec<OutboxEvent>,
@@ -44,7 +44,7 @@ impl Outbox {
     /// The reports of `server_id` parked for its settings go again (its settings changed).
     fn settings_changed(
         &self,
-        tx: &rusqlite::Transaction<'_>,
+        tx: &curbside_store::Transaction<'_>,
         server_id: &str,
         events: &mut Vec<OutboxEvent>,
     ) -> Result<()> {

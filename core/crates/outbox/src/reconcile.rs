@@ -98,8 +98,8 @@ pub async fn find_on_server(
                 continue;
             }
             if let Some((code, value)) = &reference {
-                match remote.attributes.iter().find(|(c, _)| c == code) {
-                    Some((_, listed)) if listed == value => {
+                match remote.attributes.iter().find(|a| &a.code == code) {
+                    Some(listed) if &listed.value == value => {
                         return Ok(Search::Found(Box::new(remote)))
                     }
                     Some(_) => continue,

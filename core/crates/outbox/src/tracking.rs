@@ -119,7 +119,7 @@ impl Outbox {
 
 /// Records a status change and new notes of a sent report; `None` if nothing changed.
 fn apply_status(
-    tx: &rusqlite::Connection,
+    tx: &curbside_store::Connection,
     mut row: Row,
     remote: &ServiceRequest,
 ) -> Result<Option<Report>> {

@@ -19,21 +19,31 @@ use serde::{Deserialize, Serialize};
 pub use markers::marker_list;
 pub use pipeline::process;
 
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
 /// What the app wants from its photos; the defaults fit one bar of signal.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct PhotoProfile {
     /// Longest edge of the output in pixels (smaller photos are not enlarged).
+    #[cfg_attr(feature = "uniffi", uniffi(default = 2048))]
     pub max_edge: u32,
     /// JPEG quality tried first.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 80))]
     pub quality: u8,
     /// Largest output in bytes.
-    pub budget_bytes: usize,
+    #[cfg_attr(feature = "uniffi", uniffi(default = 800000))]
+    pub budget_bytes: u64,
     /// Lowest quality before the size is stepped down instead.
+    #[cfg_attr(feature = "uniffi", uniffi(default = 55))]
     pub quality_floor: u8,
     /// Photos per report.
-    pub max_photos: usize,
+    #[cfg_attr(feature = "uniffi", uniffi(default = 3))]
+    pub max_photos: u32,
     /// Largest input accepted, in pixels (decompression bombs declare billions).
+    #[cfg_attr(feature = "uniffi", uniffi(default = 100000000))]
     pub max_input_pixels: u64,
 }
 

@@ -85,7 +85,7 @@ pub fn process(
 
     let (mut jpeg, mut quality) = encode_within(&image, profile)?;
     for factor in STEP_DOWN {
-        if jpeg.len() <= profile.budget_bytes {
+        if jpeg.len() as u64 <= profile.budget_bytes {
             break;
         }
         let smaller = fit(
@@ -341,7 +341,7 @@ fn encode(image: &Rgb, quality: u8) -> Result<Vec<u8>, PhotoError> {
 fn encode_within(image: &Rgb, profile: &PhotoProfile) -> Result<(Vec<u8>, u8), PhotoError> {
     let budget = profile.budget_bytes;
     let first = encode(image, profile.quality)?;
-    if first.len() <= budget {
+    if first.len() as u64 <= budget {
         return Ok((first, profile.quality));
     }
     let floor = profile.quality_floor.min(profile.quality);
@@ -366,7 +366,7 @@ fn encode_within(image: &Rgb, profile: &PhotoProfile) -> Result<(Vec<u8>, u8), P
         }
         let jpeg = encode(image, q)?;
         points.push((q as f64, (jpeg.len() as f64).ln()));
-        if jpeg.len() <= budget {
+        if jpeg.len() as u64 <= budget {
             let close = jpeg.len() as f64 >= 0.92 * budget as f64;
             best = Some((jpeg, q));
             if close {

@@ -35,6 +35,12 @@ impl DraftId {
     }
 }
 
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(DraftId, String, {
+    lower: |id| id.to_string(),
+    try_lift: |text| Ok(DraftId::parse(&text)?),
+});
+
 impl std::fmt::Display for DraftId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.hyphenated().fmt(f)
@@ -43,46 +49,62 @@ impl std::fmt::Display for DraftId {
 
 /// The parts of a draft the user edits. Any of them may still be missing while drafting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct DraftFields {
     /// The city's `service_code` for the kind of problem, once chosen.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub service_code: Option<String>,
     /// Where the problem is, once known.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub location: Option<Location>,
     /// What the citizen wrote.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub description: String,
     /// An address, when there is no position (or to help the crew find it).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub address_string: Option<String>,
     /// Answers to the service definition's questions.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub attributes: Vec<AttributeAnswer>,
     /// Who to contact; empty (anonymous) unless the user chose to share.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub contact: Contact,
     /// Paths of the photos to send (already compressed and stripped of metadata).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<String>,
     /// The city profile the report is for, once chosen.
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub profile_id: Option<String>,
     /// The service definition the form is filled against (kept from `service_form`).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub definition: Option<curbside_open311::ServiceDefinition>,
     /// The user confirmed a position that looks wrong (such as 0, 0).
     #[serde(default)]
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub location_confirmed: bool,
 }
 
 /// The reporter's contact details, each shared only if the user chose to.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Contact {
     /// First name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub first_name: Option<String>,
     /// Last name.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub last_name: Option<String>,
     /// E-mail address.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub email: Option<String>,
     /// Phone number.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub phone: Option<String>,
 }
 
@@ -161,6 +183,7 @@ pub fn to_millis(time: DateTime<Utc>) -> DateTime<Utc> {
 
 /// A saved draft.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Draft {
     /// Stable id.
     pub id: DraftId,

@@ -7,9 +7,11 @@ mod draft;
 mod error;
 mod field_error;
 mod location;
+mod nearby;
 pub mod phase;
 pub mod report;
 
+pub use curbside_open311::Timestamp;
 pub use draft::{
     clean_text, to_millis, Contact, Draft, DraftFields, DraftId, MAX_ANSWERS,
     MAX_DESCRIPTION_CHARS, MAX_LINE_CHARS, MAX_NAME_CHARS,
@@ -17,3 +19,10 @@ pub use draft::{
 pub use error::{Error, Result};
 pub use field_error::FieldError;
 pub use location::{Location, LocationSource};
+pub use nearby::NearbyRequest;
+
+#[cfg(feature = "uniffi")]
+uniffi::setup_scaffolding!();
+
+#[cfg(feature = "uniffi")]
+uniffi::use_remote_type!(curbside_open311::Timestamp);

@@ -8,6 +8,7 @@ use crate::{Error, Result};
 /// How a position was obtained. Cities weigh a GPS fix differently from a pin dropped on a map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum LocationSource {
     /// Satellite fix from the device.
     Gps,
@@ -53,12 +54,14 @@ impl LocationSource {
 
 /// A WGS 84 position attached to a report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Location {
     /// Degrees north, -90 to 90.
     pub latitude: f64,
     /// Degrees east, -180 to 180.
     pub longitude: f64,
     /// Radius of the 68% confidence circle in metres, when the source reports one.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub accuracy_m: Option<f64>,
     /// How the position was obtained.
     pub source: LocationSource,

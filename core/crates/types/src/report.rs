@@ -31,6 +31,12 @@ impl ReportId {
     }
 }
 
+#[cfg(feature = "uniffi")]
+uniffi::custom_type!(ReportId, String, {
+    lower: |id| id.to_string(),
+    try_lift: |text| Ok(ReportId::parse(&text)?),
+});
+
 impl std::fmt::Display for ReportId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.hyphenated().fmt(f)
@@ -40,6 +46,7 @@ impl std::fmt::Display for ReportId {
 /// Where a report is, in words a user understands.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ReportState {
     /// Saved on the phone, waiting for its turn.
     Queued,
@@ -64,6 +71,7 @@ pub enum ReportState {
 /// The part of sending in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SendStep {
     /// Posting the request (with its photos, on servers that take uploads).
     Posting,
@@ -76,6 +84,7 @@ pub enum SendStep {
 /// What the user can do about a report that needs attention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AttentionAction {
     /// The city refused it as it is: edit the report and submit again.
     EditAndResubmit,
@@ -88,6 +97,7 @@ pub enum AttentionAction {
 /// Why a report stopped: one code per cause, for apps to show in their own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AttentionKind {
     /// The city refused the report as it is; its messages say why, per field.
     Refused,
@@ -113,6 +123,7 @@ pub enum AttentionKind {
 
 /// Why a report needs attention.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Attention {
     /// The cause, as a code.
     #[serde(default)]
@@ -127,6 +138,7 @@ pub struct Attention {
 
 /// A submitted report as the outbox and the city know it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Report {
     /// Curbside's id for it.
     pub id: ReportId,
@@ -178,6 +190,7 @@ pub enum OutboxEvent {
 
 /// One entry of a report's history: Curbside's steps and the city's updates.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct HistoryEntry {
     /// When.
     pub at: DateTime<Utc>,
@@ -242,6 +255,7 @@ pub struct StatusRefresh {
 
 /// What one `run_pending` did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RunSummary {
     /// Reports the city confirmed in this run.
     pub sent: u32,

@@ -55,11 +55,23 @@ final class CityTests: XCTestCase {
         }
     }
 
+    /// Another citizen's phone reports a problem through its own Curbside, and it is sent.
+    private func neighbourReports(service: String, latitude: Double, longitude: Double, description: String) async throws {
+        let phone = try CurbsideCore(dataDir: dir.appendingPathComponent("neighbour").path)
+        _ = try await phone.addProfile(json: profile(endpoint))
+        let draft = try await phone.createDraft(fields: DraftFields(
+            serviceCode: service,
+            location: Location(latitude: latitude, longitude: longitude, accuracyM: 5, source: .gps, capturedAt: Date()),
+            description: description, contact: Contact(email: "neighbour@example.org")))
+        _ = try await phone.submit(draftId: draft.id, serverId: "springfield")
+        let summary = try await phone.syncNow()
+        XCTAssertEqual(summary.sent, 1)
+    }
+
     func testNearbyRequestsComeNearestFirstAndAsGeoJSON() async throws {
         let core = try CurbsideCore(dataDir: dir.path)
         _ = try await core.addProfile(json: profile(endpoint))
-        _ = try await Open311Client(config: ServerConfig(endpoint: endpoint, apiKey: "sandbox-key"))
-            .submit(request: NewRequest(serviceCode: "graffiti", lat: 38.8894, long: -77.0502, description: "Swift nearby"))
+        try await neighbourReports(service: "graffiti", latitude: 38.8894, longitude: -77.0502, description: "Swift nearby")
         let nearby = try await core.nearbyRequests(profileId: "springfield", latitude: 38.8893, longitude: -77.0502,
                                                    radiusM: 50, serviceCode: nil, openOnly: false)
         XCTAssertFalse(nearby.requests.isEmpty)

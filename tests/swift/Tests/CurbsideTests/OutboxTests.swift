@@ -109,19 +109,19 @@ final class OutboxTests: XCTestCase {
                                           serverId: "fragile")
         let reports = try await untilAllNeedAttention(core)
 
-        guard case let .needsAttention(kind, _, action, messages) = reports.first(where: { $0.id == badKey.id })?.state else {
+        guard case let .needsAttention(key) = reports.first(where: { $0.id == badKey.id })?.state else {
             return XCTFail("the bad key's report does not wait for the user")
         }
-        XCTAssertEqual(kind, .settingsRefused)
-        XCTAssertEqual(action, .checkSettings)
-        XCTAssertEqual(messages.map(\.description), ["Invalid API key"])
+        XCTAssertEqual(key.kind, .settingsRefused)
+        XCTAssertEqual(key.action, .checkSettings)
+        XCTAssertEqual(key.messages.map(\.description), ["Invalid API key"])
 
-        guard case let .needsAttention(failKind, _, failAction, failMessages) = reports.first(where: { $0.id == never.id })?.state else {
+        guard case let .needsAttention(failing) = reports.first(where: { $0.id == never.id })?.state else {
             return XCTFail("the refused report does not wait for the user")
         }
-        XCTAssertEqual(failKind, .serverKeepsFailing)
-        XCTAssertEqual(failAction, .editAndResubmit)
-        XCTAssertEqual(failMessages.map(\.description), ["ValidationError at /open311/v2/requests.json"])
+        XCTAssertEqual(failing.kind, .serverKeepsFailing)
+        XCTAssertEqual(failing.action, .editAndResubmit)
+        XCTAssertEqual(failing.messages.map(\.description), ["ValidationError at /open311/v2/requests.json"])
     }
 
     func testNoGhostInTheStreamAfterEditAndCancel() async throws {

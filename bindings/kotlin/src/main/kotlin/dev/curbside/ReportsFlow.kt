@@ -1,5 +1,8 @@
 package dev.curbside
 
+import dev.curbside.open311.*
+import dev.curbside.photo.*
+import dev.curbside.types.*
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.awaitClose
 import kotlinx.coroutines.flow.Flow

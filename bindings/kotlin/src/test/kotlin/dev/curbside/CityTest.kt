@@ -1,5 +1,8 @@
 package dev.curbside
 
+import dev.curbside.open311.*
+import dev.curbside.photo.*
+import dev.curbside.types.*
 import java.nio.file.Path
 import java.time.Instant
 import kotlin.test.assertEquals
@@ -25,6 +28,19 @@ class CityTest {
          "service_area": {"type": "Polygon", "coordinates":
            [[[-77.2, 38.8], [-76.9, 38.8], [-76.9, 39.0], [-77.2, 39.0], [-77.2, 38.8]]]}}
     """.trimIndent()
+
+    /** Another citizen's phone reports a problem through its own Curbside, and it is sent. */
+    private suspend fun neighbourReports(service: String, latitude: Double, longitude: Double, description: String) {
+        CurbsideCore(dir.resolve("neighbour").toString()).use { phone ->
+            phone.addProfile(profile(endpoint))
+            val draft = phone.createDraft(DraftFields(
+                serviceCode = service, description = description, contact = Contact(email = "neighbour@example.org"),
+                location = Location(latitude, longitude, 5.0, LocationSource.GPS, Instant.now()),
+            ))
+            phone.submit(draft.id, "springfield")
+            assertEquals(1u, phone.syncNow().sent)
+        }
+    }
 
     @Test
     fun `a profile drives the catalog, the form and its validation`() = runBlocking<Unit> {
@@ -71,9 +87,7 @@ class CityTest {
     fun `nearby requests come nearest first and as GeoJSON`() = runBlocking<Unit> {
         CurbsideCore(dir.toString()).use { core ->
             core.addProfile(profile(endpoint))
-            Open311Client(ServerConfig(endpoint = endpoint, apiKey = "sandbox-key")).submit(
-                NewRequest(serviceCode = "graffiti", lat = 38.8894, long = -77.0502, description = "Kotlin nearby"),
-            )
+            neighbourReports("graffiti", 38.8894, -77.0502, "Kotlin nearby")
             val nearby = core.nearbyRequests("springfield", 38.8893, -77.0502, 50.0, null, false)
             assertTrue(nearby.requests.isNotEmpty())
             assertEquals(nearby.requests.map { it.distanceM }.sorted(), nearby.requests.map { it.distanceM })

@@ -1,5 +1,8 @@
 package dev.curbside
 
+import dev.curbside.open311.*
+import dev.curbside.photo.*
+import dev.curbside.types.*
 import java.io.File
 import java.nio.file.Path
 import kotlin.test.assertEquals

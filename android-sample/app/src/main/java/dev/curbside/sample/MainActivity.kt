@@ -6,7 +6,7 @@ import android.widget.Button
 import android.widget.LinearLayout
 import android.widget.TextView
 import dev.curbside.CurbsideCore
-import dev.curbside.DraftFields
+import dev.curbside.types.DraftFields
 import dev.curbside.sample.core.DraftsModel
 import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel

@@ -2,8 +2,8 @@ package dev.curbside.sample.core
 
 import dev.curbside.ApiException
 import dev.curbside.CurbsideCore
-import dev.curbside.Draft
-import dev.curbside.DraftFields
+import dev.curbside.types.Draft
+import dev.curbside.types.DraftFields
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow

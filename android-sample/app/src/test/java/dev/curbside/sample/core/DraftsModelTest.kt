@@ -1,9 +1,9 @@
 package dev.curbside.sample.core
 
 import dev.curbside.CurbsideCore
-import dev.curbside.DraftFields
-import dev.curbside.Location
-import dev.curbside.LocationSource
+import dev.curbside.types.DraftFields
+import dev.curbside.types.Location
+import dev.curbside.types.LocationSource
 import java.nio.file.Path
 import java.time.Instant
 import kotlin.test.assertEquals

@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""The architecture's rules, checked (ARCHITECTURE.md says why):
+
+1. every workspace crate has a layer in LAYERS below, and depends (normal and build
+   dependencies) only on crates of lower layers: every arrow points down, siblings never
+   depend on each other;
+2. SQL is written only in curbside-store: no SQL statement in any other crate's sources, and
+   only the store (and the types crate, for its error type) depends on rusqlite.
+
+Reads `cargo metadata` and the sources. Prints one line per rule checked and a summary line
+`Layers: N passed, M failed`; exits non-zero on any failure, including when it cannot run.
+"""
+
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+# Layer of each crate: a crate may depend only on crates with a smaller number.
+LAYERS = {
+    "curbside-open311": 0,  # the GeoReport v2 protocol
+    "curbside-photo": 0,  # the photo pipeline
+    "curbside-types": 1,  # the shared vocabulary and the error
+    "curbside-store": 2,  # SQLite: the only SQL
+    "curbside-outbox": 3,  # the outbox and its engine
+    "curbside-city": 3,  # profiles, catalog, validation, nearby
+    "curbside-core": 4,  # the facade
+    "curbside-sandbox": 4,  # the stubborn test city (on the facade's level: nothing uses it
+                            # but the CLI and tests)
+    "curbside-ffi": 5,  # Kotlin and Swift
+    "curbside-cli": 5,  # the command line
+    "uniffi-bindgen": 5,  # the bindings generator
+}
+
+# Crates whose own sources may hold SQL, and why.
+SQL_ALLOWED = {
+    "curbside-store": "Curbside's database",
+    "curbside-sandbox": "the test city's own database, not Curbside's",
+}
+RUSQLITE_ALLOWED = set(SQL_ALLOWED) | {"curbside-types"}  # types: Error::Database
+
+SQL = re.compile(
+    r'"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA|REPLACE|VACUUM|ATTACH)\s',
+    re.IGNORECASE,
+)
+
+
+def main() -> int:
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    try:
+        meta = json.loads(
+            subprocess.run(
+                ["cargo", "metadata", "--format-version", "1", "--no-deps",
+                 "--manifest-path", str(repo / "Cargo.toml")],
+                check=True, capture_output=True, text=True,
+            ).stdout
+        )
+    except (subprocess.CalledProcessError, OSError, json.JSONDecodeError) as e:
+        print(f"layers: cannot read cargo metadata: {e}")
+        print("Layers: 0 passed, 1 failed")
+        return 1
+
+    passed, failures = 0, []
+    packages = meta["packages"]
+    names = {p["name"] for p in packages}
+
+    for p in packages:
+        name = p["name"]
+        if name not in LAYERS:
+            failures.append(f"{name}: not in tests/scripts/layers.py's LAYERS; give it a layer")
+            continue
+        for dep in p["dependencies"]:
+            if dep["kind"] == "dev":
+                continue  # tests may use anything
+            target = dep["name"]
+            if target in names:
+                if LAYERS.get(target, 99) >= LAYERS[name]:
+                    failures.append(
+                        f"{name} (layer {LAYERS[name]}) depends on {target} "
+                        f"(layer {LAYERS.get(target, '?')}): arrows must point down"
+                    )
+                else:
+                    passed += 1
+            elif target == "rusqlite":
+                if name in RUSQLITE_ALLOWED:
+                    passed += 1
+                else:
+                    failures.append(f"{name} depends on rusqlite: only curbside-store talks to SQLite")
+
+        if name in SQL_ALLOWED:
+            continue
+        src = pathlib.Path(p["manifest_path"]).parent / "src"
+        for path in sorted(src.rglob("*.rs")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if SQL.search(line):
+                    rel = path.relative_to(repo)
+                    failures.append(f"{rel}:{number}: SQL outside curbside-store: {line.strip()}")
+        passed += 1
+
+    for failure in failures:
+        print(f"FAILED {failure}")
+    print(f"Layers: {passed} passed, {len(failures)} failed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
