@@ -89,29 +89,23 @@ impl CurbsideCore {
 
     /// Saves a new draft. Fields may be incomplete; what is given must be valid.
     pub async fn create_draft(&self, fields: DraftFields) -> Result<Draft, ApiError> {
-        self.run(move |c| c.create_draft(fields.into()))
-            .await
-            .map(Into::into)
+        self.run(move |c| c.create_draft(fields)).await
     }
 
     /// All drafts, newest first.
     pub async fn list_drafts(&self) -> Result<Vec<Draft>, ApiError> {
-        let drafts = self.run(|c| c.list_drafts()).await?;
-        Ok(drafts.into_iter().map(Into::into).collect())
+        self.run(|c| c.list_drafts()).await
     }
 
     /// One draft by id.
     pub async fn get_draft(&self, id: String) -> Result<Draft, ApiError> {
-        self.run(move |c| c.get_draft(&DraftId::parse(&id)?))
-            .await
-            .map(Into::into)
+        self.run(move |c| c.get_draft(&DraftId::parse(&id)?)).await
     }
 
     /// Replaces a draft's fields with `fields` (send the whole form, as on autosave).
     pub async fn update_draft(&self, id: String, fields: DraftFields) -> Result<Draft, ApiError> {
-        self.run(move |c| c.update_draft(&DraftId::parse(&id)?, fields.into()))
+        self.run(move |c| c.update_draft(&DraftId::parse(&id)?, fields))
             .await
-            .map(Into::into)
     }
 
     /// Deletes a draft.
@@ -133,7 +127,6 @@ impl CurbsideCore {
     pub async fn remove_photo(&self, draft_id: String, path: String) -> Result<Draft, ApiError> {
         self.run(move |c| c.remove_photo(&DraftId::parse(&draft_id)?, &path))
             .await
-            .map(Into::into)
     }
 
     /// Sets the photo limits (a city's profile may ask for smaller photos).
@@ -169,7 +162,7 @@ impl CurbsideCore {
     ) -> Result<CachedServices, ApiError> {
         let cached = self.inner.catalog_services(&profile_id, refresh).await?;
         Ok(CachedServices {
-            services: cached.value.into_iter().map(Into::into).collect(),
+            services: cached.value,
             fetched_at: cached.fetched_at.into(),
             stale: cached.stale,
         })
@@ -187,7 +180,7 @@ impl CurbsideCore {
             .catalog_definition(&profile_id, &service_code, refresh)
             .await?;
         Ok(CachedDefinition {
-            definition: cached.value.into(),
+            definition: cached.value,
             fetched_at: cached.fetched_at.into(),
             stale: cached.stale,
         })
@@ -205,18 +198,13 @@ impl CurbsideCore {
             .inner
             .service_form(&DraftId::parse(&draft_id)?, &profile_id, &service_code)
             .await?;
-        Ok(ServiceForm {
-            draft: draft.into(),
-            definition: definition.into(),
-        })
+        Ok(ServiceForm { draft, definition })
     }
 
     /// What must change before the draft can be submitted (empty when ready), checked offline.
     pub async fn validate_draft(&self, draft_id: String) -> Result<Vec<FieldError>, ApiError> {
-        let errors = self
-            .run(move |c| c.validate_draft(&DraftId::parse(&draft_id)?))
-            .await?;
-        Ok(errors.into_iter().map(Into::into).collect())
+        self.run(move |c| c.validate_draft(&DraftId::parse(&draft_id)?))
+            .await
     }
 
     /// Requests within `radius_m` of a place, nearest first: with a service code and
@@ -258,7 +246,7 @@ impl CurbsideCore {
             .inner
             .requests_in_box(&profile_id, south, west, north, east)
             .await?;
-        Ok(found.value.into_iter().map(Into::into).collect())
+        Ok(found.value)
     }
 
     /// Requests within `radius_m` of a place as a GeoJSON FeatureCollection, for a map layer.
@@ -293,43 +281,35 @@ impl CurbsideCore {
     pub async fn submit(&self, draft_id: String, server_id: String) -> Result<Report, ApiError> {
         self.run(move |c| c.submit(&DraftId::parse(&draft_id)?, &server_id))
             .await
-            .map(Into::into)
     }
 
     /// Every submitted report, newest first.
     pub async fn reports(&self) -> Result<Vec<Report>, ApiError> {
-        let reports = self.run(|c| c.reports()).await?;
-        Ok(reports.into_iter().map(Into::into).collect())
+        self.run(|c| c.reports()).await
     }
 
     /// One report with its history.
     pub async fn report(&self, id: String) -> Result<ReportDetail, ApiError> {
         let (report, history) = self.run(move |c| c.report(&ReportId::parse(&id)?)).await?;
-        Ok(ReportDetail {
-            report: report.into(),
-            history: history.into_iter().map(Into::into).collect(),
-        })
+        Ok(ReportDetail { report, history })
     }
 
     /// Withdraws a report that has not left the phone.
     pub async fn cancel_report(&self, id: String) -> Result<Report, ApiError> {
         self.run(move |c| c.cancel_report(&ReportId::parse(&id)?))
             .await
-            .map(Into::into)
     }
 
     /// Turns a report that has not reached the city back into a draft to edit.
     pub async fn edit_report(&self, id: String) -> Result<Draft, ApiError> {
         self.run(move |c| c.edit_report(&ReportId::parse(&id)?))
             .await
-            .map(Into::into)
     }
 
     /// Sends a report that needs attention again (after the user acted on it).
     pub async fn retry_report(&self, id: String) -> Result<Report, ApiError> {
         self.run(move |c| c.retry_report(&ReportId::parse(&id)?))
             .await
-            .map(Into::into)
     }
 
     /// Sends what it can within `seconds` and returns: call it from WorkManager (Android) or a
@@ -337,12 +317,12 @@ impl CurbsideCore {
     pub async fn run_pending(&self, seconds: f64) -> Result<RunSummary, ApiError> {
         let deadline = Instant::now()
             + Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::ZERO);
-        Ok(self.inner.run_pending(deadline).await?.into())
+        Ok(self.inner.run_pending(deadline).await?)
     }
 
     /// Pull-to-refresh: sends everything due and refreshes the city's status of sent reports.
     pub async fn sync_now(&self) -> Result<RunSummary, ApiError> {
-        Ok(self.inner.sync_now().await?.into())
+        Ok(self.inner.sync_now().await?)
     }
 
     /// The platform's network hint: `true` when connectivity returns (the worker tries at
@@ -382,19 +362,19 @@ impl CurbsideCore {
             reason: "closed".into(),
         })?;
         let task = runtime.spawn(async move {
-            listener.on_reports(snapshot.into_iter().map(Into::into).collect());
+            listener.on_reports(snapshot);
             if let Some(recovery) = recovery {
                 listener.on_database_recovered(recovery);
             }
             loop {
                 match changes.recv().await {
-                    Ok(OutboxEvent::Changed(report)) => listener.on_report_changed(report.into()),
+                    Ok(OutboxEvent::Changed(report)) => listener.on_report_changed(report),
                     Ok(OutboxEvent::Removed { id, version }) => {
                         listener.on_report_removed(id, version)
                     }
                     Err(RecvError::Lagged(_)) => {
                         if let Ok(all) = inner.reports() {
-                            listener.on_reports(all.into_iter().map(Into::into).collect());
+                            listener.on_reports(all);
                         }
                     }
                     Err(RecvError::Closed) => return,

@@ -1,5 +1,8 @@
 //! The Open311 client against a real GeoReport v2 server on loopback (the sandbox), in both
 //! formats, with the sandbox's faults, plus two raw sockets for redirects and stalled uploads.
+//!
+//! Longer than 600 lines on purpose: one test per call of the protocol and per failure of
+//! the wire, each a few lines over shared helpers; the list reads as the client's contract.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,4 +1,8 @@
 //! The outbox and sync engine against the sandbox server on loopback, on real SQLite files.
+//!
+//! Longer than 600 lines on purpose: the scenarios of the outbox's promise (nothing lost,
+//! nothing sent twice) side by side, over one set of helpers; the state machine's table is
+//! tested row by row in `curbside-outbox` itself.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

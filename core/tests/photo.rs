@@ -1,5 +1,8 @@
 //! The photo pipeline on images the tests make: photographic-like content, every EXIF
 //! orientation, GPS and time tags written here, colour profiles, damaged and hostile files.
+//!
+//! Longer than 600 lines on purpose: one scenario per user-visible promise of the pipeline,
+//! sharing the image makers at the top; split by promise, each part would repeat them.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};

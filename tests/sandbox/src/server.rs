@@ -1,4 +1,8 @@
 //! HTTP plumbing and the GeoReport v2 routes.
+//!
+//! Longer than 600 lines on purpose: every route of a GeoReport v2 server in both formats,
+//! with the real servers' misbehaviours woven into each (modes.rs names them, faults.rs holds
+//! the wire faults); a route read whole shows everything a client may meet on it.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

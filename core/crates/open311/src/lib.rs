@@ -1,6 +1,7 @@
 //! The Open311 GeoReport v2 client: the whole protocol, in JSON and XML, tolerant of what
 //! real city servers send, over a transport that is safe by default.
 
+mod answer;
 mod client;
 mod config;
 mod error;

@@ -101,6 +101,7 @@ mod present;
 mod queue;
 mod reconcile;
 mod tracking;
+mod worker;
 
 pub use machine::MAX_SERVER_FAILURES;
 pub use reconcile::CLOCK_SKEW;

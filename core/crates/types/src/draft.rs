@@ -35,6 +35,13 @@ impl DraftId {
     }
 }
 
+impl Default for DraftId {
+    /// A new id, as [`DraftId::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(feature = "uniffi")]
 uniffi::custom_type!(DraftId, String, {
     lower: |id| id.to_string(),

@@ -31,6 +31,13 @@ impl ReportId {
     }
 }
 
+impl Default for ReportId {
+    /// A new id, as [`ReportId::new`].
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 #[cfg(feature = "uniffi")]
 uniffi::custom_type!(ReportId, String, {
     lower: |id| id.to_string(),
