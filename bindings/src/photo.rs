@@ -1,6 +1,6 @@
 //! A photo added to a draft, as one record: the draft and what the pipeline made.
 
-use curbside_core::photo::ProcessedPhoto;
+use curbside_core::photo::{CaptureTimeSource, ProcessedPhoto};
 use curbside_types::{Draft, Location, LocationSource};
 
 /// A photo ready to travel, and what it told about where it was taken.
@@ -22,6 +22,8 @@ pub struct AddedPhoto {
     pub color_profile_kept: bool,
     /// Where and when the photo was taken (from EXIF), to offer when the device has no fix.
     pub location_candidate: Option<Location>,
+    /// How the candidate's time is known; `DeviceZone` is worth confirming with the user.
+    pub location_time_source: Option<CaptureTimeSource>,
 }
 
 impl AddedPhoto {
@@ -34,6 +36,7 @@ impl AddedPhoto {
             bytes: photo.bytes as u64,
             quality: photo.quality,
             color_profile_kept: photo.color_profile_kept,
+            location_time_source: photo.location.as_ref().and_then(|l| l.captured_at_source),
             location_candidate: photo.location.map(|l| Location {
                 latitude: l.latitude,
                 longitude: l.longitude,

@@ -236,6 +236,71 @@ async fn an_unchanged_discovery_changeset_keeps_an_old_cache() {
     );
 }
 
+/// A changed catalog is never taken for an unchanged one: the changeset is kept with each
+/// cached item, and only once its fetch worked. Changed, then the fetch fails: stale stays
+/// stale (it used to be recorded first, so the next check found "unchanged" forever).
+#[tokio::test]
+async fn a_changed_catalog_whose_fetch_fails_stays_stale() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let mut profile = springfield(&sandbox.endpoint());
+    profile["catalog_max_age_hours"] = json!(0.0000001); // old at once
+    profile["discovery_url"] = json!(sandbox.discovery_url());
+    curbside.add_profile(&profile.to_string()).unwrap();
+    curbside
+        .catalog_services("springfield", false)
+        .await
+        .unwrap();
+    curbside
+        .catalog_definition("springfield", "pothole", false)
+        .await
+        .unwrap();
+
+    sandbox.set_changeset("2026-12-01T00:00:00Z");
+    profile["server"]["endpoint"] = json!(sandbox
+        .endpoint()
+        .replace("/open311/", "/fault/503/open311/"));
+    curbside.add_profile(&profile.to_string()).unwrap();
+    for attempt in 0..2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let services = curbside
+            .catalog_services("springfield", false)
+            .await
+            .unwrap();
+        assert!(
+            services.stale,
+            "attempt {attempt}: changed, and not fetched"
+        );
+    }
+
+    // The service list comes back under the new changeset; the definition, fetched under the
+    // old one, is not taken as current because the list is.
+    profile["server"]["endpoint"] = json!(sandbox.endpoint());
+    curbside.add_profile(&profile.to_string()).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        !curbside
+            .catalog_services("springfield", false)
+            .await
+            .unwrap()
+            .stale
+    );
+    profile["server"]["endpoint"] = json!(sandbox
+        .endpoint()
+        .replace("/open311/", "/fault/503/open311/"));
+    curbside.add_profile(&profile.to_string()).unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(
+        curbside
+            .catalog_definition("springfield", "pothole", false)
+            .await
+            .unwrap()
+            .stale,
+        "the definition's own changeset is the old one"
+    );
+}
+
 #[tokio::test]
 async fn every_datatype_and_field_is_validated_offline() {
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();

@@ -7,7 +7,7 @@
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use curbside_core::photo::{marker_list, process, PhotoError, PhotoProfile};
+use curbside_core::photo::{marker_list, process, CaptureTimeSource, PhotoError, PhotoProfile};
 use exif::experimental::Writer;
 use exif::{Field, In, Rational, Tag, Value};
 use image::{Rgb, RgbImage};
@@ -56,8 +56,26 @@ fn rational(v: f64) -> Rational {
     }
 }
 
-/// APP1 EXIF with orientation, GPS (degrees, minutes, seconds) and capture time.
+/// APP1 EXIF with orientation, GPS (degrees, minutes, seconds) and capture time, as an
+/// iPhone records it (local time with its offset).
 fn exif_segment(orientation: u16, gps: Option<(f64, f64)>) -> Vec<u8> {
+    let time = vec![
+        Field {
+            tag: Tag::DateTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"2026:11:26 17:45:10".to_vec()]),
+        },
+        Field {
+            tag: Tag::OffsetTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"-05:00".to_vec()]),
+        },
+    ];
+    exif_segment_timed(orientation, gps, time)
+}
+
+/// Like [`exif_segment`], with the given time tags (when there is a GPS position).
+fn exif_segment_timed(orientation: u16, gps: Option<(f64, f64)>, time: Vec<Field>) -> Vec<u8> {
     let mut fields = vec![Field {
         tag: Tag::Orientation,
         ifd_num: In::PRIMARY,
@@ -101,16 +119,7 @@ fn exif_segment(orientation: u16, gps: Option<(f64, f64)>) -> Vec<u8> {
             ifd_num: In::PRIMARY,
             value: Value::Rational(dms(long)),
         });
-        fields.push(Field {
-            tag: Tag::DateTimeOriginal,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"2026:11:26 17:45:10".to_vec()]),
-        });
-        fields.push(Field {
-            tag: Tag::OffsetTimeOriginal,
-            ifd_num: In::PRIMARY,
-            value: Value::Ascii(vec![b"-05:00".to_vec()]),
-        });
+        fields.extend(time);
         fields.push(Field {
             tag: Tag::Make,
             ifd_num: In::PRIMARY,
@@ -242,6 +251,10 @@ fn output_has_no_metadata_and_gps_becomes_a_location_candidate() {
     assert_eq!(
         location.captured_at.unwrap().to_rfc3339(),
         "2026-11-26T22:45:10+00:00"
+    );
+    assert_eq!(
+        location.captured_at_source,
+        Some(CaptureTimeSource::RecordedOffset)
     );
     assert_eq!(out.quality, 80, "under budget at the first try");
     assert!(out.path.starts_with(dir.path().join("out")));
@@ -647,5 +660,44 @@ fn images_held_whole_are_bounded_before_decoding_and_cmyk_is_said() {
     assert!(
         matches!(error, PhotoError::TooLarge { width: 9_000, .. }),
         "{error:?}"
+    );
+}
+
+/// An Android camera records its local time without an offset, and the GPS clock in UTC: the
+/// photo's time is the GPS clock's, not the local time read as UTC (off by the zone).
+#[test]
+fn a_local_time_without_offset_is_read_by_the_gps_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let time = vec![
+        Field {
+            tag: Tag::DateTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"2026:07:04 09:30:00".to_vec()]),
+        },
+        Field {
+            tag: Tag::GPSDateStamp,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"2026:07:04".to_vec()]),
+        },
+        Field {
+            tag: Tag::GPSTimeStamp,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(vec![rational(13.0), rational(29.0), rational(58.0)]),
+        },
+    ];
+    let jpeg = with_segment(
+        &jpeg_bytes(&photo_like(800, 600, 3), 90),
+        &exif_segment_timed(1, Some((40.0, -3.7)), time),
+    );
+    let input = write(dir.path(), "android.jpg", &jpeg);
+    let out = process(&input, &dir.path().join("out"), &PhotoProfile::default()).unwrap();
+    let location = out.location.expect("a location candidate");
+    assert_eq!(
+        location.captured_at.unwrap().to_rfc3339(),
+        "2026-07-04T13:29:58+00:00"
+    );
+    assert_eq!(
+        location.captured_at_source,
+        Some(CaptureTimeSource::GpsClock)
     );
 }

@@ -80,6 +80,7 @@ impl Sandbox {
             modes,
             addr,
             posts: Default::default(),
+            changeset: std::sync::Mutex::new("2026-11-01T00:00:00Z".into()),
         });
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
         Ok(Sandbox {
@@ -102,6 +103,12 @@ impl Sandbox {
     /// The discovery document's URL (JSON).
     pub fn discovery_url(&self) -> String {
         format!("http://{}/discovery.json", self.addr)
+    }
+
+    /// Changes the catalog's changeset in the discovery document (as a city does when it
+    /// edits its services).
+    pub fn set_changeset(&self, changeset: &str) {
+        *self.state.changeset.lock().unwrap() = changeset.into();
     }
 
     /// The fault plan.

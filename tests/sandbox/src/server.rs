@@ -35,6 +35,8 @@ pub(crate) struct State {
     pub(crate) addr: SocketAddr,
     /// POSTs of requests received, whatever became of them.
     pub(crate) posts: std::sync::atomic::AtomicUsize,
+    /// The catalog's changeset in the discovery document.
+    pub(crate) changeset: std::sync::Mutex<String>,
 }
 
 const PREFIX: &str = "/open311/v2/";
@@ -442,14 +444,15 @@ fn service_name(code: &str) -> String {
 }
 
 fn discovery(state: &State, format: Format) -> Answer {
+    let changeset = state.changeset.lock().unwrap().clone();
     let doc = json!({
-        "changeset": "2026-11-01T00:00:00Z",
+        "changeset": changeset,
         "contact": "Curbside sandbox, on this machine only",
         "key_service": "The sandbox key is printed when it starts",
         "endpoints": [{
             "specification": "http://wiki.open311.org/GeoReport_v2",
             "url": format!("http://{}/open311/v2", state.addr),
-            "changeset": "2026-11-01T00:00:00Z",
+            "changeset": changeset,
             "type": "test",
             "formats": ["application/json", "text/xml"]
         }]

@@ -92,23 +92,16 @@ impl Cities {
         Ok((draft, definition))
     }
 
-    /// True when the profile's discovery document still has the changeset recorded at the last
-    /// download (the catalog has not changed); records the current one either way.
-    async fn changeset_unchanged(&self, profile_id: &str) -> Result<bool> {
+    /// The catalog's changeset as the profile's discovery document says now; `None` without a
+    /// discovery URL, a changeset, or an answer.
+    async fn current_changeset(&self, profile_id: &str) -> Result<Option<String>> {
         let Some(url) = self.profile(profile_id)?.discovery_url else {
-            return Ok(false);
+            return Ok(None);
         };
-        let Ok(discovery) = Open311Client::discover(&url, None).await else {
-            return Ok(false);
-        };
-        let Some(current) = discovery.changeset else {
-            return Ok(false);
-        };
-        self.store.write(|tx| {
-            let stored = catalog::get(tx, profile_id, "changeset")?;
-            catalog::put(tx, profile_id, "changeset", &current, now_ms())?;
-            Ok(stored.is_some_and(|(body, _)| body == current))
-        })
+        Ok(Open311Client::discover(&url, None)
+            .await
+            .ok()
+            .and_then(|d| d.changeset))
     }
 
     /// Marks a cached entry as checked now; returns the new time.
@@ -119,6 +112,10 @@ impl Cities {
         Ok(now)
     }
 
+    /// A catalog entry: the cached one while fresh; past its age, the cached one when the
+    /// discovery changeset is still the one it was fetched under; else fetched, and recorded
+    /// with the changeset asked before the fetch (one discovery call at most). A failed fetch
+    /// records nothing: what was stale stays stale.
     async fn cached<T: Serialize + DeserializeOwned>(
         &self,
         profile_id: &str,
@@ -127,23 +124,21 @@ impl Cities {
         fetch: impl std::future::Future<Output = std::result::Result<T, Open311Error>>,
     ) -> Result<Cached<T>> {
         let max_age_ms = (self.profile(profile_id)?.catalog_max_age_hours * 3_600_000.0) as i64;
-        let row = self
-            .store
-            .read(|conn| catalog::get(conn, profile_id, key))?;
+        let changeset_key = format!("changeset:{key}");
+        let (row, fetched_under) = self.store.read(|conn| {
+            Ok((
+                catalog::get(conn, profile_id, key)?,
+                catalog::get(conn, profile_id, &changeset_key)?.map(|(c, _)| c),
+            ))
+        })?;
         let time = |ms: i64| DateTime::from_timestamp_millis(ms).unwrap_or_default();
-        let cached = row
+        let mut cached = row
             .map(|(body, at)| serde_json::from_str::<T>(&body).map(|v| (v, at)))
             .transpose()
             .map_err(|_| Error::CorruptData("catalog".into()))?;
         if let Some((_, at)) = &cached {
-            let fresh = now_ms() - at < max_age_ms;
-            if !refresh && (fresh || self.changeset_unchanged(profile_id).await?) {
+            if !refresh && now_ms() - at < max_age_ms {
                 let (value, at) = cached.unwrap();
-                let at = if fresh {
-                    at
-                } else {
-                    self.touch(profile_id, key)?
-                };
                 return Ok(Cached {
                     value,
                     fetched_at: time(at),
@@ -151,13 +146,27 @@ impl Cities {
                 });
             }
         }
+        let current = self.current_changeset(profile_id).await?;
+        let unchanged = current.is_some() && current == fetched_under;
+        if let Some((value, _)) = cached.take_if(|_| !refresh && unchanged) {
+            let at = self.touch(profile_id, key)?;
+            return Ok(Cached {
+                value,
+                fetched_at: time(at),
+                stale: false,
+            });
+        }
         match fetch.await {
             Ok(value) => {
-                self.changeset_unchanged(profile_id).await?; // records the current changeset
                 let now = now_ms();
                 let body = serde_json::to_string(&value).expect("serializable");
-                self.store
-                    .write(|tx| catalog::put(tx, profile_id, key, &body, now))?;
+                self.store.write(|tx| {
+                    catalog::put(tx, profile_id, key, &body, now)?;
+                    match &current {
+                        Some(c) => catalog::put(tx, profile_id, &changeset_key, c, now),
+                        None => catalog::remove(tx, profile_id, &changeset_key),
+                    }
+                })?;
                 Ok(Cached {
                     value,
                     fetched_at: time(now),

@@ -104,6 +104,11 @@ impl CityProfile {
             .server
             .base_url()
             .map_err(|e| invalid("server.endpoint", e.to_string()))?;
+        profile
+            .server
+            .quirks
+            .zone()
+            .map_err(|e| invalid("server.quirks.time_zone", e.to_string()))?;
         if let Some(accuracy) = profile.max_accuracy_m {
             if !accuracy.is_finite() || accuracy <= 0.0 {
                 return Err(invalid(

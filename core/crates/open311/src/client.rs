@@ -23,6 +23,8 @@ pub struct Open311Client {
     /// Parameters outside the spec that this server refused by name (a strict server's 400
     /// "unexpected entries: extensions"); never sent to it again by this client.
     refused: Mutex<BTreeSet<&'static str>>,
+    /// The server's zone, for its zone-less times.
+    zone: ServerZone,
 }
 
 impl std::fmt::Debug for Open311Client {
@@ -37,8 +39,10 @@ impl Open311Client {
     /// A client for `config`; fails if the endpoint is not a URL or is not secure.
     pub fn new(config: ServerConfig) -> Result<Self, Open311Error> {
         let base = config.base_url()?;
+        let zone = config.quirks.zone()?;
         let transport = Transport::new(&config)?;
         Ok(Open311Client {
+            zone,
             config,
             base,
             transport,
@@ -144,8 +148,8 @@ impl Open311Client {
                 },
             }
         };
-        let (mut requests, count) = parse::requests(&doc, self.config.quirks.offset())
-            .map_err(|r| not_protocol(Method::Get, r))?;
+        let (mut requests, count) =
+            parse::requests(&doc, self.zone).map_err(|r| not_protocol(Method::Get, r))?;
         for r in &mut requests {
             r.status = r
                 .status
@@ -218,8 +222,8 @@ impl Open311Client {
     /// One request by id.
     pub async fn request(&self, id: &str) -> Result<ServiceRequest, Open311Error> {
         let doc = self.get(&["requests", id]).await?;
-        let (mut found, _) = parse::requests(&doc, self.config.quirks.offset())
-            .map_err(|r| not_protocol(Method::Get, r))?;
+        let (mut found, _) =
+            parse::requests(&doc, self.zone).map_err(|r| not_protocol(Method::Get, r))?;
         let position = found
             .iter()
             .position(|r| r.id.as_deref() == Some(id))
@@ -327,9 +331,7 @@ impl Open311Client {
     /// refuse zones.
     fn query_time(&self, t: DateTime<Utc>) -> String {
         if self.config.quirks.omit_timezone_in_queries {
-            t.with_timezone(&self.config.quirks.offset())
-                .format("%Y-%m-%dT%H:%M:%S")
-                .to_string()
+            self.zone.local(t).format("%Y-%m-%dT%H:%M:%S").to_string()
         } else {
             t.to_rfc3339_opts(SecondsFormat::Secs, true)
         }
@@ -507,6 +509,41 @@ mod tests {
             "local time without zone: {url}"
         );
         assert!(url.ends_with("limit=50&offset=150"), "{url}");
+    }
+
+    /// A profile of the old kind (a fixed offset) still loads; a named zone follows
+    /// daylight saving, so a window across the change keeps both ends right.
+    #[test]
+    fn a_query_window_across_daylight_saving_is_in_each_days_zone() {
+        let c = client(Quirks {
+            omit_timezone_in_queries: true,
+            time_zone: Some("America/Chicago".into()),
+            ..Default::default()
+        });
+        let at = |t: &str| Some(DateTime::parse_from_rfc3339(t).unwrap().into());
+        let query = RequestQuery {
+            start: at("2026-03-07T12:00:00Z"),
+            end: at("2026-03-09T12:00:00Z"),
+            ..Default::default()
+        };
+        let url = requests_url(&c, &query);
+        assert!(
+            url.contains("start_date=2026-03-07T06%3A00%3A00&end_date=2026-03-09T07%3A00%3A00"),
+            "CST before the change, CDT after: {url}"
+        );
+        let old: Quirks = serde_json::from_str(r#"{"utc_offset_seconds": -21600}"#).unwrap();
+        assert_eq!(old.time_zone, None);
+        assert!(matches!(old.zone(), Ok(ServerZone::Fixed(_))));
+        let wrong = Quirks {
+            time_zone: Some("Central".into()),
+            ..Default::default()
+        };
+        let mut config = ServerConfig::new("https://311.city.example/open311/v2");
+        config.quirks = wrong;
+        assert!(matches!(
+            Open311Client::new(config),
+            Err(Open311Error::Config { .. })
+        ));
     }
 
     #[test]

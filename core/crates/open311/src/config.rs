@@ -6,7 +6,7 @@ use chrono::FixedOffset;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use super::{Format, Open311Error};
+use super::{Format, Open311Error, ServerZone};
 
 /// An Open311 `api_key`. Its `Debug` and `Display` never show it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,7 +97,12 @@ pub struct Quirks {
     /// Send `start_date`/`end_date` without a zone (Chicago), in the server's zone.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub omit_timezone_in_queries: bool,
-    /// The server's UTC offset in seconds, for times it sends without a zone.
+    /// The server's zone as an IANA name (`America/Chicago`), for times it sends without a
+    /// zone and zone-less queries, daylight saving included. Replaces `utc_offset_seconds`.
+    #[cfg_attr(feature = "uniffi", uniffi(default))]
+    pub time_zone: Option<String>,
+    /// A fixed UTC offset in seconds, from older profiles; used only without `time_zone`
+    /// (wrong for half the year wherever there is daylight saving).
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub utc_offset_seconds: i32,
     /// The server takes `extensions=true` (notes and extended attributes; Chicago, Helsinki).
@@ -121,9 +126,18 @@ impl Quirks {
             .unwrap_or(key)
     }
 
-    /// The server's zone, for times without one.
-    pub(crate) fn offset(&self) -> FixedOffset {
-        FixedOffset::east_opt(self.utc_offset_seconds).unwrap_or(FixedOffset::east_opt(0).unwrap())
+    /// The server's zone, for times without one: `time_zone`, else the fixed offset. An
+    /// unknown zone name is a settings error.
+    pub fn zone(&self) -> Result<ServerZone, Open311Error> {
+        match &self.time_zone {
+            Some(name) => ServerZone::named(name).map_err(|reason| Open311Error::Config {
+                reason: format!("time_zone: {reason}"),
+            }),
+            None => Ok(ServerZone::Fixed(
+                FixedOffset::east_opt(self.utc_offset_seconds)
+                    .unwrap_or(FixedOffset::east_opt(0).unwrap()),
+            )),
+        }
     }
 }
 

@@ -9,11 +9,13 @@ mod model;
 pub mod parse;
 mod transport;
 mod tree;
+mod zone;
 
 pub use client::Open311Client;
 pub use config::{ApiKey, Limits, MediaUpload, MultiValueStyle, Pagination, Quirks, ServerConfig};
 pub use error::{Open311Error, ServerMessage};
 pub use model::*;
+pub use zone::ServerZone;
 
 /// A moment in UTC. Crosses the FFI as `java.time.Instant` (Kotlin) and `Date` (Swift).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

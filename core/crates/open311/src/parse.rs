@@ -5,7 +5,7 @@
 //! Public so that saved bodies (caches, tools, tests) are read exactly as live ones:
 //! `parse::services(&parse::document(body)?)`.
 
-use chrono::{DateTime, FixedOffset, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::Value;
 
 use super::tree::{flag, items, number, text, xml_to_value};
@@ -95,8 +95,9 @@ fn is_service(v: &Value) -> bool {
 }
 
 /// Parses a date the way servers write them: RFC 3339 (with or without fractions), a `+0200`
-/// zone without colon, or no zone at all (read in `offset`, the server's zone).
-pub fn datetime(s: &str, offset: FixedOffset) -> Option<DateTime<Utc>> {
+/// zone without colon, or no zone at all (read in `zone`, the server's zone).
+pub fn datetime(s: &str, zone: impl Into<ServerZone>) -> Option<DateTime<Utc>> {
+    let zone = zone.into();
     let s = s.trim();
     if s.is_empty() {
         return None;
@@ -120,10 +121,7 @@ pub fn datetime(s: &str, offset: FixedOffset) -> Option<DateTime<Utc>> {
         "%Y-%m-%d %H:%M",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(s, naive) {
-            return offset
-                .from_local_datetime(&t)
-                .single()
-                .map(|t| t.with_timezone(&Utc));
+            return zone.to_utc(t);
         }
     }
     None
@@ -265,20 +263,24 @@ fn attribute(a: &Value) -> Option<Attribute> {
 }
 
 /// The requests in a list answer, and how many entries the list had (for paging).
-pub fn requests(v: &Value, offset: FixedOffset) -> Result<(Vec<ServiceRequest>, usize), String> {
+pub fn requests(
+    v: &Value,
+    zone: impl Into<ServerZone>,
+) -> Result<(Vec<ServiceRequest>, usize), String> {
+    let zone = zone.into();
     let found = records(v, REQUEST_WRAPPERS, is_request)?;
     let count = found.len();
     let requests = found
         .into_iter()
-        .map(|r| request(r, offset))
+        .map(|r| request(r, zone))
         // Chicago lists requests still being processed with neither id nor token.
         .filter(|r| r.id.is_some() || r.token.is_some())
         .collect();
     Ok((requests, count))
 }
 
-fn request(r: &Value, offset: FixedOffset) -> ServiceRequest {
-    let time = |key: &str| text(r, key).and_then(|t| datetime(&t, offset));
+fn request(r: &Value, zone: ServerZone) -> ServiceRequest {
+    let time = |key: &str| text(r, key).and_then(|t| datetime(&t, zone));
     let (lat, long) = match (number(r, "lat"), number(r, "long")) {
         (Some(lat), Some(long))
             if (-90.0..=90.0).contains(&lat)
@@ -328,7 +330,7 @@ fn request(r: &Value, offset: FixedOffset) -> ServiceRequest {
             .into_iter()
             .filter(|n| n.is_object())
             .map(|n| Note {
-                datetime: text(n, "datetime").and_then(|t| datetime(&t, offset)),
+                datetime: text(n, "datetime").and_then(|t| datetime(&t, zone)),
                 kind: text(n, "type"),
                 summary: text(n, "summary"),
                 description: text(n, "description"),

@@ -18,6 +18,7 @@ impl Outbox {
     /// the same settings again change nothing.
     pub fn set_server(&self, server_id: &str, config: ServerConfig) -> Result<()> {
         config.base_url()?;
+        config.quirks.zone()?;
         let changed = self.commit(|tx, events| self.put_server(tx, server_id, &config, events))?;
         if changed {
             self.engine.wake();

@@ -98,6 +98,22 @@ pub struct PhotoLocation {
     pub accuracy_m: Option<f64>,
     /// When the photo was taken, when recorded.
     pub captured_at: Option<DateTime<Utc>>,
+    /// How `captured_at` is known.
+    pub captured_at_source: Option<CaptureTimeSource>,
+}
+
+/// How a photo's capture time is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum CaptureTimeSource {
+    /// The camera's local time with the offset it recorded (OffsetTimeOriginal): exact.
+    RecordedOffset,
+    /// The GPS receiver's UTC clock (GPSDateStamp and GPSTimeStamp): exact.
+    GpsClock,
+    /// The camera's local time read in the device's current zone: right unless the photo was
+    /// taken in another zone; worth confirming with the user.
+    DeviceZone,
 }
 
 /// An upload-ready photo.

@@ -26,6 +26,15 @@ pub fn put(conn: &Connection, server_id: &str, key: &str, body: &str, at: i64) -
     Ok(())
 }
 
+/// Forgets an entry.
+pub fn remove(conn: &Connection, server_id: &str, key: &str) -> Result<()> {
+    conn.execute(
+        "DELETE FROM catalog WHERE server_id = ?1 AND key = ?2",
+        (server_id, key),
+    )?;
+    Ok(())
+}
+
 /// Marks an entry as checked at `at` (its body is still current).
 pub fn touch(conn: &Connection, server_id: &str, key: &str, at: i64) -> Result<()> {
     conn.execute(
