@@ -6,8 +6,9 @@
 use chrono::{Duration, Utc};
 use clap::Args;
 use curbside_core::open311::{
-    ApiKey, AttributeAnswer, Datatype, Format, NewRequest, Open311Client, Open311Error, Pagination,
-    RequestPage, RequestQuery, ServerConfig, ServiceRequest, Submission,
+    ApiKey, Area, AttributeAnswer, Datatype, Format, NewRequest, Open311Client, Open311Error,
+    Pagination, PositionFilter, RequestPage, RequestQuery, ServerConfig, ServiceRequest,
+    Submission,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -295,6 +296,7 @@ async fn check(args: &CheckArgs, config: &mut ServerConfig) -> Report {
 
     paging(&c, all.len(), &mut report, &mut quirks).await;
     extensions(config, &mut report, &mut quirks).await;
+    position_filter(config, &all, &mut report, &mut quirks).await;
 
     // Tokens and errors, with names that cannot exist.
     match c.resolve_token("curbside-check-no-such-token").await {
@@ -466,6 +468,62 @@ async fn extensions(config: &ServerConfig, report: &mut Report, quirks: &mut Map
             quirks.insert("extensions".into(), json!(false));
         }
     }
+}
+
+/// A position filter (`bbox`, or `lat`/`long`/`radius`): a small area around one listed
+/// request must bring it back and nothing outside. Without one, "nearby" pages through the
+/// profile's window instead.
+async fn position_filter(
+    config: &ServerConfig,
+    all: &[ServiceRequest],
+    report: &mut Report,
+    quirks: &mut Map<String, Value>,
+) {
+    let Some(target) = all
+        .iter()
+        .find(|r| r.id.is_some() && r.lat.is_some() && r.long.is_some())
+    else {
+        report.line(
+            "position filter",
+            Verdict::Quirk,
+            "no listed request has a position to try it with",
+        );
+        return;
+    };
+    let area = Area::around(
+        target.lat.unwrap_or_default(),
+        target.long.unwrap_or_default(),
+        30.0,
+    );
+    for (style, name) in [
+        (PositionFilter::Bbox, "bbox"),
+        (PositionFilter::Radius, "radius"),
+    ] {
+        let mut with = config.clone();
+        with.quirks.position_filter = style;
+        let c = client(&with);
+        let query = RequestQuery {
+            area: Some(area),
+            ..Default::default()
+        };
+        if let Ok(page) = c.requests(&query).await {
+            let refused = c.refused_params().iter().any(|p| p == name);
+            if !refused && !page.contradicted && page.requests.iter().any(|r| r.id == target.id) {
+                report.line(
+                    "position filter",
+                    Verdict::Pass,
+                    format!("{name}: only the area comes back"),
+                );
+                quirks.insert("position_filter".into(), json!(name));
+                return;
+            }
+        }
+    }
+    report.line(
+        "position filter",
+        Verdict::Quirk,
+        "neither bbox nor lat/long/radius filters: nearby pages through the recent window",
+    );
 }
 
 /// With `--write`: a POST with a wrong key, then one probe request, looked for at once.

@@ -285,6 +285,7 @@ pub(crate) fn run(
                     extensions: args.extensions,
                     page: args.page,
                     page_size: args.page_size,
+                    area: None,
                 };
                 let page = server.client()?.requests(&query).await?;
                 if args.geojson {

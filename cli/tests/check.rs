@@ -77,6 +77,7 @@ async fn a_spec_perfect_server_passes_every_point() {
         "request by id",
         "paging (page, page_size)",
         "extensions",
+        "position filter",
         "tokens",
         "error format",
         "wrong api_key",
@@ -86,6 +87,10 @@ async fn a_spec_perfect_server_passes_every_point() {
         assert!(verdicts.contains_key(name), "missing {name}");
     }
     assert_eq!(quirks["extensions"], true, "notes come with extensions");
+    assert_eq!(
+        quirks["position_filter"], "bbox",
+        "the sandbox filters by area"
+    );
     assert_eq!(
         sandbox.requests().len(),
         6,
@@ -111,6 +116,7 @@ async fn a_strict_server_without_positions_and_with_its_own_statuses() {
     assert_eq!(verdict(&verdicts, "statuses"), "quirk");
     assert_eq!(verdict(&verdicts, "paging (page, page_size)"), "quirk");
     assert_eq!(verdict(&verdicts, "extensions"), "quirk");
+    assert_eq!(verdict(&verdicts, "position filter"), "quirk");
     assert_eq!(verdict(&verdicts, "wrong api_key"), "quirk");
     assert_eq!(verdict(&verdicts, "filter service_code"), "pass");
     assert_eq!(verdict(&verdicts, "filter status"), "pass");
@@ -133,6 +139,7 @@ async fn a_server_that_ignores_filters_and_repeats_its_rows() {
         "filter start_date/end_date",
         "filter service_request_id",
         "paging (page, page_size)",
+        "position filter",
     ] {
         assert_eq!(verdict(&verdicts, name), "quirk", "{name}");
     }

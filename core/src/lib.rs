@@ -29,7 +29,9 @@ pub mod outbox {
 
 /// City profiles: the white-label configuration, catalog, validation and nearby requests.
 pub mod city {
-    pub use curbside_city::{to_geojson, Cached, CityProfile, ContactField, ServiceArea};
+    pub use curbside_city::{
+        to_geojson, Cached, CityProfile, ContactField, ServiceArea, MAX_PAGES,
+    };
     pub use curbside_types::{FieldError, NearbyRequest};
 }
 

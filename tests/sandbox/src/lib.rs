@@ -155,6 +155,27 @@ impl Sandbox {
         }
     }
 
+    /// Stores one request from another citizen, at a place and a time (open data for the
+    /// nearby tests); its id.
+    pub fn seed_at(
+        &self,
+        service_code: &str,
+        latitude: f64,
+        longitude: f64,
+        description: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> String {
+        let fields = vec![
+            ("description".to_string(), description.to_string()),
+            ("lat".to_string(), format!("{latitude:.6}")),
+            ("long".to_string(), format!("{longitude:.6}")),
+        ];
+        self.state
+            .store
+            .insert_at(service_code, false, fields, vec![], at)
+            .id
+    }
+
     /// Every stored request, oldest first.
     pub fn requests(&self) -> Vec<StoredRequest> {
         self.state.store.list(&Default::default())

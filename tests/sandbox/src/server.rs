@@ -550,7 +550,17 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &
             );
         }
     }
-    let all = state.store.list(&filter);
+    let mut all = state.store.list(&filter);
+    match near(&q) {
+        Ok(Some(inside)) => all.retain(|r| {
+            let position = |key: &str| r.field(key).and_then(|v| v.parse::<f64>().ok());
+            position("lat")
+                .zip(position("long"))
+                .is_some_and(|(lat, long)| inside(lat, long))
+        }),
+        Ok(None) => {}
+        Err(problem) => return Answer::errors(format, StatusCode::BAD_REQUEST, &[problem], modes),
+    }
     if modes.has(Mode::StrictParams) {
         return doc(&all); // no paging on such servers: every match
     }
@@ -587,6 +597,48 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &
         ));
     }
     answer
+}
+
+/// The position filters some servers take on `GET requests` (extensions; uReport and
+/// Mark-a-Spot list a `bbox`): here `bbox=west,south,east,north` in degrees, or `lat`, `long`
+/// and `radius` in metres. A test of whether a request's position is inside, or what is wrong
+/// with the parameters.
+#[allow(clippy::type_complexity)]
+fn near(q: &[(String, String)]) -> Result<Option<Box<dyn Fn(f64, f64) -> bool>>, String> {
+    let numbers = |text: &str| -> Option<Vec<f64>> {
+        text.split(',')
+            .map(|n| n.trim().parse::<f64>().ok().filter(|v| v.is_finite()))
+            .collect()
+    };
+    if let Some(bbox) = param(q, "bbox") {
+        return match numbers(bbox).as_deref() {
+            Some(&[west, south, east, north]) if south <= north && west <= east => {
+                Ok(Some(Box::new(move |lat, long| {
+                    (south..=north).contains(&lat) && (west..=east).contains(&long)
+                })))
+            }
+            _ => Err("bbox must be west,south,east,north in degrees".into()),
+        };
+    }
+    let (Some(lat), Some(long), Some(radius)) =
+        (param(q, "lat"), param(q, "long"), param(q, "radius"))
+    else {
+        return Ok(None);
+    };
+    match (
+        numbers(lat).as_deref(),
+        numbers(long).as_deref(),
+        numbers(radius).as_deref(),
+    ) {
+        (Some(&[lat0]), Some(&[long0]), Some(&[radius])) if radius > 0.0 => {
+            Ok(Some(Box::new(move |lat, long| {
+                let dlat = (lat - lat0) * 111_320.0;
+                let dlon = (long - long0) * 111_320.0 * lat0.to_radians().cos();
+                (dlat * dlat + dlon * dlon).sqrt() <= radius
+            })))
+        }
+        _ => Err("lat, long and radius (metres) must be numbers".into()),
+    }
 }
 
 /// Reads a POST body: form-urlencoded, or multipart with `media` files (stored, given URLs).

@@ -9,7 +9,7 @@ mod validate;
 
 pub use catalog::Cached;
 pub use geo_area::ServiceArea;
-pub use nearby::to_geojson;
+pub use nearby::{to_geojson, MAX_PAGES};
 pub use validate::validate;
 
 use std::sync::Arc;
@@ -68,6 +68,10 @@ pub struct CityProfile {
     /// unchanged `changeset` there keeps it without downloading the catalog again.
     #[serde(default)]
     pub discovery_url: Option<String>,
+    /// How far back requests near a place are looked for, in days (the spec's longest window
+    /// is 90); also how long fetched requests are kept on the device.
+    #[serde(default = "ninety")]
+    pub open_data_days: u32,
 }
 
 fn yes() -> bool {
@@ -76,6 +80,10 @@ fn yes() -> bool {
 
 fn day() -> f64 {
     24.0
+}
+
+fn ninety() -> u32 {
+    90
 }
 
 impl CityProfile {
@@ -119,6 +127,9 @@ impl CityProfile {
         }
         if !(profile.catalog_max_age_hours.is_finite() && profile.catalog_max_age_hours >= 0.0) {
             return Err(invalid("catalog_max_age_hours", "must be 0 or more".into()));
+        }
+        if !(1..=365).contains(&profile.open_data_days) {
+            return Err(invalid("open_data_days", "must be 1 to 365 days".into()));
         }
         profile
             .area()

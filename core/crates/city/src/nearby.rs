@@ -1,19 +1,32 @@
 //! Requests near a place: "is this the same problem?" suggestions before submitting, and open
-//! data for maps, from the server and, offline, from the local cache; exported as GeoJSON.
+//! data for maps; exported as GeoJSON.
+//!
+//! A real city lists thousands of requests a day, so the newest few hundred of the whole city
+//! say nothing about one street. The area is asked of the server: with its own position
+//! filter where it has one (the profile's `position_filter`: `bbox`, or `lat`/`long`/`radius`),
+//! else by paging through the requests of the profile's window (`open_data_days`), at most
+//! [`MAX_PAGES`] pages per call. Everything fetched is cached; the answer is always read from
+//! the cache through its position index, so it is the same offline (then marked stale, with
+//! the time of the last fetch). A server that refuses the query is an error, not "offline".
 
-use crate::Cached;
-use curbside_open311::{Open311Client, RequestQuery, ServiceRequest};
-use curbside_store::{reports::now_ms, requests_cache};
-use curbside_types::{Error, NearbyRequest, Result};
+use chrono::{DateTime, Utc};
 use geo::{Distance, Haversine, Point};
 
-use crate::Cities;
+use curbside_open311::{Area, Open311Client, RequestQuery, ServiceRequest};
+use curbside_store::{reports::now_ms, requests_cache};
+use curbside_types::{Error, NearbyRequest, Result};
+
+use crate::{Cached, Cities};
+
+/// Requests per page asked of a server.
+const PAGE_SIZE: u32 = 200;
+/// Pages read per call at most, when the server cannot filter by position.
+pub const MAX_PAGES: u32 = 10;
 
 impl Cities {
     /// Requests within `radius_m` of a place, nearest first (newest first at equal distance):
     /// with `service_code` and `open_only`, the "already reported?" suggestions (default 50 m);
-    /// without, open data for a map. Fetched requests are cached for offline use; when the
-    /// server cannot be reached, the cache answers (`stale`).
+    /// without, open data for a map.
     #[allow(clippy::too_many_arguments)] // a place, a radius and two filters; a query record is the SDK API issue's
     pub async fn nearby_requests(
         &self,
@@ -27,61 +40,46 @@ impl Cities {
     ) -> Result<Cached<Vec<NearbyRequest>>> {
         if !(latitude.is_finite()
             && longitude.is_finite()
+            && (-90.0..=90.0).contains(&latitude)
+            && (-180.0..=180.0).contains(&longitude)
             && radius_m.is_finite()
-            && radius_m > 0.0)
+            && radius_m > 0.0
+            && radius_m <= 50_000.0)
         {
             return Err(Error::invalid(
                 "location",
-                "needs a real position and a positive radius",
+                "needs a real position and a radius of up to 50 km",
             ));
         }
-        let query = RequestQuery {
-            service_codes: service_code
-                .map(|c| vec![c.to_string()])
-                .unwrap_or_default(),
-            statuses: if open_only {
-                vec!["open".into()]
-            } else {
-                vec![]
-            },
-            page_size: Some(200),
-            ..Default::default()
-        };
-        let fetched = client.requests(&query).await;
-        let stale = fetched.is_err();
-        if let Ok(page) = &fetched {
-            self.cache_requests(profile_id, &page.requests)?;
-        }
+        let area = Area::around(latitude, longitude, radius_m);
+        let (found, fetched_at, stale) = self
+            .fetch_area(client, profile_id, area, service_code, open_only)
+            .await?;
         let here = Point::new(longitude, latitude);
-        let mut found: Vec<NearbyRequest> = self
-            .cached_requests(profile_id)?
+        let mut near: Vec<NearbyRequest> = found
             .into_iter()
-            .filter(|r| service_code.is_none_or(|c| r.service_code.as_deref() == Some(c)))
-            .filter(|r| !open_only || r.status.as_deref() == Some("open"))
             .filter_map(|r| {
-                let there = Point::new(r.long?, r.lat?);
-                let distance_m = Haversine.distance(here, there);
+                let distance_m = Haversine.distance(here, Point::new(r.long?, r.lat?));
                 (distance_m <= radius_m).then_some(NearbyRequest {
                     request: r,
                     distance_m,
                 })
             })
             .collect();
-        found.sort_by(|a, b| {
+        near.sort_by(|a, b| {
             a.distance_m
                 .total_cmp(&b.distance_m)
                 .then(b.request.requested_at.cmp(&a.request.requested_at))
         });
-        let fetched_at = chrono::Utc::now();
         Ok(Cached {
-            value: found,
+            value: near,
             fetched_at,
             stale,
         })
     }
 
-    /// Requests inside a bounding box (a map's viewport), newest first; cached like
-    /// `nearby_requests` and served from the cache when offline.
+    /// Requests inside a bounding box (a map's viewport), newest first; fetched and cached
+    /// like [`Cities::nearby_requests`].
     pub async fn requests_in_box(
         &self,
         client: &Open311Client,
@@ -98,38 +96,87 @@ impl Cities {
                 "needs south <= north and west <= east",
             ));
         }
-        let fetched = client
-            .requests(&RequestQuery {
-                page_size: Some(200),
-                ..Default::default()
-            })
-            .await;
-        let stale = fetched.is_err();
-        if let Ok(page) = &fetched {
-            self.cache_requests(profile_id, &page.requests)?;
-        }
-        let mut inside: Vec<ServiceRequest> = self
-            .cached_requests(profile_id)?
-            .into_iter()
-            .filter(|r| matches!((r.lat, r.long), (Some(lat), Some(long)) if (south..=north).contains(&lat) && (west..=east).contains(&long)))
-            .collect();
+        let area = Area {
+            south,
+            west,
+            north,
+            east,
+        };
+        let (mut inside, fetched_at, stale) = self
+            .fetch_area(client, profile_id, area, None, false)
+            .await?;
         inside.sort_by_key(|r| std::cmp::Reverse(r.requested_at));
         Ok(Cached {
             value: inside,
-            fetched_at: chrono::Utc::now(),
+            fetched_at,
             stale,
         })
     }
 
-    fn cache_requests(&self, profile_id: &str, requests: &[ServiceRequest]) -> Result<()> {
-        let now = now_ms();
-        self.store
-            .write(|tx| requests_cache::put(tx, profile_id, requests, now))
-    }
-
-    fn cached_requests(&self, profile_id: &str) -> Result<Vec<ServiceRequest>> {
-        self.store
-            .read(|conn| requests_cache::list(conn, profile_id))
+    /// Refreshes the cache for `area` from the server, then reads the area from the cache:
+    /// the requests, when they were fetched, and whether the server could not be reached.
+    async fn fetch_area(
+        &self,
+        client: &Open311Client,
+        profile_id: &str,
+        area: Area,
+        service_code: Option<&str>,
+        open_only: bool,
+    ) -> Result<(Vec<ServiceRequest>, DateTime<Utc>, bool)> {
+        let days = self.profile(profile_id)?.open_data_days;
+        let mut query = RequestQuery {
+            service_codes: service_code
+                .map(|c| vec![c.to_string()])
+                .unwrap_or_default(),
+            statuses: if open_only {
+                vec!["open".into()]
+            } else {
+                vec![]
+            },
+            start: Some(Utc::now() - chrono::Duration::days(days.into())),
+            page_size: Some(PAGE_SIZE),
+            area: Some(area),
+            ..Default::default()
+        };
+        let mut reached = false;
+        for _ in 0..MAX_PAGES {
+            match client.requests(&query).await {
+                Ok(page) => {
+                    reached = true;
+                    let now = now_ms();
+                    let kept_since = now - i64::from(days) * 86_400_000;
+                    self.store.write(|tx| {
+                        requests_cache::put(tx, profile_id, &page.requests, now)?;
+                        requests_cache::prune(tx, profile_id, kept_since)
+                    })?;
+                    match page.next_page {
+                        Some(next) => query.page = Some(next),
+                        None => break,
+                    }
+                }
+                // No network, a timeout, a busy server: the cache answers.
+                Err(e) if e.is_transient() => break,
+                // A refusal, refused credentials, a wrong endpoint: said as what it is.
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let (found, last) = self.store.read(|conn| {
+            Ok((
+                requests_cache::in_box(
+                    conn, profile_id, area.south, area.west, area.north, area.east,
+                )?,
+                requests_cache::last_fetched(conn, profile_id)?,
+            ))
+        })?;
+        let found = found
+            .into_iter()
+            .filter(|r| service_code.is_none_or(|c| r.service_code.as_deref() == Some(c)))
+            .filter(|r| !open_only || r.status.as_deref() == Some("open"))
+            .collect();
+        let fetched_at = last
+            .and_then(DateTime::from_timestamp_millis)
+            .unwrap_or_default();
+        Ok((found, fetched_at, !reached))
     }
 }
 

@@ -200,6 +200,12 @@ impl Open311Client {
         if refused.contains("limit") || refused.contains("offset") {
             refused.extend(["limit", "offset"]);
         }
+        if ["lat", "long", "radius"]
+            .iter()
+            .any(|p| refused.contains(p))
+        {
+            refused.extend(["lat", "long", "radius"]);
+        }
         learnt
     }
 
@@ -303,6 +309,21 @@ impl Open311Client {
         if !query.statuses.is_empty() {
             q.append_pair("status", &query.statuses.join(","));
         }
+        if let Some(area) = query.area {
+            match self.config.quirks.position_filter {
+                PositionFilter::Bbox if self.sends("bbox") => q.append_pair(
+                    "bbox",
+                    &format!("{},{},{},{}", area.west, area.south, area.east, area.north),
+                ),
+                PositionFilter::Radius if self.sends("radius") => {
+                    let (lat, long, radius) = area.circle();
+                    q.append_pair("lat", &lat.to_string());
+                    q.append_pair("long", &long.to_string());
+                    q.append_pair("radius", &format!("{}", radius.ceil()))
+                }
+                _ => q,
+            };
+        }
         if query.extensions && self.sends("extensions") {
             q.append_pair("extensions", "true");
         }
@@ -377,7 +398,17 @@ impl Open311Client {
 }
 
 /// Parameters of `GET requests` outside the spec, which strict servers refuse.
-const OPTIONAL_PARAMS: &[&str] = &["extensions", "page", "page_size", "limit", "offset"];
+const OPTIONAL_PARAMS: &[&str] = &[
+    "extensions",
+    "page",
+    "page_size",
+    "limit",
+    "offset",
+    "bbox",
+    "lat",
+    "long",
+    "radius",
+];
 
 /// Whether `text` names `word` as a word of its own (`page` is not in `page_size`).
 fn mentions(text: &str, word: &str) -> bool {

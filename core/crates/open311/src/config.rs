@@ -77,6 +77,20 @@ pub enum MediaUpload {
     Multipart,
 }
 
+/// A position filter a server takes on `GET requests` (an extension; the spec has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum PositionFilter {
+    /// None: requests near a place are found by paging through recent ones.
+    #[default]
+    None,
+    /// `bbox=west,south,east,north` in degrees (the GeoJSON order).
+    Bbox,
+    /// `lat`, `long` and `radius` in metres.
+    Radius,
+}
+
 /// What a server does differently from the spec.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -109,6 +123,8 @@ pub struct Quirks {
     /// Off by default: strict servers refuse parameters outside the spec.
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub extensions: bool,
+    /// The position filter the server takes, if any (`curbside check` finds out).
+    pub position_filter: PositionFilter,
     /// The city's own status values mapped to `open` / `closed` (such as `{"3": "open",
     /// "7": "closed"}`); values not in the table are kept as the server sends them.
     #[cfg_attr(feature = "uniffi", uniffi(default))]

@@ -12,7 +12,9 @@ mod tree;
 mod zone;
 
 pub use client::Open311Client;
-pub use config::{ApiKey, Limits, MediaUpload, MultiValueStyle, Pagination, Quirks, ServerConfig};
+pub use config::{
+    ApiKey, Limits, MediaUpload, MultiValueStyle, Pagination, PositionFilter, Quirks, ServerConfig,
+};
 pub use error::{Open311Error, ServerMessage};
 pub use model::*;
 pub use zone::ServerZone;

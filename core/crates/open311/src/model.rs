@@ -367,6 +367,54 @@ pub struct RequestQuery {
     pub page: Option<u32>,
     /// Requests per page; `None` for the server's default.
     pub page_size: Option<u32>,
+    /// Only requests in this area: sent to servers with a position filter (the profile's
+    /// `position_filter`), checked on the device for every server.
+    pub area: Option<Area>,
+}
+
+/// A part of the map, in WGS 84 degrees.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Area {
+    /// Southern edge.
+    pub south: f64,
+    /// Western edge.
+    pub west: f64,
+    /// Northern edge.
+    pub north: f64,
+    /// Eastern edge.
+    pub east: f64,
+}
+
+impl Area {
+    /// The box around a circle of `radius_m` metres (a little larger, never smaller).
+    pub fn around(latitude: f64, longitude: f64, radius_m: f64) -> Area {
+        const METRES_PER_DEGREE: f64 = 111_320.0;
+        let dlat = radius_m / METRES_PER_DEGREE * 1.01;
+        let dlon = dlat / latitude.to_radians().cos().abs().max(0.01);
+        Area {
+            south: (latitude - dlat).max(-90.0),
+            west: (longitude - dlon).max(-180.0),
+            north: (latitude + dlat).min(90.0),
+            east: (longitude + dlon).min(180.0),
+        }
+    }
+
+    /// The centre and the distance to a corner in metres (a circle holding the box).
+    pub fn circle(&self) -> (f64, f64, f64) {
+        let (lat, long) = (
+            (self.south + self.north) / 2.0,
+            (self.west + self.east) / 2.0,
+        );
+        let dlat = (self.north - self.south) / 2.0 * 111_320.0;
+        let dlon = (self.east - self.west) / 2.0 * 111_320.0 * lat.to_radians().cos().abs();
+        (lat, long, (dlat * dlat + dlon * dlon).sqrt())
+    }
+
+    /// Whether the area holds the position.
+    pub fn contains(&self, latitude: f64, longitude: f64) -> bool {
+        (self.south..=self.north).contains(&latitude)
+            && (self.west..=self.east).contains(&longitude)
+    }
 }
 
 impl RequestQuery {
@@ -393,6 +441,10 @@ impl RequestQuery {
                 .end
                 .zip(r.requested_at)
                 .is_none_or(|(end, at)| at <= end + slack)
+            && self
+                .area
+                .zip(r.lat.zip(r.long))
+                .is_none_or(|(area, (lat, long))| area.contains(lat, long))
     }
 }
 
