@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use curbside_core::city::to_geojson;
-use curbside_core::{DraftId, Error};
+use curbside_core::open311::Open311Error;
+use curbside_core::{Curbside, Draft, DraftId, Error};
 
 use crate::output::Output;
 use crate::server::{runtime, RequestsArgs, ServerArgs};
@@ -104,10 +105,26 @@ pub(crate) fn in_box(
 }
 
 /// `curbside validate ID`: what must change before the draft can be submitted.
-pub(crate) fn validate(id: &str, data_dir: PathBuf, out: &Output) -> curbside_core::Result<()> {
-    let errors = crate::output::open(data_dir)?.validate_draft(&DraftId::parse(id)?)?;
+pub(crate) fn validate(
+    id: &str,
+    data_dir: PathBuf,
+    server: &ServerArgs,
+    out: &Output,
+) -> curbside_core::Result<()> {
+    let curbside = crate::output::open(data_dir)?;
+    let draft = curbside.get_draft(&DraftId::parse(id)?)?;
+    let city = match (&draft.fields.profile_id, server.city()?) {
+        (Some(city), _) => Some(city.clone()),
+        (None, Some(_)) => Some(server.load_city(&curbside)?.id),
+        (None, None) => None,
+    };
+    let unchecked = attach_form(&curbside, &draft, city.as_deref(), None)?;
+    let errors = curbside.validate_draft(&draft.id)?;
+    if let Some(why) = &unchecked {
+        out.warn("questions_unchecked", why);
+    }
     out.print(&errors, |errors| {
-        if errors.is_empty() {
+        if errors.is_empty() && unchecked.is_none() {
             println!("Ready to submit.");
         }
         for e in errors {
@@ -115,4 +132,48 @@ pub(crate) fn validate(id: &str, data_dir: PathBuf, out: &Output) -> curbside_co
         }
     });
     Ok(())
+}
+
+/// Gives a draft the questions of its service, as an app's form has them: from its city's
+/// catalog (cached, or fetched), else asked of `server`. When they cannot be had, says why
+/// (its answers are then checked by the city only).
+pub(crate) fn attach_form(
+    curbside: &Curbside,
+    draft: &Draft,
+    city: Option<&str>,
+    server: Option<&ServerArgs>,
+) -> curbside_core::Result<Option<String>> {
+    let Some(code) = draft.fields.service_code.clone() else {
+        return Ok(None); // nothing to ask yet: the missing service is a problem of its own
+    };
+    if draft.fields.definition.is_some() {
+        return Ok(None);
+    }
+    let unchecked = |e: &dyn std::fmt::Display| {
+        Ok(Some(format!(
+            "The questions of {code:?} could not be had ({e}): its answers are not checked here."
+        )))
+    };
+    if let Some(city) = city {
+        return match runtime()?.block_on(curbside.service_form(&draft.id, city, &code)) {
+            Ok(_) => Ok(None),
+            Err(e) => unchecked(&e),
+        };
+    }
+    let Some(server) = server else {
+        return Ok(Some(format!(
+            "No city is chosen (--profile FILE): the questions of {code:?} are not checked."
+        )));
+    };
+    match runtime()?.block_on(server.client()?.service_definition(&code)) {
+        Ok(definition) => {
+            let mut fields = draft.fields.clone();
+            fields.definition = Some(definition);
+            curbside.update_draft(&draft.id, fields)?;
+            Ok(None)
+        }
+        // A service without questions.
+        Err(Open311Error::NotFound { .. }) => Ok(None),
+        Err(e) => unchecked(&e),
+    }
 }

@@ -140,7 +140,7 @@ pub fn main() -> ExitCode {
         Command::Status { id } => outbox::status(id, data_dir(), &out),
         Command::Demo => demo::run(cli.data_dir.clone()),
         Command::Photo(args) => photo::run(args, &out),
-        Command::Validate { id } => city::validate(&id, data_dir(), &out),
+        Command::Validate { id } => city::validate(&id, data_dir(), &cli.server, &out),
         Command::Requests(args) if args.near.is_some() => {
             city::nearby(args, data_dir(), &cli.server, &out)
         }

@@ -107,6 +107,11 @@ pub(crate) fn report(
         fields.profile_id = Some(id.clone());
     }
     let draft = curbside.create_draft(fields)?;
+    // The service's questions, as an app's form has them; the answers are checked at submit.
+    let city = server.city()?.map(|_| id.clone());
+    if let Some(why) = crate::city::attach_form(&curbside, &draft, city.as_deref(), Some(server))? {
+        out.warn("questions_unchecked", &why);
+    }
     for photo in &args.photos {
         // Each photo goes through the pipeline: oriented, downsized, stripped, under budget.
         curbside.add_photo(&draft.id, photo)?;

@@ -11,6 +11,18 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// A warning on stderr: `{"warning": {"kind", "message"}}` under `--json`.
+    pub(crate) fn warn(&self, kind: &str, message: &str) {
+        if self.json {
+            eprintln!(
+                "{}",
+                json!({ "warning": { "kind": kind, "message": message } })
+            );
+        } else {
+            eprintln!("warning: {message}");
+        }
+    }
+
     /// Prints `value` as JSON, or as `text` prints it.
     pub(crate) fn print<T: Serialize>(&self, value: &T, text: impl FnOnce(&T)) {
         if self.json {

@@ -53,7 +53,7 @@ enum WireFormat {
 }
 
 impl ServerArgs {
-    fn client(&self) -> curbside_core::Result<Open311Client> {
+    pub(crate) fn client(&self) -> curbside_core::Result<Open311Client> {
         Ok(Open311Client::new(self.config()?)?)
     }
 

@@ -88,6 +88,52 @@ async fn a_profile_file_stands_in_for_server_options() {
         let (ok, errors, _) = curbside(&d, &["validate", draft["id"].as_str().unwrap()]);
         assert!(ok);
         assert_eq!(errors[0]["field"], "contact.email");
+
+        // A draft made without its service's questions: they are fetched for the check, as
+        // an app's form has them, and the missing answers are named.
+        let made = |args: &[&str]| {
+            let (ok, draft, _) = curbside(&d, args);
+            assert!(ok);
+            draft["id"].as_str().unwrap().to_string()
+        };
+        let id = made(&[
+            "--profile",
+            &p,
+            "draft",
+            "create",
+            "--service",
+            "pothole",
+            "--lat",
+            "38.9",
+            "--lon",
+            "-77.05",
+        ]);
+        let (ok, errors, _) = curbside(&d, &["validate", &id]);
+        assert!(ok);
+        let fields: Vec<&str> = errors
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert!(
+            fields.contains(&"attributes.WHERE") && fields.contains(&"attributes.DEPTH"),
+            "{fields:?}"
+        );
+        // Without a city, the questions cannot be had: said so, and never "ready".
+        let id = made(&[
+            "draft",
+            "create",
+            "--service",
+            "pothole",
+            "--lat",
+            "38.9",
+            "--lon",
+            "-77.05",
+        ]);
+        let (ok, _, warning) = curbside(&d, &["validate", &id]);
+        assert!(ok);
+        assert_eq!(warning["warning"]["kind"], "questions_unchecked");
     })
     .await
     .unwrap();

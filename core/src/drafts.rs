@@ -41,10 +41,13 @@ impl Curbside {
     }
 
     /// Deletes a draft; an unknown id is an error, so a UI never believes it deleted something.
+    /// Its processed photos go with it, unless something else still refers to them.
     pub fn delete_draft(&self, id: &DraftId) -> Result<()> {
-        self.store.write(|tx| match drafts::delete(tx, id)? {
-            true => Ok(()),
-            false => Err(Error::DraftNotFound),
-        })
+        let photos = self.store.write(|tx| {
+            let draft = drafts::get(tx, id)?.ok_or(Error::DraftNotFound)?;
+            drafts::delete(tx, id)?;
+            Ok(draft.fields.photos)
+        })?;
+        self.forget_photos(&photos)
     }
 }

@@ -12,6 +12,7 @@ mod cities;
 mod drafts;
 mod outbox_calls;
 mod photos;
+mod retention;
 
 pub use curbside_open311 as open311;
 pub use curbside_photo as photo;
@@ -20,6 +21,7 @@ pub use curbside_types::{
     Contact, Draft, DraftFields, DraftId, Error, Location, LocationSource, Result,
     MAX_DESCRIPTION_CHARS,
 };
+pub use retention::{Pruned, Retention};
 
 /// Submitted reports: their states, events, history and the retry policy.
 pub mod outbox {
@@ -64,6 +66,7 @@ pub struct Curbside {
     cities: Cities,
     recovery: Option<DatabaseRecovery>,
     photo_profile: Mutex<photo::PhotoProfile>,
+    retention: Mutex<Retention>,
 }
 
 impl Curbside {
@@ -82,6 +85,7 @@ impl Curbside {
             store,
             recovery: recovered.map(|(moved_to, salvage)| DatabaseRecovery { moved_to, salvage }),
             photo_profile: Default::default(),
+            retention: Default::default(),
         })
     }
 

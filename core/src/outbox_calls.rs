@@ -87,17 +87,23 @@ impl Curbside {
     /// BGTaskScheduler (about 30 seconds). Reports waiting for the network are due at once
     /// (the platform scheduled this because the network is there).
     pub async fn run_pending(&self, deadline: Instant) -> Result<RunSummary> {
-        self.outbox.run_pending(deadline).await
+        let summary = self.outbox.run_pending(deadline).await?;
+        self.prune_after_run();
+        Ok(summary)
     }
 
     /// A pull-to-refresh: sends everything due and refreshes the status of sent reports.
     pub async fn sync_now(&self) -> Result<RunSummary> {
-        self.outbox.sync_now().await
+        let summary = self.outbox.sync_now().await?;
+        self.prune_after_run();
+        Ok(summary)
     }
 
     /// Sends what is due and refreshes the status of sent reports, all of it by `deadline`.
     pub async fn sync_until(&self, deadline: Instant) -> Result<RunSummary> {
-        self.outbox.sync_until(deadline).await
+        let summary = self.outbox.sync_until(deadline).await?;
+        self.prune_after_run();
+        Ok(summary)
     }
 
     /// Asks each server for the status of the reports it has (open, closed, notes).
@@ -106,8 +112,16 @@ impl Curbside {
     }
 
     /// Runs until the process ends: sends whatever is due whenever the network is there, and
-    /// sleeps until the next due time, a submit, or the network coming back.
+    /// sleeps until the next due time, a submit, or the network coming back; prunes what is
+    /// no longer needed once a day.
     pub async fn run_worker(self: Arc<Self>) {
-        Arc::clone(&self.outbox).run_worker().await
+        tokio::join!(Arc::clone(&self.outbox).run_worker(), self.prune_daily());
+    }
+
+    /// A sending run ends with a prune; one that fails is logged, never the run's failure.
+    fn prune_after_run(&self) {
+        if let Err(e) = self.prune() {
+            tracing::warn!(target: "curbside::outbox", error = %e, "could not prune");
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use curbside_store::{drafts, reports};
+use curbside_store::drafts;
 
 use crate::photo::{process, PhotoProfile, ProcessedPhoto};
 use crate::{Curbside, Draft, DraftId, Error, Result};
@@ -71,21 +71,7 @@ impl Curbside {
             drafts::update(tx, &draft)?;
             Ok(draft)
         })?;
-        let in_use = self.store.read(|conn| {
-            let by_drafts = drafts::list(conn)?
-                .iter()
-                .any(|d| d.fields.photos.iter().any(|p| p == path));
-            let by_reports = reports::list(conn)?
-                .iter()
-                .any(|r| r.payload.media.iter().any(|m| m.path == Path::new(path)));
-            Ok(by_drafts || by_reports)
-        })?;
-        let file = Path::new(path);
-        let ours = file.parent().and_then(|d| d.canonicalize().ok())
-            == self.photo_dir().canonicalize().ok();
-        if ours && !in_use {
-            let _ = std::fs::remove_file(file);
-        }
+        self.forget_photos(&[path.to_string()])?;
         Ok(draft)
     }
 }

@@ -125,6 +125,48 @@ pub fn list(conn: &Connection) -> Result<Vec<Row>> {
     rows.map(|r| r?).collect()
 }
 
+/// Phases after which nothing more is sent (`Phase::Sent`, `Phase::Cancelled`), as SQL.
+const FINISHED: &str = "phase IN ('sent', 'cancelled')";
+
+/// Removes finished reports (sent or cancelled) that last changed before `before`
+/// (milliseconds), and all but the newest `keep` of the others; their history goes with
+/// them. How many went.
+pub fn prune_finished(conn: &Connection, before: i64, keep: u32) -> Result<usize> {
+    Ok(conn.execute(
+        &format!(
+            "DELETE FROM reports WHERE {FINISHED} AND (updated_at < ?1 OR id NOT IN
+               (SELECT id FROM reports WHERE {FINISHED} ORDER BY updated_at DESC, rowid DESC LIMIT ?2))"
+        ),
+        params![before, keep],
+    )?)
+}
+
+/// Keeps the newest `keep` history entries of each report. How many went.
+pub fn trim_history(conn: &Connection, keep: u32) -> Result<usize> {
+    Ok(conn.execute(
+        "DELETE FROM report_history WHERE rowid IN (SELECT rowid FROM
+           (SELECT rowid, ROW_NUMBER() OVER (PARTITION BY report_id ORDER BY at DESC, rowid DESC) AS n
+              FROM report_history) WHERE n > ?1)",
+        [keep],
+    )?)
+}
+
+/// The photo files of finished reports (`finished`), or of those that may still send them.
+pub fn media(conn: &Connection, finished: bool) -> Result<Vec<std::path::PathBuf>> {
+    let which = if finished { "" } else { "NOT" };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT payload FROM reports WHERE {which} {FINISHED}"
+    ))?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut paths = Vec::new();
+    for payload in rows {
+        let payload: NewRequest = serde_json::from_str(&payload?)
+            .map_err(|_| Error::CorruptData("report payload".into()))?;
+        paths.extend(payload.media.into_iter().map(|m| m.path));
+    }
+    Ok(paths)
+}
+
 /// Phases in which a report falls due (`Phase::is_active`), as SQL.
 const ACTIVE: &str = "phase IN ('queued', 'checking', 'waiting_for_id')";
 
