@@ -67,6 +67,9 @@ impl Curbside {
             let trimmed = reports::trim_history(tx, retention.history_per_report)?;
             Ok((pruned, trimmed, finished, photos_in_use(tx)?))
         })?;
+        if reports + history_entries > 0 {
+            self.store.checkpoint();
+        }
         let dir = self.photo_dir();
         let mut photos = 0;
         // A finished report's photos at once; a file nothing refers to once it is old enough
@@ -102,7 +105,7 @@ impl Curbside {
     /// Deletes those of `paths` that are in the photo directory and that no draft and no
     /// report still to be sent refers to (a photo removed from a draft, a deleted draft's).
     pub(crate) fn forget_photos(&self, paths: &[String]) -> Result<()> {
-        let in_use = self.store.read(|conn| photos_in_use(conn))?;
+        let in_use = self.store.read(photos_in_use)?;
         let ours = self.photo_dir().canonicalize().ok();
         for path in paths.iter().map(Path::new) {
             let in_photo_dir = path.parent().and_then(|d| d.canonicalize().ok()) == ours;

@@ -83,6 +83,8 @@ async fn a_year_of_use_keeps_the_data_directory_small() {
             .all(|r| curbside.report(&r.id).unwrap().1.len() <= 4),
         "history kept to its limit"
     );
-    assert!(bytes < 1_500_000, "{bytes} bytes");
-    assert!(peak < 3_000_000, "peak {peak} bytes");
+    // The write-ahead log is emptied by each prune that removed something; between prunes it
+    // may grow towards SQLite's checkpoint threshold (1000 pages, 4 MiB).
+    assert!(bytes < 1_000_000, "{bytes} bytes");
+    assert!(peak < 5_000_000, "peak {peak} bytes");
 }

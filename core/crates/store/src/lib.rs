@@ -106,6 +106,15 @@ impl Store {
         salvage::salvage(aside, &mut self.lock())
     }
 
+    /// Moves the write-ahead log into the database and empties its file (after a prune, so
+    /// that the space of what was removed is not held in the log). A busy database is left
+    /// for next time.
+    pub fn checkpoint(&self) {
+        let _ = self
+            .lock()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+
     /// Runs `f` on the connection for reading.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&self.lock())
