@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use curbside_core::outbox::{OutboxEvent, Report, ReportId, RetryPolicy, RunSummary};
 use curbside_core::photo::PhotoProfile;
 use curbside_core::{
-    city::FieldError, open311::ServiceRequest, Curbside, Draft, DraftFields, DraftId,
+    city::FieldError, open311::ServiceRequest, Curbside, Draft, DraftFields, DraftId, Retention,
 };
 use tokio::sync::broadcast::error::RecvError;
 
@@ -345,6 +345,23 @@ impl CurbsideCore {
             max: secs(max_seconds),
             token_poll: secs(token_poll_seconds),
             ..RetryPolicy::default()
+        });
+    }
+
+    /// How long sent and withdrawn reports (with their history) are kept: `finished_days`
+    /// after they last changed, and only the newest `max_finished_reports`, each with at most
+    /// `history_per_report` history entries (defaults 90, 200, 50). A finished report's photos
+    /// are never kept. Every sending run and the daily worker apply it.
+    pub fn set_retention(
+        &self,
+        finished_days: u32,
+        max_finished_reports: u32,
+        history_per_report: u32,
+    ) {
+        self.inner.set_retention(Retention {
+            finished_reports: Duration::from_secs(u64::from(finished_days) * 86_400),
+            max_finished_reports,
+            history_per_report,
         });
     }
 

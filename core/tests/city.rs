@@ -1,5 +1,9 @@
 //! City profiles, the offline catalog, draft validation, location checks and geo, against the
 //! sandbox on loopback.
+//!
+//! Longer than 600 lines on purpose: each test is one city-level promise (a catalog that
+//! stays right, a form checked offline, neighbours found at city scale) over the profile
+//! builders at the top; split, each part would repeat them.
 
 use std::time::Duration;
 

@@ -66,6 +66,23 @@ class OutboxTest {
     }
 
     @Test
+    fun `finished reports are kept as long as the app says`() = runBlocking<Unit> {
+        open().use { core ->
+            core.setRetention(90u, 1u, 50u)
+            val first = core.submit(core.createDraft(pothole("Kotlin kept 1")).id, "city")
+            val second = core.submit(core.createDraft(pothole("Kotlin kept 2")).id, "city")
+            withTimeout(20_000) {
+                core.reportsFlow().first { list ->
+                    list.filter { it.id == first.id || it.id == second.id }.count { it.state == ReportState.Sent } == 2
+                }
+            }
+            core.syncNow() // a sending run ends with a prune
+            val kept = core.reports().filter { it.id == first.id || it.id == second.id }
+            assertEquals(1, kept.size, "only the newest finished report")
+        }
+    }
+
+    @Test
     fun `a lost answer is checked, not sent twice`() = runBlocking<Unit> {
         open().use { core ->
             val description = "Kotlin lost answer ${System.nanoTime()}"
