@@ -196,25 +196,39 @@ async fn the_catalog_works_offline_and_refreshes_when_back() {
     assert!(refreshed.fetched_at > online.fetched_at);
 }
 
+/// Springfield with the sandbox's discovery document and a catalog that is old at once.
+fn with_discovery(curbside: &Curbside, sandbox: &Sandbox) -> serde_json::Value {
+    let mut profile = springfield(&sandbox.endpoint());
+    profile["catalog_max_age_hours"] = json!(0.0000001);
+    profile["discovery_url"] = json!(sandbox.discovery_url());
+    curbside.add_profile(&profile.to_string()).unwrap();
+    profile
+}
+
+/// Points the profile's server at the sandbox (`working`), or at the sandbox answering 503
+/// to everything but discovery.
+fn serve(curbside: &Curbside, profile: &mut serde_json::Value, sandbox: &Sandbox, working: bool) {
+    let endpoint = sandbox.endpoint();
+    profile["server"]["endpoint"] = json!(match working {
+        true => endpoint,
+        false => endpoint.replace("/open311/", "/fault/503/open311/"),
+    });
+    curbside.add_profile(&profile.to_string()).unwrap();
+}
+
 #[tokio::test]
 async fn an_unchanged_discovery_changeset_keeps_an_old_cache() {
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let curbside = Curbside::open(dir.path()).unwrap();
-    let mut profile = springfield(&sandbox.endpoint());
-    profile["catalog_max_age_hours"] = json!(0.0000001); // old at once
-    profile["discovery_url"] = json!(sandbox.discovery_url());
-    curbside.add_profile(&profile.to_string()).unwrap();
+    let mut profile = with_discovery(&curbside, &sandbox);
     let first = curbside
         .catalog_services("springfield", false)
         .await
         .unwrap();
 
     // From now on the service list itself fails; only discovery answers.
-    profile["server"]["endpoint"] = json!(sandbox
-        .endpoint()
-        .replace("/open311/", "/fault/503/open311/"));
-    curbside.add_profile(&profile.to_string()).unwrap();
+    serve(&curbside, &mut profile, &sandbox, false);
     tokio::time::sleep(Duration::from_millis(20)).await;
     let kept = curbside
         .catalog_services("springfield", false)
@@ -248,10 +262,7 @@ async fn a_changed_catalog_whose_fetch_fails_stays_stale() {
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let curbside = Curbside::open(dir.path()).unwrap();
-    let mut profile = springfield(&sandbox.endpoint());
-    profile["catalog_max_age_hours"] = json!(0.0000001); // old at once
-    profile["discovery_url"] = json!(sandbox.discovery_url());
-    curbside.add_profile(&profile.to_string()).unwrap();
+    let mut profile = with_discovery(&curbside, &sandbox);
     curbside
         .catalog_services("springfield", false)
         .await
@@ -262,10 +273,7 @@ async fn a_changed_catalog_whose_fetch_fails_stays_stale() {
         .unwrap();
 
     sandbox.set_changeset("2026-12-01T00:00:00Z");
-    profile["server"]["endpoint"] = json!(sandbox
-        .endpoint()
-        .replace("/open311/", "/fault/503/open311/"));
-    curbside.add_profile(&profile.to_string()).unwrap();
+    serve(&curbside, &mut profile, &sandbox, false);
     for attempt in 0..2 {
         tokio::time::sleep(Duration::from_millis(20)).await;
         let services = curbside
@@ -280,8 +288,7 @@ async fn a_changed_catalog_whose_fetch_fails_stays_stale() {
 
     // The service list comes back under the new changeset; the definition, fetched under the
     // old one, is not taken as current because the list is.
-    profile["server"]["endpoint"] = json!(sandbox.endpoint());
-    curbside.add_profile(&profile.to_string()).unwrap();
+    serve(&curbside, &mut profile, &sandbox, true);
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(
         !curbside
@@ -290,10 +297,7 @@ async fn a_changed_catalog_whose_fetch_fails_stays_stale() {
             .unwrap()
             .stale
     );
-    profile["server"]["endpoint"] = json!(sandbox
-        .endpoint()
-        .replace("/open311/", "/fault/503/open311/"));
-    curbside.add_profile(&profile.to_string()).unwrap();
+    serve(&curbside, &mut profile, &sandbox, false);
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(
         curbside
