@@ -20,12 +20,14 @@ use crate::{
 /// or let it go (Swift) when the process ends.
 ///
 /// Every method that touches storage or the network is `suspend` (Kotlin) / `async` (Swift)
-/// and runs off the caller's thread, so it is safe to call from the UI. A background worker
-/// sends submitted reports as soon as the network allows.
+/// and runs on the SDK's own threads (one runtime, owned by this object): the caller's thread
+/// only waits, so it is safe to call from the UI. A background worker sends submitted reports
+/// as soon as the network allows.
 #[derive(uniffi::Object)]
 pub struct CurbsideCore {
     inner: Arc<Curbside>,
-    /// Runs the sending worker and listener forwarding; shut down with this object.
+    /// The SDK's one runtime: the sending worker, listener forwarding, and every call that
+    /// touches disk or network; shut down with this object.
     runtime: Option<tokio::runtime::Runtime>,
 }
 
@@ -44,7 +46,7 @@ impl Drop for CurbsideCore {
     }
 }
 
-#[uniffi::export(async_runtime = "tokio")]
+#[uniffi::export]
 impl CurbsideCore {
     /// Opens Curbside on `data_dir` (a directory the app owns, such as `filesDir` on Android or
     /// Application Support on iOS), creating it and its database if needed, and starts the
@@ -53,7 +55,7 @@ impl CurbsideCore {
     pub fn new(data_dir: String) -> Result<Arc<Self>, ApiError> {
         let inner = Arc::new(Curbside::open(data_dir)?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
+            .worker_threads(2)
             .thread_name("curbside")
             .enable_all()
             .build()
@@ -160,7 +162,9 @@ impl CurbsideCore {
         profile_id: String,
         refresh: bool,
     ) -> Result<CachedServices, ApiError> {
-        let cached = self.inner.catalog_services(&profile_id, refresh).await?;
+        let cached = self
+            .run_async(move |c| async move { c.catalog_services(&profile_id, refresh).await })
+            .await?;
         Ok(CachedServices {
             services: cached.value,
             fetched_at: cached.fetched_at.into(),
@@ -176,8 +180,10 @@ impl CurbsideCore {
         refresh: bool,
     ) -> Result<CachedDefinition, ApiError> {
         let cached = self
-            .inner
-            .catalog_definition(&profile_id, &service_code, refresh)
+            .run_async(move |c| async move {
+                c.catalog_definition(&profile_id, &service_code, refresh)
+                    .await
+            })
             .await?;
         Ok(CachedDefinition {
             definition: cached.value,
@@ -195,8 +201,10 @@ impl CurbsideCore {
         service_code: String,
     ) -> Result<ServiceForm, ApiError> {
         let (draft, definition) = self
-            .inner
-            .service_form(&DraftId::parse(&draft_id)?, &profile_id, &service_code)
+            .run_async(move |c| async move {
+                c.service_form(&DraftId::parse(&draft_id)?, &profile_id, &service_code)
+                    .await
+            })
             .await?;
         Ok(ServiceForm { draft, definition })
     }
@@ -219,15 +227,17 @@ impl CurbsideCore {
         open_only: bool,
     ) -> Result<NearbyRequests, ApiError> {
         let found = self
-            .inner
-            .nearby_requests(
-                &profile_id,
-                latitude,
-                longitude,
-                radius_m,
-                service_code.as_deref(),
-                open_only,
-            )
+            .run_async(move |c| async move {
+                c.nearby_requests(
+                    &profile_id,
+                    latitude,
+                    longitude,
+                    radius_m,
+                    service_code.as_deref(),
+                    open_only,
+                )
+                .await
+            })
             .await?;
         Ok(found.into())
     }
@@ -243,8 +253,10 @@ impl CurbsideCore {
         east: f64,
     ) -> Result<Vec<ServiceRequest>, ApiError> {
         let found = self
-            .inner
-            .requests_in_box(&profile_id, south, west, north, east)
+            .run_async(move |c| async move {
+                c.requests_in_box(&profile_id, south, west, north, east)
+                    .await
+            })
             .await?;
         Ok(found.value)
     }
@@ -258,8 +270,10 @@ impl CurbsideCore {
         radius_m: f64,
     ) -> Result<String, ApiError> {
         let found = self
-            .inner
-            .nearby_requests(&profile_id, latitude, longitude, radius_m, None, false)
+            .run_async(move |c| async move {
+                c.nearby_requests(&profile_id, latitude, longitude, radius_m, None, false)
+                    .await
+            })
             .await?;
         let requests: Vec<_> = found.value.into_iter().map(|n| n.request).collect();
         Ok(curbside_core::city::to_geojson(&requests))
@@ -317,12 +331,13 @@ impl CurbsideCore {
     pub async fn run_pending(&self, seconds: f64) -> Result<RunSummary, ApiError> {
         let deadline = Instant::now()
             + Duration::try_from_secs_f64(seconds.max(0.0)).unwrap_or(Duration::ZERO);
-        Ok(self.inner.run_pending(deadline).await?)
+        self.run_async(move |c| async move { c.run_pending(deadline).await })
+            .await
     }
 
     /// Pull-to-refresh: sends everything due and refreshes the city's status of sent reports.
     pub async fn sync_now(&self) -> Result<RunSummary, ApiError> {
-        Ok(self.inner.sync_now().await?)
+        self.run_async(|c| async move { c.sync_now().await }).await
     }
 
     /// The platform's network hint: `true` when connectivity returns (the worker tries at
@@ -375,10 +390,7 @@ impl CurbsideCore {
         let (snapshot, mut changes) = self.inner.subscribe()?;
         let recovery = self.database_recovery();
         let inner = Arc::clone(&self.inner);
-        let runtime = self.runtime.as_ref().ok_or(ApiError::Internal {
-            reason: "closed".into(),
-        })?;
-        let task = runtime.spawn(async move {
+        let task = self.handle()?.spawn(async move {
             listener.on_reports(snapshot);
             if let Some(recovery) = recovery {
                 listener.on_database_recovered(recovery);
@@ -403,12 +415,37 @@ impl CurbsideCore {
 }
 
 impl CurbsideCore {
-    /// Runs blocking core work on tokio's blocking pool, converting its error.
+    /// The SDK's runtime, while this object is open.
+    fn handle(&self) -> Result<tokio::runtime::Handle, ApiError> {
+        self.runtime
+            .as_ref()
+            .map(|r| r.handle().clone())
+            .ok_or(ApiError::Internal {
+                reason: "closed".into(),
+            })
+    }
+
+    /// Runs blocking core work (SQLite, the photo pipeline) on the SDK's blocking pool; the
+    /// caller's thread only waits for the result.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Curbside) -> curbside_core::Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {
         let inner = Arc::clone(&self.inner);
-        Ok(tokio::task::spawn_blocking(move || work(&inner)).await??)
+        Ok(self
+            .handle()?
+            .spawn_blocking(move || work(&inner))
+            .await??)
+    }
+
+    /// Runs an async core call (one that reaches a server, and writes what it learns) on the
+    /// SDK's runtime; the caller's thread only waits for the result.
+    async fn run_async<T, F>(&self, work: impl FnOnce(Arc<Curbside>) -> F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: std::future::Future<Output = curbside_core::Result<T>> + Send + 'static,
+    {
+        let future = work(Arc::clone(&self.inner));
+        Ok(self.handle()?.spawn(future).await??)
     }
 }

@@ -9,8 +9,11 @@ import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertTrue
+import java.util.concurrent.Executors
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.runBlocking
+import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Test
 import org.junit.jupiter.api.io.TempDir
@@ -48,6 +51,44 @@ class CityTest {
                 }
             }
         }
+    }
+
+    /**
+     * Every call's work runs on the SDK's own threads: called from a single-threaded
+     * dispatcher (an app's main thread), no step of the outbox and no exchange with a server
+     * happens on that thread (they used to, and a slow SQLite write froze the UI).
+     */
+    @Test
+    fun `no call does its work on the caller's thread`() = runBlocking<Unit> {
+        val threads = java.util.concurrent.ConcurrentLinkedQueue<String>()
+        setLogSink(object : LogSink {
+            override fun log(level: LogLevel, target: String, message: String) {
+                threads.add("$target ${Thread.currentThread().name}")
+            }
+        }, LogLevel.DEBUG)
+        val ui = Executors.newSingleThreadExecutor { Thread(it, "ui-thread") }.asCoroutineDispatcher()
+        try {
+            withContext(ui) {
+                CurbsideCore(dir.toString()).use { core ->
+                    core.setNetworkAvailable(false)
+                    core.addProfile(profile(endpoint))
+                    core.catalogServices("springfield", true)
+                    core.nearbyRequests("springfield", 38.8893, -77.0502, 50.0, null, false)
+                    val draft = core.createDraft(DraftFields(
+                        serviceCode = "graffiti", description = "from the UI thread",
+                        contact = Contact(email = "ui@example.org"),
+                        location = Location(38.8893, -77.0502, 5.0, LocationSource.GPS, Instant.now()),
+                    ))
+                    core.submit(draft.id, "springfield")
+                    core.syncNow() // the network is back: the run's first steps are this call's
+                }
+            }
+        } finally {
+            ui.close()
+        }
+        assertTrue(threads.any { it.startsWith("curbside::outbox") }, "the outbox's steps were logged: $threads")
+        assertTrue(threads.any { it.startsWith("curbside::http") }, "the exchanges were logged: $threads")
+        assertTrue(threads.none { " ui-thread" in it }, "work ran on the caller's thread: $threads")
     }
 
     @Test
