@@ -225,3 +225,20 @@ fn many_processes_opening_one_directory_at_once_all_succeed() {
         .count();
     assert_eq!(leftovers, 0, "no probe left behind");
 }
+
+/// Opening a database that is already current writes nothing: it opens while another process
+/// holds the write lock (the CLI syncing, an app's worker), instead of waiting for it and
+/// failing with "database is locked".
+#[test]
+fn opening_a_current_database_waits_for_no_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    Curbside::open(dir.path())
+        .unwrap()
+        .create_draft(pothole())
+        .unwrap();
+    let writer = rusqlite::Connection::open(dir.path().join(curbside_core::DATABASE_FILE)).unwrap();
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let curbside = Curbside::open(dir.path()).expect("opens beside a writer");
+    assert_eq!(curbside.list_drafts().unwrap().len(), 1);
+    writer.execute_batch("ROLLBACK").unwrap();
+}

@@ -215,7 +215,13 @@ fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
 }
 
 /// Creates or upgrades the schema in one IMMEDIATE transaction: either all steps apply or none.
+/// A database already at [`VERSION`] is only read: opening it writes nothing and never waits
+/// for another process's write.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current == VERSION {
+        return Ok(());
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let found: u32 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if found > VERSION {
