@@ -1,7 +1,8 @@
 //! What the device keeps, and for how long. A report's photos are needed until it is sent or
 //! withdrawn; a finished report and its history, for as long as the app says the user may
 //! want to follow it; the city's open data, for the profile's window (the city layer prunes
-//! that as it fetches). The worker prunes once a day, and every sending run ends with one.
+//! that as it fetches). The worker prunes when it starts and once a day after, and every
+//! sending run ends with one.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -92,16 +92,13 @@ impl Cities {
         Ok((draft, definition))
     }
 
-    /// The catalog's changeset as the profile's discovery document says now; `None` without a
+    /// The catalog's changeset as the discovery document at `url` says now; `None` without a
     /// discovery URL, a changeset, or an answer.
-    async fn current_changeset(&self, profile_id: &str) -> Result<Option<String>> {
-        let Some(url) = self.profile(profile_id)?.discovery_url else {
-            return Ok(None);
-        };
-        Ok(Open311Client::discover(&url, None)
+    async fn current_changeset(url: Option<&str>) -> Option<String> {
+        Open311Client::discover(url?, None)
             .await
             .ok()
-            .and_then(|d| d.changeset))
+            .and_then(|d| d.changeset)
     }
 
     /// Marks a cached entry as checked now; returns the new time.
@@ -123,7 +120,8 @@ impl Cities {
         refresh: bool,
         fetch: impl std::future::Future<Output = std::result::Result<T, Open311Error>>,
     ) -> Result<Cached<T>> {
-        let max_age_ms = (self.profile(profile_id)?.catalog_max_age_hours * 3_600_000.0) as i64;
+        let profile = self.profile(profile_id)?;
+        let max_age_ms = (profile.catalog_max_age_hours * 3_600_000.0) as i64;
         let changeset_key = format!("changeset:{key}");
         let (row, fetched_under) = self.store.read(|conn| {
             Ok((
@@ -146,7 +144,7 @@ impl Cities {
                 });
             }
         }
-        let current = self.current_changeset(profile_id).await?;
+        let current = Self::current_changeset(profile.discovery_url.as_deref()).await;
         let unchanged = current.is_some() && current == fetched_under;
         if let Some((value, _)) = cached.take_if(|_| !refresh && unchanged) {
             let at = self.touch(profile_id, key)?;
