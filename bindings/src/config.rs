@@ -1,50 +1,43 @@
-//! A server's settings as an app gives them: the key as a plain string (kept out of logs and
-//! errors by the core), and the spec's behaviour when `format` or `quirks` are left out.
+//! What an app opens Curbside with: where its data lives, who it is, and its cities.
 
-use std::time::Duration;
+use std::collections::HashMap;
 
-use curbside_open311::{ApiKey, Format, Quirks};
+use curbside_photo::PhotoProfile;
+use curbside_types::report::{Retention, RetryPolicy};
 
-/// Everything needed to talk to one GeoReport v2 endpoint.
-#[derive(Debug, Clone, PartialEq, uniffi::Record)]
-pub struct ServerConfig {
-    /// Base URL, such as `https://311.example.gov/open311/v2/`.
-    pub endpoint: String,
-    /// Response format; `null`/`nil` for JSON.
-    #[uniffi(default = None)]
-    pub format: Option<Format>,
-    /// For endpoints that serve several jurisdictions.
-    #[uniffi(default = None)]
-    pub jurisdiction_id: Option<String>,
-    /// The city's key for this app; needed to POST. Never logged or shown in errors.
-    #[uniffi(default = None)]
-    pub api_key: Option<String>,
-    /// Differences from the spec; `null`/`nil` for the spec's behaviour.
-    #[uniffi(default = None)]
-    pub quirks: Option<Quirks>,
-    /// Allow plain `http://` to a host other than loopback (development servers only).
-    #[uniffi(default = false)]
-    pub allow_insecure_http: bool,
-    /// Names the app in the User-Agent, such as `Springfield311/2.3`.
+/// Everything Curbside is opened with, once per process.
+///
+/// Cities are configured only here: each profile document sets up its city's server under
+/// the profile's id, and its key comes from `api_keys` (the app's build config, the Android
+/// Keystore or the iOS Keychain). Keys are held in memory only, never written to disk: give
+/// them at every open.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CurbsideConfig {
+    /// A directory the app owns (`filesDir` on Android, Application Support on iOS); created
+    /// if needed.
+    pub data_dir: String,
+    /// Names the app in the User-Agent sent to city servers, such as `Springfield311/2.3`.
     #[uniffi(default = None)]
     pub app_name: Option<String>,
-    /// Longest wait for the next bytes of an answer; `null`/`nil` for 30 s.
+    /// The city profiles (JSON documents, as in the README), loaded in order.
+    #[uniffi(default)]
+    pub profiles: Vec<String>,
+    /// Each city's api_key by profile id; it replaces a key written in the profile.
+    #[uniffi(default)]
+    pub api_keys: HashMap<String, String>,
+    /// Keep the reporter's contact details after a report is sent (off: they are removed
+    /// from the device once the report is finished).
+    #[uniffi(default = false)]
+    pub keep_contact_after_send: bool,
+    /// Photo limits for drafts without a city (a city's profile sets its own); `null`/`nil`
+    /// for the defaults.
     #[uniffi(default = None)]
-    pub read_timeout: Option<Duration>,
-}
-
-impl From<ServerConfig> for curbside_open311::ServerConfig {
-    fn from(c: ServerConfig) -> Self {
-        let mut config = curbside_open311::ServerConfig::new(c.endpoint);
-        config.format = c.format.unwrap_or(Format::Json);
-        config.jurisdiction_id = c.jurisdiction_id;
-        config.api_key = c.api_key.map(ApiKey::new);
-        config.quirks = c.quirks.unwrap_or_default();
-        config.allow_insecure_http = c.allow_insecure_http;
-        config.app_name = c.app_name;
-        if let Some(read_timeout) = c.read_timeout {
-            config.limits.read_timeout = read_timeout;
-        }
-        config
-    }
+    pub photos: Option<PhotoProfile>,
+    /// Retry timing; `null`/`nil` for the defaults (30 s doubling to 5 h).
+    #[uniffi(default = None)]
+    pub retry: Option<RetryPolicy>,
+    /// How long finished reports are kept; `null`/`nil` for the defaults (90 days, 200
+    /// reports, 50 history entries each).
+    #[uniffi(default = None)]
+    pub retention: Option<Retention>,
 }

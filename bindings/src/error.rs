@@ -3,27 +3,29 @@
 use curbside_core::Error;
 use curbside_open311::{Open311Error, ServerMessage};
 
-/// What went wrong, grouped by what an app can do about it.
+/// What went wrong, grouped by what an app can do about it: seven kinds, each with one
+/// thing to do.
 ///
-/// Messages never contain report content, contact details, coordinates or secrets.
+/// Messages never contain report content, contact details, coordinates or secrets; the
+/// `reason`s are for logs and support, not for users (show the codes in your own words).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum ApiError {
-    /// A value the app passed is not acceptable: show `reason` beside the field named by `field`
-    /// (dotted, such as `location.latitude`).
+    /// A value the app passed is not acceptable (a programming error, or a field to fix):
+    /// `field` names it (dotted, such as `location.latitude`).
     #[error("invalid {field}: {reason}")]
     InvalidInput {
         /// The field that is wrong.
         field: String,
-        /// What is wrong with it.
+        /// What is wrong with it, for the developer.
         reason: String,
     },
-    /// The draft is not ready to submit: show each message beside its field.
+    /// The draft is not ready to submit: show each issue beside its field.
     #[error("the report is not complete")]
-    InvalidDraft {
-        /// One entry per field to fix.
-        errors: Vec<curbside_types::FieldError>,
+    NotReady {
+        /// One issue code per field to fix.
+        issues: Vec<curbside_types::FieldError>,
     },
-    /// The draft (or other item) does not exist, or no longer does: refresh the list.
+    /// The draft, report or city does not exist, or no longer does: refresh the screen.
     #[error("not found: {what}")]
     NotFound {
         /// What was looked for, such as `draft`.
@@ -38,34 +40,21 @@ pub enum ApiError {
     },
     /// The city's server could not be reached or did not answer properly (no network, a
     /// timeout, a 5xx, a Wi-Fi login page): try again later, after `retry_after` if given.
-    #[error("temporary failure: {reason}")]
-    Temporary {
-        /// What happened.
+    #[error("server unavailable: {reason}")]
+    Unavailable {
+        /// What happened, for logs.
         reason: String,
         /// How long the server asked to wait.
         retry_after: Option<std::time::Duration>,
     },
-    /// The server refused the request as it is: show `messages` (beside their fields where
-    /// they name one) so the user can change it.
-    #[error("rejected by the server")]
-    Rejected {
-        /// The server's messages.
+    /// The city's server refused the request (bad input, or the app's key): show `messages`,
+    /// and check the city's settings if it persists.
+    #[error("refused by the server")]
+    ServerRefused {
+        /// The server's own messages.
         messages: Vec<ServerMessage>,
     },
-    /// The server refused the app's credentials: check the api_key in the city's settings.
-    #[error("not authorised: {reason}")]
-    Unauthorized {
-        /// What the server said.
-        reason: String,
-    },
-    /// The city may already have received this report (the answer was lost, or the server
-    /// calls it a duplicate): do not send it again before checking.
-    #[error("the city may already have this report: {reason}")]
-    MaybeReceived {
-        /// What happened.
-        reason: String,
-    },
-    /// A bug in Curbside; please report it with `reason`.
+    /// A bug in Curbside, or a call after `shutdown()`; please report it with `reason`.
     #[error("internal error: {reason}")]
     Internal {
         /// What failed, for logs and support.
@@ -88,7 +77,7 @@ impl From<Error> for ApiError {
                 what: "report".into(),
             },
             Error::ServerNotFound(_) => ApiError::NotFound {
-                what: "server".into(),
+                what: "city".into(),
             },
             Error::ReportLocked(_) => ApiError::InvalidInput {
                 field: "report".into(),
@@ -111,7 +100,7 @@ impl From<Error> for ApiError {
                 field: format!("profile.{field}"),
                 reason,
             },
-            Error::InvalidDraft(errors) => ApiError::InvalidDraft { errors },
+            Error::InvalidDraft(issues) => ApiError::NotReady { issues },
             Error::Photo(e) => ApiError::InvalidInput {
                 field: "photo".into(),
                 reason: e.to_string(),
@@ -121,23 +110,25 @@ impl From<Error> for ApiError {
                     field: "server".into(),
                     reason,
                 },
-                Open311Error::Transient {
-                    reason,
-                    retry_after,
-                } => ApiError::Temporary {
+                Open311Error::Transient { retry_after, .. } => ApiError::Unavailable {
                     reason,
                     retry_after,
                 },
-                Open311Error::Unreachable { reason } => ApiError::Temporary {
+                Open311Error::Rejected { messages, .. } | Open311Error::Auth { messages, .. } => {
+                    ApiError::ServerRefused { messages }
+                }
+                Open311Error::NotFound { .. } => ApiError::NotFound {
+                    what: "on the city's server".into(),
+                },
+                // Only reads reach a server from the app's calls (the outbox's worker sends):
+                // whatever else went wrong, trying later is what helps.
+                Open311Error::Unreachable { .. }
+                | Open311Error::Duplicate { .. }
+                | Open311Error::UnknownOutcome { .. }
+                | Open311Error::ServerFailed { .. } => ApiError::Unavailable {
                     reason,
                     retry_after: None,
                 },
-                Open311Error::Rejected { messages, .. } => ApiError::Rejected { messages },
-                Open311Error::Auth { .. } => ApiError::Unauthorized { reason },
-                Open311Error::NotFound { .. } => ApiError::NotFound { what: reason },
-                Open311Error::Duplicate { .. }
-                | Open311Error::UnknownOutcome { .. }
-                | Open311Error::ServerFailed { .. } => ApiError::MaybeReceived { reason },
             },
         }
     }

@@ -1,14 +1,52 @@
-//! A photo added to a draft, as one record: the draft and what the pipeline made.
+//! Photos: added to drafts only through the pipeline (oriented, downsized, stripped of
+//! metadata, under the city's byte budget).
+
+use std::sync::Arc;
 
 use curbside_core::photo::{CaptureTimeSource, ProcessedPhoto};
-use curbside_types::{Draft, Location, LocationSource};
+use curbside_types::{Draft, DraftId, Location, LocationSource};
+
+use crate::sdk::Sdk;
+use crate::ApiError;
+
+/// The photo pipeline, for drafts.
+#[derive(uniffi::Object)]
+pub struct Photos {
+    sdk: Arc<Sdk>,
+}
+
+impl Photos {
+    pub(crate) fn new(sdk: Arc<Sdk>) -> Arc<Self> {
+        Arc::new(Photos { sdk })
+    }
+}
+
+#[uniffi::export]
+impl Photos {
+    /// Runs the image at `source_path` (JPEG, PNG or WebP; convert HEIC on the platform
+    /// first) through the pipeline and adds the result to the draft. The source file is left
+    /// as it is; only the processed copy is ever sent.
+    pub async fn add(&self, draft_id: DraftId, source_path: String) -> Result<AddedPhoto, ApiError> {
+        let (draft, photo) = self
+            .sdk
+            .run(move |c| c.add_photo(&draft_id, std::path::Path::new(&source_path)))
+            .await?;
+        Ok(AddedPhoto::new(draft, photo))
+    }
+
+    /// Removes one of the draft's photos (a path from `Draft.fields.photos`), deleting the
+    /// processed file when nothing else uses it.
+    pub async fn remove(&self, draft_id: DraftId, photo: String) -> Result<Draft, ApiError> {
+        self.sdk.run(move |c| c.remove_photo(&draft_id, &photo)).await
+    }
+}
 
 /// A photo ready to travel, and what it told about where it was taken.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct AddedPhoto {
     /// The draft, with the photo added.
     pub draft: Draft,
-    /// The processed JPEG's path (in the app's photo directory).
+    /// The processed JPEG (in the app's photo directory): show it, never edit it.
     pub path: String,
     /// Width in pixels.
     pub width: u32,
@@ -27,7 +65,7 @@ pub struct AddedPhoto {
 }
 
 impl AddedPhoto {
-    pub(crate) fn new(draft: Draft, photo: ProcessedPhoto) -> Self {
+    fn new(draft: Draft, photo: ProcessedPhoto) -> Self {
         Self {
             draft,
             path: photo.path.display().to_string(),

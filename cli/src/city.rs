@@ -128,7 +128,7 @@ pub(crate) fn validate(
             println!("Ready to submit.");
         }
         for e in errors {
-            println!("{:<22} {}", e.field, e.message);
+            println!("{:<22} {}", e.field, crate::texts::issue(&e.issue));
         }
     });
     Ok(())

@@ -107,7 +107,7 @@ pub(crate) fn run(data_dir: Option<PathBuf>) -> curbside_core::Result<()> {
         let (_, history) = curbside.report(&report.id)?;
         println!("\nHistory of report {}:", report.id);
         for h in history {
-            println!("  {}  {:<16} {}", h.at.format("%H:%M:%S%.3f"), h.kind, h.summary);
+            println!("  {}  {:<18} {}", h.at.format("%H:%M:%S%.3f"), h.event.code(), crate::texts::history(&h.event));
         }
         worker.abort();
         printer.abort();

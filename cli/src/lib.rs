@@ -15,6 +15,7 @@ mod outbox;
 mod output;
 mod photo;
 mod server;
+mod texts;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -198,7 +198,7 @@ pub(crate) fn status(
         |_| {
             println!("{}  {}", report.id, state_line(&report));
             if let ReportState::NeedsAttention { attention } = &report.state {
-                println!("why: {}", attention.reason);
+                println!("why: {}", crate::texts::attention(attention));
                 for m in &attention.messages {
                     match &m.field {
                         Some(field) => println!("the city says: {field}: {}", m.description),
@@ -223,8 +223,8 @@ pub(crate) fn status(
                 println!(
                     "  {}  {:<16} {}",
                     h.at.format("%Y-%m-%d %H:%M:%S"),
-                    h.kind,
-                    h.summary
+                    h.event.code(),
+                    crate::texts::history(&h.event)
                 );
             }
         },

@@ -104,9 +104,9 @@ async fn report_outbox_sync_and_status() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| h["kind"].as_str().unwrap().to_string())
+        .map(|h| h["event"]["kind"].as_str().unwrap().to_string())
         .collect();
-    assert!(kinds.contains(&"status".to_string()), "{kinds:?}");
+    assert!(kinds.contains(&"status_changed".to_string()), "{kinds:?}");
 }
 
 /// A child `curbside sync` is killed (SIGKILL) at random moments while the sandbox drops,

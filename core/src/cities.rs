@@ -11,8 +11,27 @@ use crate::{Curbside, Draft, DraftId, Result};
 impl Curbside {
     /// Loads (or replaces) a city profile from its JSON document, and sets up its server
     /// under the profile's id (as [`Curbside::set_server`] does, with the same re-queueing).
+    /// The document's api_key, if any, is kept in memory only, like every key.
     pub fn add_profile(&self, json: &str) -> Result<CityProfile> {
-        let profile = CityProfile::parse(json)?;
+        self.add_profile_with(json, None, None)
+    }
+
+    /// [`Curbside::add_profile`] with what an app gives apart from the document: the
+    /// server's key (from its build config, the Keystore or the Keychain), which replaces the
+    /// document's, and the app's name for the User-Agent.
+    pub fn add_profile_with(
+        &self,
+        json: &str,
+        api_key: Option<crate::open311::ApiKey>,
+        app_name: Option<String>,
+    ) -> Result<CityProfile> {
+        let mut profile = CityProfile::parse(json)?;
+        if api_key.is_some() {
+            profile.server.api_key = api_key;
+        }
+        if app_name.is_some() {
+            profile.server.app_name = app_name;
+        }
         let changed = self.outbox.commit(|tx, events| {
             put_profile(tx, &profile)?;
             self.outbox

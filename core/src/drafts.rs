@@ -2,14 +2,33 @@
 
 use curbside_store::drafts;
 
-use crate::{Curbside, Draft, DraftFields, DraftId, Error, Result};
+use crate::{Curbside, Draft, DraftEdit, DraftFields, DraftId, Error, Result};
 
 impl Curbside {
-    /// Validates `fields` and saves them as a new draft.
+    /// Validates `fields` and saves them as a new draft. Photos are added afterwards, through
+    /// the pipeline ([`Curbside::add_photo`]): a draft never starts with any.
     pub fn create_draft(&self, fields: DraftFields) -> Result<Draft> {
+        if !fields.photos.is_empty() {
+            return Err(Error::invalid("photos", "are added with add_photo"));
+        }
         let draft = Draft::new(DraftId::new(), fields.normalized()?, chrono::Utc::now());
         self.store.write(|tx| drafts::insert(tx, &draft))?;
         Ok(draft)
+    }
+
+    /// Applies `edits` to a draft, in order, in one transaction: each saves only its own
+    /// field, so an autosave never undoes another change (a photo added meanwhile stays).
+    pub fn edit_draft(&self, id: &DraftId, edits: Vec<DraftEdit>) -> Result<Draft> {
+        self.store.write(|tx| {
+            let mut draft = drafts::get(tx, id)?.ok_or(Error::DraftNotFound)?;
+            for edit in edits {
+                draft.fields.apply(edit);
+            }
+            draft.fields = draft.fields.normalized()?;
+            draft.updated_at = curbside_types::to_millis(chrono::Utc::now());
+            drafts::update(tx, &draft)?;
+            Ok(draft)
+        })
     }
 
     /// All drafts, newest first.
@@ -24,11 +43,13 @@ impl Curbside {
             .ok_or(Error::DraftNotFound)
     }
 
-    /// Replaces the editable fields of a draft (the app sends the whole form, as on autosave).
+    /// Replaces the editable fields of a draft (the whole form, as the CLI sends it). Its
+    /// photos are kept: they change only through the pipeline's calls.
     pub fn update_draft(&self, id: &DraftId, fields: DraftFields) -> Result<Draft> {
         let mut fields = fields.normalized()?;
         self.store.write(|tx| {
             let mut draft = drafts::get(tx, id)?.ok_or(Error::DraftNotFound)?;
+            fields.photos = std::mem::take(&mut draft.fields.photos);
             // Apps send the form back without the definition it was filled against: keep it.
             if fields.definition.is_none() && fields.service_code == draft.fields.service_code {
                 fields.definition = draft.fields.definition.take();

@@ -18,7 +18,7 @@ pub use curbside_open311 as open311;
 pub use curbside_photo as photo;
 pub use curbside_store::salvage::Salvage;
 pub use curbside_types::{
-    Contact, Draft, DraftFields, DraftId, Error, Location, LocationSource, Result,
+    Contact, Draft, DraftEdit, DraftFields, DraftId, Error, Location, LocationSource, Result,
     MAX_DESCRIPTION_CHARS,
 };
 pub use retention::{Pruned, Retention};
@@ -34,7 +34,7 @@ pub mod city {
     pub use curbside_city::{
         to_geojson, Cached, CityProfile, ContactField, ServiceArea, MAX_PAGES,
     };
-    pub use curbside_types::{FieldError, NearbyRequest};
+    pub use curbside_types::{FieldError, FieldIssue, NearbyRequest};
 }
 
 use std::path::{Path, PathBuf};
@@ -99,6 +99,17 @@ impl Curbside {
     /// recovered from it into the fresh one. The app should tell the user.
     pub fn database_recovery(&self) -> Option<&DatabaseRecovery> {
         self.recovery.as_ref()
+    }
+
+    /// Writes a file for support about the damaged database found at open, to `dest`: what
+    /// could be read of it, without contact details or keys. Invalid when no damaged database
+    /// was found.
+    pub fn export_for_support(&self, dest: &Path) -> Result<Salvage> {
+        let recovery = self.recovery.as_ref().ok_or(Error::invalid(
+            "database",
+            "no damaged database was found when Curbside opened",
+        ))?;
+        curbside_store::salvage::export_for_support(&recovery.moved_to, dest)
     }
 
     /// The data directory this instance was opened on.

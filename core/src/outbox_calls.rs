@@ -21,6 +21,12 @@ impl Curbside {
         self.outbox.set_server(server_id, config)
     }
 
+    /// Whether finished (sent or withdrawn) reports keep the reporter's contact details. By
+    /// default they are removed from the device once the report is finished.
+    pub fn set_keep_contact(&self, keep: bool) {
+        self.outbox.set_keep_contact(keep);
+    }
+
     /// Submits a draft: checks it against its city's profile and service definition, freezes
     /// its content with a new report id, and commits it to the outbox (removing the draft)
     /// before anything is sent. The engine takes it from there.

@@ -10,29 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use curbside_store::{drafts, reports};
 
+pub use curbside_types::report::Retention;
+
 use crate::{Curbside, Result};
-
-/// How long finished reports and their history are kept; set by the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Retention {
-    /// Sent and withdrawn reports (with their history) are kept this long after they last
-    /// changed. Default: 90 days.
-    pub finished_reports: Duration,
-    /// And at most this many of them, the newest. Default: 200.
-    pub max_finished_reports: u32,
-    /// History entries kept per report, the newest. Default: 50.
-    pub history_per_report: u32,
-}
-
-impl Default for Retention {
-    fn default() -> Self {
-        Retention {
-            finished_reports: Duration::from_secs(90 * 86_400),
-            max_finished_reports: 200,
-            history_per_report: 50,
-        }
-    }
-}
 
 /// What one prune removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]

@@ -113,3 +113,39 @@ fn every_kind_of_damage_is_said_and_what_can_be_read_comes_back() {
         );
     }
 }
+
+#[test]
+fn a_support_export_keeps_what_was_read_but_no_contact_details_or_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let mut config = ServerConfig::new("https://311.city.example/open311/v2/");
+    config.api_key = Some(curbside_core::open311::ApiKey::new("support-secret-key"));
+    curbside.set_server(SERVER, config).unwrap();
+    curbside.set_network_available(false);
+    let mut fields = pothole("exported for support");
+    fields.contact.email = Some("reporter.private@example.org".into());
+    fields.contact.phone = Some("+358 40 123 4567".into());
+    curbside.create_draft(fields.clone()).unwrap();
+    submit(&curbside, fields);
+    drop(curbside);
+    let db = dir.path().join("curbside.sqlite3");
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes[..16].copy_from_slice(b"garbage garbage!");
+    std::fs::write(&db, bytes).unwrap();
+
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let aside = std::fs::read(&curbside.database_recovery().unwrap().moved_to).unwrap();
+    assert!(
+        aside.windows(27).any(|w| w == b"reporter.private@example.org"[..27].as_ref()),
+        "the damaged file itself holds the contact details"
+    );
+    let export = dir.path().join("for-support.sqlite3");
+    let salvage = curbside.export_for_support(&export).unwrap();
+    assert_eq!((salvage.reports, salvage.drafts), (1, 1));
+    let exported = std::fs::read(&export).unwrap();
+    let holds = |text: &str| exported.windows(text.len()).any(|w| w == text.as_bytes());
+    assert!(holds("exported for support"), "what support needs is there");
+    for private in ["reporter.private@example.org", "123 4567", "support-secret-key"] {
+        assert!(!holds(private), "{private} left the device");
+    }
+}

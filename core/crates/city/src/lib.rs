@@ -176,12 +176,15 @@ impl Cities {
     }
 }
 
-/// Stores (or replaces) a profile under its id.
+/// Stores (or replaces) a profile under its id, without its server's key (keys are given at
+/// every open and kept in memory only).
 pub fn put_profile(conn: &Connection, profile: &CityProfile) -> Result<()> {
+    let mut stored = profile.clone();
+    stored.server.api_key = None;
     profiles::put(
         conn,
-        &profile.id,
-        &serde_json::to_string(profile).expect("serializable"),
+        &stored.id,
+        &serde_json::to_string(&stored).expect("serializable"),
     )
 }
 

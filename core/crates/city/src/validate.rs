@@ -5,7 +5,7 @@ use chrono::DateTime;
 
 use curbside_open311::{Datatype, ServiceDefinition};
 use curbside_store::drafts;
-use curbside_types::{DraftFields, DraftId, Error, FieldError, LocationSource, Result};
+use curbside_types::{DraftFields, DraftId, Error, FieldError, FieldIssue, LocationSource, Result};
 
 use crate::{Cities, CityProfile, ContactField};
 
@@ -33,17 +33,14 @@ pub fn validate(
     all: &[CityProfile],
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut error = |field: &str, message: String| {
+    let mut error = |field: &str, issue: FieldIssue| {
         errors.push(FieldError {
             field: field.into(),
-            message,
+            issue,
         })
     };
     if fields.service_code.is_none() {
-        error(
-            "service_code",
-            "Choose what kind of problem this is.".into(),
-        );
+        error("service_code", FieldIssue::ChooseService);
     }
     match &fields.location {
         None if fields
@@ -51,10 +48,7 @@ pub fn validate(
             .as_deref()
             .is_none_or(|a| a.trim().is_empty()) =>
         {
-            error(
-                "location",
-                "Place the report on the map, or give an address.".into(),
-            )
+            error("location", FieldIssue::PlaceOrAddress)
         }
         None => {}
         Some(location) => {
@@ -62,7 +56,7 @@ pub fn validate(
             // Island is about 11 m across at this threshold (1e-4 degrees).
             let null_island = location.latitude.abs() < 1e-4 && location.longitude.abs() < 1e-4;
             if null_island && !fields.location_confirmed {
-                error("location", "The position is 0, 0 (in the ocean): this is usually a missing GPS fix. Place the pin, or confirm it.".into());
+                error("location", FieldIssue::NullIsland);
             }
             let measured = matches!(
                 location.source,
@@ -74,9 +68,13 @@ pub fn validate(
                 measured,
             ) {
                 if accuracy > limit {
-                    error("location.accuracy_m", format!(
-                        "The position is only known to within {accuracy:.0} m; the city needs {limit:.0} m. Wait for a better fix or place the pin."
-                    ));
+                    error(
+                        "location.accuracy_m",
+                        FieldIssue::NotPreciseEnough {
+                            accuracy_m: accuracy,
+                            limit_m: limit,
+                        },
+                    );
                 }
             }
             if let Some(p) = profile {
@@ -88,10 +86,14 @@ pub fn validate(
                                     a.contains(location.latitude, location.longitude)
                                 })
                         });
-                        error("location", match elsewhere {
-                            Some(other) => format!("This place is outside {}'s service area; it is in {} (profile \"{}\").", p.name, other.name, other.id),
-                            None => format!("This place is outside {}'s service area.", p.name),
-                        });
+                        error(
+                            "location",
+                            FieldIssue::OutsideServiceArea {
+                                city: p.name.clone(),
+                                other_city: elsewhere.map(|o| o.name.clone()),
+                                other_profile_id: elsewhere.map(|o| o.id.clone()),
+                            },
+                        );
                     }
                 }
             }
@@ -107,7 +109,12 @@ pub fn validate(
                 ContactField::Phone => ("contact.phone", &contact.phone),
             };
             if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                error(field, format!("{} needs this to accept a report.", p.name));
+                error(
+                    field,
+                    FieldIssue::ContactRequired {
+                        city: p.name.clone(),
+                    },
+                );
             }
         }
     }
@@ -116,7 +123,7 @@ pub fn validate(
             !user.is_empty() && host.contains('.') && !email.contains(char::is_whitespace)
         });
         if !plausible {
-            error("contact.email", "This is not an e-mail address.".into());
+            error("contact.email", FieldIssue::NotAnEmail);
         }
     }
     if let Some(phone) = fields.contact.phone.as_deref().filter(|p| !p.is_empty()) {
@@ -125,7 +132,7 @@ pub fn validate(
                 .chars()
                 .any(|c| !(c.is_ascii_digit() || " +-().".contains(c)))
         {
-            error("contact.phone", "This is not a phone number.".into());
+            error("contact.phone", FieldIssue::NotAPhone);
         }
     }
     if let Some(definition) = &fields.definition {
@@ -138,7 +145,7 @@ fn check_answers(
     fields: &DraftFields,
     definition: &ServiceDefinition,
     profile: Option<&CityProfile>,
-    error: &mut impl FnMut(&str, String),
+    error: &mut impl FnMut(&str, FieldIssue),
 ) {
     let reference = profile.and_then(|p| p.server.quirks.client_reference_attribute.as_deref());
     for answer in &fields.attributes {
@@ -150,7 +157,7 @@ fn check_answers(
         {
             error(
                 &format!("attributes.{}", answer.code),
-                "This is not a question of this service.".into(),
+                FieldIssue::NotAQuestion,
             );
         }
     }
@@ -165,35 +172,40 @@ fn check_answers(
             .collect();
         if values.is_empty() {
             if attribute.required {
-                error(&field, format!("Required: {}", attribute.description));
+                error(
+                    &field,
+                    FieldIssue::AnswerRequired {
+                        question: attribute.description.clone(),
+                    },
+                );
             }
             continue;
         }
         let is_key = |v: &&str| attribute.values.iter().any(|k| k.key == *v);
         let problem = match attribute.datatype {
-            Datatype::SingleValueList if values.len() != 1 => Some("Choose one answer."),
+            Datatype::SingleValueList if values.len() != 1 => Some(FieldIssue::ChooseOne),
             Datatype::SingleValueList | Datatype::MultiValueList if !values.iter().all(is_key) => {
-                Some("Choose from the listed answers.")
+                Some(FieldIssue::ChooseFromList)
             }
             Datatype::Number
                 if values.len() != 1
                     || values[0].parse::<f64>().map_or(true, |n| !n.is_finite()) =>
             {
-                Some("Enter a number, such as 12 or 3.5.")
+                Some(FieldIssue::EnterNumber)
             }
             Datatype::Datetime
                 if values.len() != 1 || DateTime::parse_from_rfc3339(values[0]).is_err() =>
             {
-                Some("Enter a date and time.")
+                Some(FieldIssue::EnterDateTime)
             }
             Datatype::String if values.len() != 1 || values[0].contains('\n') => {
-                Some("Enter one line of text.")
+                Some(FieldIssue::EnterOneLine)
             }
-            Datatype::Text if values.len() != 1 => Some("Enter one answer."),
+            Datatype::Text if values.len() != 1 => Some(FieldIssue::EnterOneAnswer),
             _ => None,
         };
-        if let Some(message) = problem {
-            error(&field, message.into());
+        if let Some(issue) = problem {
+            error(&field, issue);
         }
     }
 }

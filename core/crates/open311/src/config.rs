@@ -23,6 +23,19 @@ impl ApiKey {
     pub(crate) fn expose(&self) -> &str {
         &self.0
     }
+
+    /// Tells a changed key from the same one without keeping it: 16 bytes of a SHA-256 over
+    /// `context` (such as the server's id) and the key, in hex. Stored instead of the key.
+    pub fn fingerprint(&self, context: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::new()
+            .chain_update(b"curbside api_key fingerprint\0")
+            .chain_update(context.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(self.0.as_bytes())
+            .finalize();
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 impl std::fmt::Debug for ApiKey {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use curbside_store::Transaction;
 use tokio::sync::{broadcast, Notify};
 
-use curbside_open311::{Open311Client, Open311Error, ServerConfig, Submission};
+use curbside_open311::{ApiKey, Open311Client, Open311Error, ServerConfig, Submission};
 use curbside_store::reports::{self, now_ms, Row};
 use curbside_store::{lease, servers};
 use curbside_types::phase::Phase;
@@ -41,6 +41,10 @@ pub(crate) struct Engine {
     policy: Mutex<RetryPolicy>,
     events: broadcast::Sender<OutboxEvent>,
     clients: Mutex<HashMap<String, (ServerConfig, Arc<Open311Client>)>>,
+    /// Each server's api_key, as the app gave it at open: never stored.
+    pub(crate) keys: Mutex<HashMap<String, ApiKey>>,
+    /// Keep a finished report's contact details (the app opted in).
+    pub(crate) keep_contact: AtomicBool,
 }
 
 impl Engine {
@@ -52,6 +56,8 @@ impl Engine {
             policy: Mutex::new(RetryPolicy::default()),
             events: broadcast::channel(1024).0,
             clients: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
+            keep_contact: AtomicBool::new(false),
         }
     }
 
@@ -262,10 +268,9 @@ impl Outbox {
             Err(e) => {
                 let refused = Event::Refused {
                     kind: AttentionKind::BadSettings,
-                    reason: format!("The server settings cannot work: {e}"),
                     messages: vec![],
                 };
-                self.fire(row, refused, |_| {})?;
+                self.fire(row, refused, |r| r.last_error = Some(e.to_string()))?;
                 return Ok(Outcome::Failed);
             }
         };
@@ -337,18 +342,15 @@ impl Outbox {
                     Open311Error::Rejected { messages, .. } | Open311Error::NotFound { messages } => {
                         Event::Refused {
                             kind: AttentionKind::Refused,
-                            reason: "The city could not accept this report as it is. Edit it and submit again.".into(),
                             messages,
                         }
                     }
                     Open311Error::Auth { messages, .. } => Event::Refused {
                         kind: AttentionKind::SettingsRefused,
-                        reason: "The city's server refused this app's key or jurisdiction. Check the server settings.".into(),
                         messages,
                     },
-                    Open311Error::Config { reason } => Event::Refused {
+                    Open311Error::Config { .. } => Event::Refused {
                         kind: AttentionKind::BadSettings,
-                        reason: format!("The server settings cannot work: {reason}"),
                         messages: vec![],
                     },
                     Open311Error::Unreachable { .. } => unreachable!("handled above"),
@@ -476,6 +478,12 @@ impl Outbox {
         )?;
         row.progress = progress;
         edit(&mut row);
+        let finished = matches!(row.progress.phase, Phase::Sent | Phase::Cancelled);
+        if finished && from != row.progress.phase && !self.engine.keep_contact.load(Ordering::Relaxed) {
+            // Personal data is kept only as long as needed: not once the report is finished.
+            forget_contact(&mut row);
+            reports::rewrite_content(tx, &row)?;
+        }
         if effect == Some(Effect::PauseServer) {
             servers::pause(
                 tx,
@@ -484,8 +492,8 @@ impl Outbox {
             )?;
         }
         reports::update(tx, &mut row)?;
-        if let Some((kind, summary)) = &history {
-            reports::add_history(tx, &row.id, kind, summary)?;
+        if let Some(event) = &history {
+            reports::add_history(tx, &row.id, event)?;
         }
         if from != row.progress.phase {
             tracing::info!(target: "curbside::outbox", report = %row.id, from = %from.name(), to = %row.progress.phase.name(), event = name, attempts = row.progress.attempts, "phase");
@@ -526,10 +534,11 @@ impl Outbox {
 
     /// The client for a server, rebuilt when its settings change.
     pub fn client(&self, server_id: &str) -> Result<Arc<Open311Client>> {
-        let (config, _) = self
+        let (mut config, _) = self
             .store
             .read(|c| servers::get(c, server_id))?
             .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
+        config.api_key = self.engine.keys.lock().unwrap().get(server_id).cloned();
         let mut clients = self.engine.clients.lock().unwrap();
         if let Some((cached, client)) = clients.get(server_id) {
             if *cached == config {
@@ -565,4 +574,15 @@ fn outcome_name(answer: &std::result::Result<Submission, Open311Error>) -> Strin
         Err(Open311Error::NotFound { .. }) => "not found".into(),
         Err(Open311Error::Config { .. }) => "settings".into(),
     }
+}
+
+/// Removes the reporter's contact details from a finished report (what was sent and the
+/// draft it came from).
+fn forget_contact(row: &mut Row) {
+    let payload = &mut row.payload;
+    payload.first_name = None;
+    payload.last_name = None;
+    payload.email = None;
+    payload.phone = None;
+    row.fields.contact = Default::default();
 }

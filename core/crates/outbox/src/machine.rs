@@ -8,7 +8,7 @@ use std::time::Duration;
 use curbside_open311::ServerMessage;
 use curbside_types::phase::{Phase, Progress, Resume};
 use curbside_types::report::{
-    Attention, AttentionAction, AttentionKind, RetryPolicy, RETRY_AFTER_CAP,
+    Attention, AttentionAction, AttentionKind, HistoryEvent, RetryPolicy, RETRY_AFTER_CAP,
 };
 
 /// Something that happened to a report.
@@ -53,8 +53,6 @@ pub enum Event {
     Refused {
         /// Why.
         kind: AttentionKind,
-        /// A sentence for the user.
-        reason: String,
         /// The server's words.
         messages: Vec<ServerMessage>,
     },
@@ -139,8 +137,8 @@ pub enum Effect {
 pub struct Transition {
     pub progress: Progress,
     pub effect: Option<Effect>,
-    /// A history entry: `(kind, summary)`.
-    pub history: Option<(&'static str, String)>,
+    /// A history entry.
+    pub history: Option<HistoryEvent>,
 }
 
 /// Why an event does not apply in a phase.
@@ -163,19 +161,25 @@ pub fn transition(
     use Phase::*;
     let mut p = from.clone();
     let mut effect = None;
-    let mut history: Option<(&'static str, String)> = None;
+    let mut history: Option<HistoryEvent> = None;
     let ms = |d: Duration| d.as_millis() as i64;
     let not_allowed = || Err(NotAllowed { phase: from.phase });
-    let needs =
-        |p: &mut Progress, kind: AttentionKind, reason: String, messages: Vec<ServerMessage>| {
-            p.phase = NeedsUser;
-            p.attention = Some(Attention {
-                kind,
-                action: action_for(kind),
-                reason,
-                messages,
-            });
+    // Stops the report for the user, and says so in its history.
+    let needs = |p: &mut Progress,
+                 kind: AttentionKind,
+                 count: Option<u32>,
+                 messages: Vec<ServerMessage>|
+     -> Option<HistoryEvent> {
+        let attention = Attention {
+            kind,
+            action: action_for(kind),
+            count,
+            messages,
         };
+        p.phase = NeedsUser;
+        p.attention = Some(attention.clone());
+        Some(HistoryEvent::NeedsAttention { attention })
+    };
     match (from.phase, event) {
         (Queued, Event::Start) => {
             p.phase = InFlight;
@@ -188,10 +192,7 @@ pub fn transition(
         (InFlight, Event::Recover) => {
             p.phase = Checking;
             p.next_at = now;
-            history = Some((
-                "recovered",
-                "Interrupted while sending; checking whether it arrived".into(),
-            ));
+            history = Some(HistoryEvent::Recovered);
         }
         (Offline(resume), Event::NetworkBack) => {
             p.phase = match resume {
@@ -217,53 +218,36 @@ pub fn transition(
             p.phase = Queued;
             p.next_at = now + ms(policy.delay(p.attempts.max(1), retry_after));
             let capped = retry_after.filter(|d| *d > RETRY_AFTER_CAP);
-            history = Some((
-                "retry_later",
-                match capped {
-                    Some(asked) => format!(
-                        "The city's server asked to wait {} s; waiting at most a day, then trying again",
-                        asked.as_secs()
-                    ),
-                    None => "The city's server asked to wait; will try again".into(),
-                },
-            ));
+            history = Some(HistoryEvent::RetryLater {
+                asked_seconds: capped.map(|d| d.as_secs()),
+            });
         }
         (InFlight, Event::Created { id }) => {
             p.phase = Sent;
-            history = Some((
-                "sent",
-                match id {
-                    Some(id) => format!("Received by the city as request {id}"),
-                    None => "Received by the city (it gives no request id)".into(),
-                },
-            ));
+            history = Some(HistoryEvent::Received { request_id: id });
         }
         (InFlight, Event::GotToken) => {
             p.phase = WaitingForId;
             p.checks = 0;
             p.next_at = now + ms(policy.token_poll);
-            history = Some((
-                "queued_by_city",
-                "The city queued it; waiting for its id".into(),
-            ));
+            history = Some(HistoryEvent::QueuedByCity);
         }
-        (InFlight, Event::Unanswered { reason }) => {
+        (InFlight, Event::Unanswered { .. }) => {
             check_soon(&mut p, now, policy);
-            history = Some((
-                "unknown_outcome",
-                format!("No usable answer from the city ({reason}); checking whether it arrived"),
-            ));
+            history = Some(HistoryEvent::NoAnswer);
         }
         (InFlight, Event::ServerFailed { status, messages }) => {
             check_soon(&mut p, now, policy);
-            let words = words(&messages);
             // A gateway or an overloaded server (502, 503, 504) says nothing about the report;
             // an application error (500, ...) may be about it: those are counted.
             history = Some(if matches!(status, 502..=504) {
-                ("server_unavailable", format!("The city's server answered HTTP {status}{words}; checking whether it arrived"))
+                HistoryEvent::ServerUnavailable { status }
             } else {
                 p.server_failures += 1;
-                ("server_error", format!("The city's server failed with HTTP {status}{words}; checking whether it arrived"))
+                HistoryEvent::ServerError {
+                    status,
+                    messages: messages.clone(),
+                }
             });
             p.server_messages = messages;
         }
@@ -272,86 +256,46 @@ pub fn transition(
             p.checks = 0;
             p.said_duplicate = true;
             p.next_at = now;
-            history = Some((
-                "duplicate",
-                "The city says it already has this; looking for it".into(),
-            ));
+            history = Some(HistoryEvent::SaidDuplicate);
         }
         (
             InFlight,
-            Event::Refused {
-                kind,
-                reason,
-                messages,
-            },
+            Event::Refused { kind, messages },
         ) => {
             if kind == AttentionKind::SettingsRefused {
                 effect = Some(Effect::PauseServer);
             }
-            history = Some(("needs_attention", format!("{reason}{}", words(&messages))));
-            needs(&mut p, kind, reason, messages);
+            history = needs(&mut p, kind, None, messages);
         }
         (Checking, Event::Found { id }) => {
             p.phase = Sent;
-            history = Some((
-                "sent",
-                format!("Found on the city's server as request {id}; not sent again"),
-            ));
+            history = Some(HistoryEvent::FoundOnServer { request_id: id });
         }
         (Checking, Event::NotFound) if from.said_duplicate => {
-            let reason = "The city says it already has this report, but it could not be found. \
-                          Send it again only if you are sure it did not arrive.";
-            history = Some(("needs_attention", reason.into()));
-            needs(&mut p, AttentionKind::SaidDuplicate, reason.into(), vec![]);
+            history = needs(&mut p, AttentionKind::SaidDuplicate, None, vec![]);
         }
         (Checking, Event::NotFound) if from.server_failures >= MAX_SERVER_FAILURES => {
-            let reason = format!(
-                "The city's server failed on this report {} times, and it is not on the server. \
-                 Edit it and submit again, or try later.",
-                from.server_failures
-            );
-            history = Some((
-                "needs_attention",
-                format!("{reason}{}", words(&from.server_messages)),
-            ));
             let messages = from.server_messages.clone();
-            needs(&mut p, AttentionKind::ServerKeepsFailing, reason, messages);
+            let failures = Some(from.server_failures);
+            history = needs(&mut p, AttentionKind::ServerKeepsFailing, failures, messages);
         }
         (Checking, Event::NotFound) => {
             p.phase = Queued;
             // Backed off like any retry: a server failing on every POST is not posted to in
             // a tight loop.
             p.next_at = now + ms(policy.delay(p.attempts.max(1), None));
-            history = Some((
-                "not_found",
-                "Not on the city's server; sending again".into(),
-            ));
+            history = Some(HistoryEvent::NotOnServer);
         }
         (Checking, Event::Ambiguous { count }) => {
-            let reason = match count {
-                1 => "A request on the city's server may be this report, but nothing but its service and time matched. \
-                      Send it again only if you are sure it did not arrive."
-                    .to_string(),
-                n => format!(
-                    "{n} requests on the city's server could be this report. \
-                     Send it again only if you are sure it did not arrive."
-                ),
-            };
-            history = Some(("needs_attention", reason.clone()));
-            needs(&mut p, AttentionKind::AmbiguousMatch, reason, vec![]);
+            let count = Some(u32::try_from(count).unwrap_or(u32::MAX));
+            history = needs(&mut p, AttentionKind::AmbiguousMatch, count, vec![]);
         }
-        (Checking, Event::Unsearchable { why }) => {
-            let reason = "The city may already have received this report, and its server cannot be searched \
-                          reliably to check. Send it again only if you are sure it did not arrive.";
-            history = Some(("needs_attention", format!("{reason} ({why})")));
-            needs(&mut p, AttentionKind::Unsearchable, reason.into(), vec![]);
+        (Checking, Event::Unsearchable { .. }) => {
+            history = needs(&mut p, AttentionKind::Unsearchable, None, vec![]);
         }
         (Checking, Event::Busy { .. }) if from.checks + 1 >= policy.max_checks => {
-            let reason = "The city may already have received this report, and its server could not be searched \
-                          to check. Send it again only if you are sure it did not arrive.";
             p.checks += 1;
-            history = Some(("needs_attention", reason.into()));
-            needs(&mut p, AttentionKind::Unsearchable, reason.into(), vec![]);
+            history = needs(&mut p, AttentionKind::Unsearchable, None, vec![]);
         }
         (Checking, Event::Busy { retry_after }) => {
             p.checks += 1;
@@ -359,24 +303,18 @@ pub fn transition(
         }
         (WaitingForId, Event::TokenResolved { id }) => {
             p.phase = Sent;
-            history = Some(("sent", format!("The city gave it the id {id}")));
+            history = Some(HistoryEvent::IdFromToken { request_id: id });
         }
         (WaitingForId, Event::TokenUnreadable) => {
             p.phase = Sent;
-            history = Some((
-                "sent",
-                "Received by the city; its id could not be looked up".into(),
-            ));
+            history = Some(HistoryEvent::TokenUnreadable);
         }
         (WaitingForId, Event::TokenPending | Event::Busy { .. })
             if from.checks + 1 >= policy.max_checks =>
         {
             p.phase = Sent;
             p.checks += 1;
-            history = Some((
-                "sent",
-                "Received by the city (it gave a token), which never gave its id: its status cannot be followed".into(),
-            ));
+            history = Some(HistoryEvent::TokenNeverResolved);
         }
         (WaitingForId, Event::TokenPending) => {
             p.checks += 1;
@@ -393,7 +331,7 @@ pub fn transition(
         (Queued | Offline(Resume::Post) | NeedsUser, Event::Cancel) if from.editable() => {
             p.phase = Cancelled;
             p.attention = None;
-            history = Some(("cancelled", "Withdrawn before it was sent".into()));
+            history = Some(HistoryEvent::Cancelled);
         }
         (NeedsUser, Event::Retry) => {
             let kind = from.attention.as_ref().map(|a| a.kind);
@@ -406,7 +344,7 @@ pub fn transition(
             if kind == Some(AttentionKind::Other) && from.attempts > 0 {
                 p.phase = Checking; // an old row that kept no reason: look before posting
             }
-            history = Some(("retry", "Sending again, as asked".into()));
+            history = Some(HistoryEvent::RetriedByUser);
         }
         (NeedsUser, Event::SettingsChanged)
             if from
@@ -417,7 +355,7 @@ pub fn transition(
             p.phase = Queued;
             p.attention = None;
             p.next_at = now;
-            history = Some(("retry", "Server settings changed; trying again".into()));
+            history = Some(HistoryEvent::SettingsChanged);
         }
         _ => return not_allowed(),
     }
@@ -456,22 +394,6 @@ fn check_soon(p: &mut Progress, now: i64, policy: &RetryPolicy) {
             .delay(1, None)
             .min(Duration::from_secs(5))
             .as_millis() as i64;
-}
-
-/// The server's words, for a history entry: `: "a"; "b"`, or nothing.
-pub fn words(messages: &[ServerMessage]) -> String {
-    if messages.is_empty() {
-        return String::new();
-    }
-    let quoted: Vec<String> = messages
-        .iter()
-        .take(5)
-        .map(|m| match &m.field {
-            Some(field) => format!("{field}: \"{}\"", m.description),
-            None => format!("\"{}\"", m.description),
-        })
-        .collect();
-    format!(": {}", quoted.join("; "))
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ impl Present for Row {
             Phase::NeedsUser => ReportState::NeedsAttention {
                 attention: p.attention.clone().unwrap_or_else(|| Attention {
                     kind: AttentionKind::Other,
-                    reason: "This report needs attention.".into(),
+                    count: None,
                     action: AttentionAction::ConfirmPossibleDuplicate,
                     messages: vec![],
                 }),

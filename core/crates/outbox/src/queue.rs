@@ -5,7 +5,7 @@ use curbside_open311::{AttributeAnswer, MediaFile, MediaUpload, NewRequest, Serv
 use curbside_store::reports::{self, now_ms, Row};
 use curbside_store::{drafts, servers, Connection};
 use curbside_types::phase::{Phase, Progress, Resume};
-use curbside_types::report::{HistoryEntry, OutboxEvent, Report, ReportId};
+use curbside_types::report::{HistoryEntry, HistoryEvent, OutboxEvent, Report, ReportId};
 use curbside_types::{Draft, DraftFields, DraftId, Error, Result};
 
 use crate::machine::Event;
@@ -14,8 +14,9 @@ use crate::Outbox;
 
 impl Outbox {
     /// Sets up (or changes) the server reports can be sent to under `server_id`. Changed
-    /// settings lift a pause caused by refused credentials and retry the reports it parked;
-    /// the same settings again change nothing.
+    /// settings (a new key included) lift a pause caused by refused credentials and retry the
+    /// reports it parked; the same settings again change nothing. The api_key is kept in
+    /// memory only: give it again at every open.
     pub fn set_server(&self, server_id: &str, config: ServerConfig) -> Result<()> {
         config.base_url()?;
         config.quirks.zone()?;
@@ -35,6 +36,13 @@ impl Outbox {
         config: &ServerConfig,
         events: &mut Vec<OutboxEvent>,
     ) -> Result<bool> {
+        // The key lives in memory only; the store keeps its fingerprint.
+        let mut keys = self.engine.keys.lock().unwrap();
+        match &config.api_key {
+            Some(key) => keys.insert(server_id.to_string(), key.clone()),
+            None => keys.remove(server_id),
+        };
+        drop(keys);
         let changed = servers::put(tx, server_id, config)?;
         if changed {
             self.settings_changed(tx, server_id, events)?;
@@ -100,16 +108,10 @@ impl Outbox {
                 updated_at: now,
             };
             reports::insert(tx, &row)?;
-            reports::add_history(
-                tx,
-                &id,
-                "submitted",
-                "Saved on this device, waiting to be sent",
-            )?;
+            reports::add_history(tx, &id, &HistoryEvent::Submitted)?;
             if !row.payload.media.is_empty() && config.quirks.media != MediaUpload::Multipart {
                 // Say so rather than drop them silently: this server takes only hosted media_url.
-                let note = "This city's server takes no photo uploads; the report is sent without its photos";
-                reports::add_history(tx, &id, "photos_not_sent", note)?;
+                reports::add_history(tx, &id, &HistoryEvent::PhotosNotSent)?;
             }
             drafts::delete(tx, draft_id)?;
             let report = row.to_report();
@@ -118,6 +120,14 @@ impl Outbox {
         })?;
         self.engine.wake();
         Ok(report)
+    }
+
+    /// Whether finished (sent or withdrawn) reports keep the reporter's contact details; by
+    /// default they are removed when the report is finished.
+    pub fn set_keep_contact(&self, keep: bool) {
+        self.engine
+            .keep_contact
+            .store(keep, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Every submitted report, newest first.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use curbside_open311::{Open311Client, Open311Error, RequestQuery, ServiceRequest};
 use curbside_store::reports::{self, Row};
-use curbside_types::report::{OutboxEvent, Report, StatusRefresh};
+use curbside_types::report::{HistoryEvent, OutboxEvent, Report, StatusRefresh};
 use curbside_types::Result;
 
 use crate::present::Present;
@@ -124,32 +124,26 @@ fn apply_status(
     remote: &ServiceRequest,
 ) -> Result<Option<Report>> {
     let known = reports::history(tx, &row.id)?;
-    let mut news: Vec<(String, String)> = Vec::new();
-    if remote.status.is_some() && remote.status != row.status {
-        let status = remote.status.clone().unwrap_or_default();
-        let notes = remote
-            .status_notes
-            .clone()
-            .map(|n| format!(": {n}"))
-            .unwrap_or_default();
-        news.push(("status".into(), format!("Status is now {status}{notes}")));
+    let mut news: Vec<HistoryEvent> = Vec::new();
+    if let Some(status) = remote.status.clone().filter(|_| remote.status != row.status) {
+        news.push(HistoryEvent::StatusChanged {
+            status,
+            notes: remote.status_notes.clone(),
+        });
     }
     for note in &remote.notes {
-        let summary = note
+        let text = note
             .summary
             .clone()
             .or(note.description.clone())
             .unwrap_or_default();
-        let text = format!(
-            "{}{}",
-            note.kind
-                .as_deref()
-                .map(|k| format!("[{k}] "))
-                .unwrap_or_default(),
-            summary
-        );
-        if !summary.is_empty() && !known.iter().any(|h| h.kind == "note" && h.summary == text) {
-            news.push(("note".into(), text));
+        let event = HistoryEvent::CityNote {
+            note_kind: note.kind.clone(),
+            text,
+        };
+        let is_new = !known.iter().any(|h| h.event == event);
+        if matches!(&event, HistoryEvent::CityNote { text, .. } if !text.is_empty()) && is_new {
+            news.push(event);
         }
     }
     if news.is_empty() && remote.status_notes == row.status_notes {
@@ -159,8 +153,8 @@ fn apply_status(
     row.status_notes = remote.status_notes.clone();
     row.status_updated_at = remote.updated_at.map(|t| t.timestamp_millis());
     reports::update(tx, &mut row)?;
-    for (kind, summary) in &news {
-        reports::add_history(tx, &row.id, kind, summary)?;
+    for event in &news {
+        reports::add_history(tx, &row.id, event)?;
     }
     Ok(Some(row.to_report()))
 }

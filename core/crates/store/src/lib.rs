@@ -178,7 +178,9 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 
 /// Settings every connection gets: WAL for concurrent readers (its file kept under 1 MiB),
 /// FULL sync so a committed report survives power loss, foreign keys on, and a wait instead
-/// of an error when another process holds the write lock briefly.
+/// of an error when another process holds the write lock briefly. Deleted content is
+/// overwritten (`secure_delete`), so contact details removed from a finished report do not
+/// linger in free pages.
 pub fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -186,6 +188,7 @@ pub fn configure(conn: &Connection) -> Result<()> {
     // The write-ahead log is emptied at each checkpoint; this keeps its file short too.
     conn.pragma_update(None, "journal_size_limit", 1_048_576)?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "secure_delete", true)?;
     Ok(())
 }
 

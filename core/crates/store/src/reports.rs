@@ -5,7 +5,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row as SqlRow};
 
 use curbside_open311::NewRequest;
 use curbside_types::phase::{Phase, Progress};
-use curbside_types::report::{HistoryEntry, ReportId};
+use curbside_types::report::{HistoryEntry, HistoryEvent, ReportId};
 use curbside_types::{DraftFields, Error, Result};
 
 /// A `reports` row: everything the engine needs to take the next step.
@@ -95,6 +95,16 @@ pub fn update(conn: &Connection, row: &mut Row) -> Result<()> {
             row.service_notice, p.attention.as_ref().map(json), row.last_error, row.status, row.status_notes,
             row.status_updated_at, row.version, row.updated_at,
         ],
+    )?;
+    Ok(())
+}
+
+/// Rewrites a report's frozen content (what is sent, and the draft it came from): only to
+/// remove personal data from a finished report.
+pub fn rewrite_content(conn: &Connection, row: &Row) -> Result<()> {
+    conn.execute(
+        "UPDATE reports SET payload = ?2, fields = ?3 WHERE id = ?1",
+        params![row.id.to_string(), json(&row.payload), json(&row.fields)],
     )?;
     Ok(())
 }
@@ -279,25 +289,35 @@ fn from_row(r: &SqlRow<'_>) -> Result<Row> {
     })
 }
 
-/// Adds an entry to a report's history.
-pub fn add_history(conn: &Connection, id: &ReportId, kind: &str, summary: &str) -> Result<()> {
+/// Adds an entry to a report's history: its code in `kind`, its arguments as JSON in `args`.
+pub fn add_history(conn: &Connection, id: &ReportId, event: &HistoryEvent) -> Result<()> {
     conn.execute(
-        "INSERT INTO report_history (report_id, at, kind, summary) VALUES (?1, ?2, ?3, ?4)",
-        params![id.to_string(), now_ms(), kind, summary],
+        "INSERT INTO report_history (report_id, at, kind, summary, args) VALUES (?1, ?2, ?3, '', ?4)",
+        params![
+            id.to_string(),
+            now_ms(),
+            event.code(),
+            serde_json::to_string(event).expect("serializable")
+        ],
     )?;
     Ok(())
 }
 
-/// A report's history, oldest first.
+/// A report's history, oldest first. Entries written before version 4 (no `args`) come back
+/// as [`HistoryEvent::Legacy`] with their English text.
 pub fn history(conn: &Connection, id: &ReportId) -> Result<Vec<HistoryEntry>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at, kind, summary FROM report_history WHERE report_id = ?1 ORDER BY at, rowid",
+        "SELECT at, kind, summary, args FROM report_history WHERE report_id = ?1 ORDER BY at, rowid",
     )?;
     let rows = stmt.query_map([id.to_string()], |r| {
+        let (code, text, args): (String, String, Option<String>) =
+            (r.get(1)?, r.get(2)?, r.get(3)?);
+        let event = args
+            .and_then(|args| serde_json::from_str(&args).ok())
+            .unwrap_or(HistoryEvent::Legacy { code, text });
         Ok(HistoryEntry {
             at: time(r.get(0)?),
-            kind: r.get(1)?,
-            summary: r.get(2)?,
+            event,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

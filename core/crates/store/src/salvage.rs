@@ -36,6 +36,27 @@ const MAX_ROWID: i64 = 10_000_000;
 /// Rowids in a row that give nothing before a blind search stops.
 const BLIND_GAP: u32 = 1_000;
 
+/// What leaves the device in a support export: personal data and keys are removed from every
+/// copied row (descriptions and positions stay: they are what the city got anyway).
+const SCRUB: &str = "
+UPDATE reports SET payload = json_remove(payload, '$.email', '$.first_name', '$.last_name', '$.phone'),
+                   fields = json_remove(fields, '$.contact');
+UPDATE drafts SET details = json_remove(details, '$.contact');
+UPDATE servers SET config = json_remove(config, '$.api_key', '$.key_fingerprint');
+UPDATE profiles SET profile = json_remove(profile, '$.server.api_key');
+";
+
+/// Makes a file for support from the damaged database at `aside`: what can be read of it,
+/// salvaged into a fresh database at `dest` (schema as code), without contact details or keys.
+pub fn export_for_support(aside: &Path, dest: &Path) -> curbside_types::Result<Salvage> {
+    let mut target = Connection::open(dest)?;
+    crate::schema::migrate(&mut target)?;
+    let salvage = salvage(aside, &mut target);
+    target.execute_batch(SCRUB)?;
+    target.execute_batch("VACUUM")?;
+    Ok(salvage)
+}
+
 /// Copies what can be read from the damaged database at `aside` into `target`.
 pub fn salvage(aside: &Path, target: &mut Connection) -> Salvage {
     let copy = aside.with_extension("salvage-copy");

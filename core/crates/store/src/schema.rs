@@ -10,7 +10,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use curbside_types::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// The full current schema, applied to a new database (with [`OUTBOX`]).
 const CREATE: &str = "
@@ -35,7 +35,8 @@ CREATE INDEX drafts_by_created ON drafts (created_at DESC);
 
 /// The outbox (servers, reports and their history, the sender lease), city profiles, the
 /// offline service catalog and cached open requests, as they are now (version 3: one `phase`
-/// per report; the columns added in 3 come last, where the upgrade puts them).
+/// per report; version 4: history as codes with arguments in `args`, no api_key stored; the
+/// columns added later come last, where the upgrades put them).
 const OUTBOX: &str = "
 CREATE TABLE servers (
     id            TEXT PRIMARY KEY NOT NULL,
@@ -74,7 +75,8 @@ CREATE TABLE report_history (
     report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
     at        INTEGER NOT NULL,
     kind      TEXT NOT NULL,
-    summary   TEXT NOT NULL
+    summary   TEXT NOT NULL,
+    args      TEXT
 ) STRICT;
 CREATE INDEX report_history_by_report ON report_history (report_id, at);
 CREATE TABLE lease (
@@ -199,6 +201,14 @@ ALTER TABLE reports DROP COLUMN outcome_unknown;
 CREATE INDEX reports_due ON reports (phase, next_attempt_at);
 ";
 
+/// Version 4: history entries as codes with arguments (`args`, JSON; older entries keep their
+/// English `summary`), and no api_key in the database: keys are given at every open.
+const CODES_NO_KEYS: &str = "
+ALTER TABLE report_history ADD COLUMN args TEXT;
+UPDATE servers SET config = json_remove(config, '$.api_key');
+UPDATE profiles SET profile = json_remove(profile, '$.server.api_key');
+";
+
 /// Brings a database at `version` to `version + 1`.
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
     match version {
@@ -208,6 +218,7 @@ fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
             Ok(())
         }
         2 => Ok(tx.execute_batch(PHASES)?),
+        3 => Ok(tx.execute_batch(CODES_NO_KEYS)?),
         _ => Err(Error::CorruptData(format!(
             "no upgrade from schema version {version}"
         ))),
@@ -249,7 +260,13 @@ mod tests {
 
     /// The full schema of every earlier version, oldest first: `HISTORY[i]` is version `i + 1`.
     fn history() -> Vec<String> {
-        vec![V1.to_string(), format!("{CREATE}{OUTBOX_V2}")]
+        let v3 = OUTBOX.replace("summary   TEXT NOT NULL,\n    args      TEXT\n", "summary   TEXT NOT NULL\n");
+        assert_ne!(v3, OUTBOX, "version 3 had no history args");
+        vec![
+            V1.to_string(),
+            format!("{CREATE}{OUTBOX_V2}"),
+            format!("{CREATE}{v3}"),
+        ]
     }
 
     /// Version 1: drafts only.
@@ -397,6 +414,33 @@ mod tests {
                 .unwrap();
             assert_eq!(found, phase, "report {id}");
         }
+    }
+
+    #[test]
+    fn upgrading_removes_every_stored_api_key() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&history()[2]).unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute(
+            "INSERT INTO servers (id, config) VALUES ('s', '{\"endpoint\":\"https://x/\",\"api_key\":\"s3cr3t\"}')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO profiles (id, profile) VALUES ('s', '{\"id\":\"s\",\"server\":{\"endpoint\":\"https://x/\",\"api_key\":\"s3cr3t\"}}')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let (config, profile): (String, String) = conn
+            .query_row(
+                "SELECT config, profile FROM servers, profiles",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(!config.contains("s3cr3t") && config.contains("https://x/"), "{config}");
+        assert!(!profile.contains("s3cr3t") && profile.contains("https://x/"), "{profile}");
     }
 
     #[test]

@@ -79,7 +79,9 @@ pub struct DraftFields {
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub contact: Contact,
-    /// Paths of the photos to send (already compressed and stripped of metadata).
+    /// The photos to send: each the path of a file the photo pipeline made (compressed,
+    /// stripped of metadata) in the app's photo directory. Read-only for apps: photos are
+    /// added and removed only through the pipeline's calls.
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub photos: Vec<String>,
@@ -95,6 +97,74 @@ pub struct DraftFields {
     #[serde(default)]
     #[cfg_attr(feature = "uniffi", uniffi(default))]
     pub location_confirmed: bool,
+}
+
+/// One change to a draft's fields: apps save each field as the user edits it, so no edit
+/// can undo another (photos change only through the photo pipeline).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum DraftEdit {
+    /// The city the report is for (a loaded profile's id), or none.
+    City {
+        /// The profile's id.
+        profile_id: Option<String>,
+    },
+    /// The kind of problem (a service code of the city's catalog), or none.
+    Service {
+        /// The service code.
+        service_code: Option<String>,
+    },
+    /// Where the problem is, or unknown.
+    Location {
+        /// The position.
+        location: Option<Location>,
+    },
+    /// The user confirms a position that looks wrong (such as 0, 0).
+    ConfirmLocation {
+        /// True to confirm.
+        confirmed: bool,
+    },
+    /// What the citizen wrote.
+    Description {
+        /// The text.
+        text: String,
+    },
+    /// An address line.
+    Address {
+        /// The address.
+        address: Option<String>,
+    },
+    /// The answers to the service's questions (all of them).
+    Answers {
+        /// The answers.
+        answers: Vec<AttributeAnswer>,
+    },
+    /// Who to contact (empty for anonymous).
+    Contact {
+        /// The details the user chose to share.
+        contact: Contact,
+    },
+}
+
+impl DraftFields {
+    /// Applies one edit. A new service drops the definition the form was filled against.
+    pub fn apply(&mut self, edit: DraftEdit) {
+        match edit {
+            DraftEdit::City { profile_id } => self.profile_id = profile_id,
+            DraftEdit::Service { service_code } => {
+                if service_code != self.service_code {
+                    self.definition = None;
+                }
+                self.service_code = service_code;
+            }
+            DraftEdit::Location { location } => self.location = location,
+            DraftEdit::ConfirmLocation { confirmed } => self.location_confirmed = confirmed,
+            DraftEdit::Description { text } => self.description = text,
+            DraftEdit::Address { address } => self.address_string = address,
+            DraftEdit::Answers { answers } => self.attributes = answers,
+            DraftEdit::Contact { contact } => self.contact = contact,
+        }
+    }
 }
 
 /// The reporter's contact details, each shared only if the user chose to.

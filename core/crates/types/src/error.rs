@@ -29,7 +29,7 @@ pub enum Error {
         reason: String,
     },
     /// The draft cannot be submitted yet: one entry per field to fix.
-    #[error("the report is not complete: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    #[error("the report is not complete: {}", .0.iter().map(|e| e.field.as_str()).collect::<Vec<_>>().join(", "))]
     InvalidDraft(Vec<crate::FieldError>),
     /// No draft has the given id (never created, or deleted).
     #[error("no such draft")]

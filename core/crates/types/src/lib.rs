@@ -13,11 +13,11 @@ pub mod report;
 
 pub use curbside_open311::Timestamp;
 pub use draft::{
-    clean_text, to_millis, Contact, Draft, DraftFields, DraftId, MAX_ANSWERS,
+    clean_text, to_millis, Contact, Draft, DraftEdit, DraftFields, DraftId, MAX_ANSWERS,
     MAX_DESCRIPTION_CHARS, MAX_LINE_CHARS, MAX_NAME_CHARS,
 };
 pub use error::{Error, Result};
-pub use field_error::FieldError;
+pub use field_error::{FieldError, FieldIssue};
 pub use location::{Location, LocationSource};
 pub use nearby::NearbyRequest;
 

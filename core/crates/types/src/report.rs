@@ -128,18 +128,21 @@ pub enum AttentionKind {
     Other,
 }
 
-/// Why a report needs attention.
+/// Why a report needs attention, as codes and arguments: apps word it in the user's language
+/// (the Kotlin and Swift layers ship English and Finnish texts for every code).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Attention {
-    /// The cause, as a code.
+    /// The cause.
     #[serde(default)]
     pub kind: AttentionKind,
-    /// A sentence for the user.
-    pub reason: String,
-    /// What they can do.
+    /// What the user can do.
     pub action: AttentionAction,
-    /// The server's own messages, per field where it gave them.
+    /// How many: candidate requests (`AmbiguousMatch`) or failed attempts
+    /// (`ServerKeepsFailing`); absent for other kinds.
+    #[serde(default)]
+    pub count: Option<u32>,
+    /// The server's own messages (in the city's words), per field where it gave them.
     pub messages: Vec<ServerMessage>,
 }
 
@@ -201,10 +204,129 @@ pub enum OutboxEvent {
 pub struct HistoryEntry {
     /// When.
     pub at: DateTime<Utc>,
-    /// `submitted`, `sent`, `status`, `note`, `retry`, ...
-    pub kind: String,
-    /// What happened.
-    pub summary: String,
+    /// What happened, as a code with its arguments.
+    pub event: HistoryEvent,
+}
+
+/// What happened to a report, as a code with arguments (stored so, never as a sentence): apps
+/// word it in the user's language.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum HistoryEvent {
+    /// Saved on this device, waiting to be sent.
+    Submitted,
+    /// The city's server takes no photo uploads: the report goes without its photos.
+    PhotosNotSent,
+    /// The app stopped while sending; checking whether the report arrived.
+    Recovered,
+    /// The server asked to wait; Curbside tries again later (at most a day later, even when
+    /// `asked_seconds` is more).
+    RetryLater {
+        /// The wait the server asked for, when it was longer than Curbside obeys.
+        asked_seconds: Option<u64>,
+    },
+    /// Received by the city, with its id when it gave one.
+    Received {
+        /// The city's id.
+        request_id: Option<String>,
+    },
+    /// The city queued it and gave a token; waiting for its id.
+    QueuedByCity,
+    /// No usable answer came; checking whether it arrived.
+    NoAnswer,
+    /// The server was unavailable (HTTP 502, 503, 504); checking whether it arrived.
+    ServerUnavailable {
+        /// The HTTP status.
+        status: u16,
+    },
+    /// The server failed with an error; checking whether it arrived.
+    ServerError {
+        /// The HTTP status.
+        status: u16,
+        /// The server's words.
+        messages: Vec<ServerMessage>,
+    },
+    /// The city says it already has it; looking for it.
+    SaidDuplicate,
+    /// Found on the city's server (an earlier attempt arrived): not sent again.
+    FoundOnServer {
+        /// The city's id.
+        request_id: String,
+    },
+    /// Not on the city's server: sending again.
+    NotOnServer,
+    /// The city's token resolved to its id.
+    IdFromToken {
+        /// The city's id.
+        request_id: String,
+    },
+    /// Received by the city; its token could not be looked up, so it has no id.
+    TokenUnreadable,
+    /// Received by the city, which never turned its token into an id.
+    TokenNeverResolved,
+    /// Stopped until the user acts.
+    NeedsAttention {
+        /// Why, and what the user can do.
+        attention: Attention,
+    },
+    /// Withdrawn before it was sent.
+    Cancelled,
+    /// Sent again, as the user asked.
+    RetriedByUser,
+    /// The server's settings changed; trying again.
+    SettingsChanged,
+    /// The city changed its status.
+    StatusChanged {
+        /// The new status (`open`, `closed`, ...).
+        status: String,
+        /// The city's notes on it.
+        notes: Option<String>,
+    },
+    /// A note from the city, in its words.
+    CityNote {
+        /// The note's type, when the city gives one.
+        note_kind: Option<String>,
+        /// The note.
+        text: String,
+    },
+    /// An entry written by an older version, as it was stored then (English).
+    Legacy {
+        /// Its kind.
+        code: String,
+        /// Its text.
+        text: String,
+    },
+}
+
+impl HistoryEvent {
+    /// The code stored in the history's `kind` column.
+    pub fn code(&self) -> &str {
+        match self {
+            HistoryEvent::Submitted => "submitted",
+            HistoryEvent::PhotosNotSent => "photos_not_sent",
+            HistoryEvent::Recovered => "recovered",
+            HistoryEvent::RetryLater { .. } => "retry_later",
+            HistoryEvent::Received { .. } => "received",
+            HistoryEvent::QueuedByCity => "queued_by_city",
+            HistoryEvent::NoAnswer => "no_answer",
+            HistoryEvent::ServerUnavailable { .. } => "server_unavailable",
+            HistoryEvent::ServerError { .. } => "server_error",
+            HistoryEvent::SaidDuplicate => "said_duplicate",
+            HistoryEvent::FoundOnServer { .. } => "found_on_server",
+            HistoryEvent::NotOnServer => "not_on_server",
+            HistoryEvent::IdFromToken { .. } => "id_from_token",
+            HistoryEvent::TokenUnreadable => "token_unreadable",
+            HistoryEvent::TokenNeverResolved => "token_never_resolved",
+            HistoryEvent::NeedsAttention { .. } => "needs_attention",
+            HistoryEvent::Cancelled => "cancelled",
+            HistoryEvent::RetriedByUser => "retried_by_user",
+            HistoryEvent::SettingsChanged => "settings_changed",
+            HistoryEvent::StatusChanged { .. } => "status_changed",
+            HistoryEvent::CityNote { .. } => "city_note",
+            HistoryEvent::Legacy { code, .. } => code,
+        }
+    }
 }
 
 /// The longest `Retry-After` obeyed: a day.
@@ -213,6 +335,7 @@ pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(24 * 3600);
 /// How long to wait between attempts: exponential from `initial`, capped at `max`, with
 /// jitter, and never sooner than a server's `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct RetryPolicy {
     /// Wait after the first failure.
     pub initial: Duration,
@@ -248,6 +371,29 @@ impl RetryPolicy {
         let jitter = 0.8 + 0.4 * (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
         let asked = retry_after.unwrap_or_default().min(RETRY_AFTER_CAP);
         base.mul_f64(jitter).min(self.max).max(asked)
+    }
+}
+
+/// How long finished (sent or withdrawn) reports and their history are kept on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Retention {
+    /// Finished reports (with their history) are kept this long after they last changed.
+    /// Default: 90 days.
+    pub finished_reports: Duration,
+    /// And at most this many of them, the newest. Default: 200.
+    pub max_finished_reports: u32,
+    /// History entries kept per report, the newest. Default: 50.
+    pub history_per_report: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            finished_reports: Duration::from_secs(90 * 86_400),
+            max_finished_reports: 200,
+            history_per_report: 50,
+        }
     }
 }
 

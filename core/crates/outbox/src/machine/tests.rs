@@ -32,7 +32,7 @@ fn progress(from: Phase, event: &str) -> Progress {
         p.attention = Some(Attention {
             kind,
             action: action_for(kind),
-            reason: String::new(),
+            count: None,
             messages: vec![],
         });
     }
@@ -66,12 +66,10 @@ fn event(name: &str) -> Event {
         "said_duplicate" => Event::SaidDuplicate,
         "refused" => Event::Refused {
             kind: AttentionKind::Refused,
-            reason: "no".into(),
             messages: vec![],
         },
         "refused_settings" => Event::Refused {
             kind: AttentionKind::SettingsRefused,
-            reason: "bad key".into(),
             messages: vec![],
         },
         "found" => Event::Found { id: "1".into() },
@@ -237,7 +235,13 @@ fn a_huge_retry_after_is_capped_and_the_history_says_so() {
             1_000 + day,
             "in a day, not wrapped nor in 3,000 years"
         );
-        assert!(next.history.unwrap().1.contains("at most a day"));
+        assert_eq!(
+            next.history,
+            Some(HistoryEvent::RetryLater {
+                asked_seconds: Some(asked)
+            }),
+            "the history keeps what was asked"
+        );
     }
 }
 
