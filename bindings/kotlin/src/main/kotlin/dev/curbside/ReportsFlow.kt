@@ -1,7 +1,5 @@
 package dev.curbside
 
-import dev.curbside.open311.*
-import dev.curbside.photo.*
 import dev.curbside.types.*
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.channels.awaitClose
@@ -15,9 +13,9 @@ import kotlinx.coroutines.flow.callbackFlow
  * (turned back into a draft) leaves the list. Collect it from a ViewModel; collection stops
  * the underlying subscription when cancelled.
  */
-fun CurbsideCore.reportsFlow(): Flow<List<Report>> = callbackFlow {
-    val current = LinkedHashMap<String, Report>()
-    val removed = HashMap<String, ULong>()
+fun Outbox.reportsFlow(): Flow<List<Report>> = callbackFlow {
+    val current = LinkedHashMap<ReportId, Report>()
+    val removed = HashMap<ReportId, ULong>()
     fun publish() {
         trySend(current.values.sortedByDescending { it.createdAt })
     }
@@ -43,7 +41,7 @@ fun CurbsideCore.reportsFlow(): Flow<List<Report>> = callbackFlow {
         // The list carries no warnings: apps read `databaseRecovery()` at start.
         override fun onDatabaseRecovered(recovery: DatabaseRecovery) {}
 
-        override fun onReportRemoved(id: String, version: ULong) {
+        override fun onReportRemoved(id: ReportId, version: ULong) {
             synchronized(current) {
                 current.remove(id)
                 removed[id] = version

@@ -1,17 +1,18 @@
 package dev.curbside
 
 import dev.curbside.open311.*
-import dev.curbside.photo.*
 import dev.curbside.types.*
 import java.nio.file.Path
 import java.time.Instant
+import java.util.concurrent.Executors
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertTrue
-import java.util.concurrent.Executors
 import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.delay
+import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withContext
 import kotlinx.coroutines.withTimeout
@@ -23,30 +24,30 @@ class CityTest {
     @TempDir
     lateinit var dir: Path
 
-    private val endpoint: String = System.getenv("CURBSIDE_SANDBOX_URL")
-        ?: error("CURBSIDE_SANDBOX_URL is not set: run these tests through tests/run")
-
-    private fun profile(endpoint: String) = """
-        {"id": "springfield", "name": "Springfield",
-         "server": {"endpoint": "$endpoint", "api_key": "sandbox-key"},
-         "required_contact": ["email"], "max_accuracy_m": 50,
+    private val springfield = profile(
+        "springfield",
+        extra = """, "required_contact": ["email"], "max_accuracy_m": 50,
          "service_area": {"type": "Polygon", "coordinates":
-           [[[-77.2, 38.8], [-76.9, 38.8], [-76.9, 39.0], [-77.2, 39.0], [-77.2, 38.8]]]}}
-    """.trimIndent()
+           [[[-77.2, 38.8], [-76.9, 38.8], [-76.9, 39.0], [-77.2, 39.0], [-77.2, 38.8]]]}""",
+    )
+
+    private suspend fun open(at: Path = dir) =
+        openCurbside(at, springfield, keys = mapOf("springfield" to "sandbox-key"))
+
+    private val here get() = Location(38.8893, -77.0502, 5.0, LocationSource.GPS, Instant.now())
 
     /** Another citizen's phone reports a problem through its own Curbside, and it is sent. */
     private suspend fun neighbourReports(service: String, latitude: Double, longitude: Double, description: String) {
-        CurbsideCore(dir.resolve("neighbour").toString()).use { phone ->
-            phone.addProfile(profile(endpoint))
-            val draft = phone.createDraft(DraftFields(
-                serviceCode = service, description = description, contact = Contact(email = "neighbour@example.org"),
-                location = Location(latitude, longitude, 5.0, LocationSource.GPS, Instant.now()),
+        open(dir.resolve("neighbour")).use { phone ->
+            val report = phone.report(listOf(
+                DraftEdit.City("springfield"), DraftEdit.Service(service), DraftEdit.Description(description),
+                DraftEdit.Contact(Contact(email = "neighbour@example.org")),
+                DraftEdit.Location(Location(latitude, longitude, 5.0, LocationSource.GPS, Instant.now())),
             ))
-            val report = phone.submit(draft.id, "springfield")
             // Its worker may send it before (or while) this sync runs: wait for it to be sent.
             withTimeout(10_000) {
-                while (phone.reports().single { it.id == report.id }.state != ReportState.Sent) {
-                    phone.syncNow()
+                while (phone.outbox().reports().single { it.id == report.id }.state != ReportState.Sent) {
+                    phone.outbox().syncNow()
                     delay(100)
                 }
             }
@@ -56,10 +57,10 @@ class CityTest {
     /**
      * Every call's work runs on the SDK's own threads: called from a single-threaded
      * dispatcher (an app's main thread), no step of the outbox and no exchange with a server
-     * happens on that thread (they used to, and a slow SQLite write froze the UI).
+     * happens on that thread, and while the city's server stalls the thread stays free.
      */
     @Test
-    fun `no call does its work on the caller's thread`() = runBlocking<Unit> {
+    fun `no call does its work on the caller's thread, and a stalled server never freezes it`() = runBlocking<Unit> {
         val threads = java.util.concurrent.ConcurrentLinkedQueue<String>()
         setLogSink(object : LogSink {
             override fun log(level: LogLevel, target: String, message: String) {
@@ -69,18 +70,28 @@ class CityTest {
         val ui = Executors.newSingleThreadExecutor { Thread(it, "ui-thread") }.asCoroutineDispatcher()
         try {
             withContext(ui) {
-                CurbsideCore(dir.toString()).use { core ->
-                    core.setNetworkAvailable(false)
-                    core.addProfile(profile(endpoint))
-                    core.catalogServices("springfield", true)
-                    core.nearbyRequests("springfield", 38.8893, -77.0502, 50.0, null, false)
-                    val draft = core.createDraft(DraftFields(
-                        serviceCode = "graffiti", description = "from the UI thread",
-                        contact = Contact(email = "ui@example.org"),
-                        location = Location(38.8893, -77.0502, 5.0, LocationSource.GPS, Instant.now()),
+                open().use { core ->
+                    core.outbox().setNetworkAvailable(false)
+                    core.cities().services("springfield", true)
+                    core.cities().nearby(NearbyQuery("springfield", 38.8893, -77.0502, 50.0))
+                    core.report(listOf(
+                        DraftEdit.City("springfield"), DraftEdit.Service("graffiti"),
+                        DraftEdit.Description("from the UI thread"),
+                        DraftEdit.Contact(Contact(email = "ui@example.org")), DraftEdit.Location(here),
                     ))
-                    core.submit(draft.id, "springfield")
-                    core.syncNow() // the network is back: the run's first steps are this call's
+                    core.outbox().syncNow() // the network is back: the run's first steps are this call's
+
+                    // The city's server stalls for 2 s; the UI thread keeps drawing frames.
+                    Sandbox.fault("stall:2000", scope = "any")
+                    val frames = AtomicInteger()
+                    val ticker = launch { while (true) { frames.incrementAndGet(); delay(20) } }
+                    val started = System.nanoTime()
+                    core.cities().services("springfield", true)
+                    val waited = (System.nanoTime() - started) / 1_000_000
+                    ticker.cancel()
+                    assertTrue(waited >= 1_500, "the server stalled ($waited ms)")
+                    assertTrue(frames.get() >= waited / 20 / 2, "${frames.get()} frames in $waited ms: the thread was blocked")
+                    core.shutdown()
                 }
             }
         } finally {
@@ -93,57 +104,59 @@ class CityTest {
 
     @Test
     fun `a profile drives the catalog, the form and its validation`() = runBlocking<Unit> {
-        CurbsideCore(dir.toString()).use { core ->
-            core.setNetworkAvailable(false)
-            val city = core.addProfile(profile(endpoint))
-            assertEquals("Springfield", city.name)
+        open().use { core ->
+            core.outbox().setNetworkAvailable(false)
+            val city = core.cities().profiles().single { it.id == "springfield" }
+            assertEquals("City of Springfield", city.name)
             assertTrue(city.hasServiceArea)
             assertEquals(listOf("email"), city.requiredContact)
 
-            val catalog = core.catalogServices("springfield", false)
+            val catalog = core.cities().services("springfield", false)
             assertFalse(catalog.stale)
             assertEquals(4, catalog.services.size)
+            val definition = core.cities().definition("springfield", "pothole", false).definition
 
-            val draft = core.createDraft(DraftFields(description = "From the Kotlin city test"))
-            val form = core.serviceForm(draft.id, "springfield", "pothole")
+            val draft = core.drafts().create(listOf(DraftEdit.Description("From the Kotlin city test")))
+            val form = core.cities().serviceForm(draft.id, "springfield", "pothole")
             assertEquals("springfield", form.draft.fields.profileId)
+            assertEquals(definition, form.definition)
             assertEquals(Datatype.entries.toSet(), form.definition.attributes.map { it.datatype }.toSet())
 
-            val problems = core.validateDraft(draft.id).map { it.field }.toSet()
-            assertEquals(setOf("location", "attributes.WHERE", "attributes.DEPTH", "contact.email"), problems)
-            val refused = assertFailsWith<ApiException.InvalidDraft> { core.submit(draft.id, "springfield") }
-            assertEquals(problems, refused.errors.map { it.field }.toSet())
+            val problems = core.drafts().validate(draft.id)
+            assertEquals(setOf("location", "attributes.WHERE", "attributes.DEPTH", "contact.email"), problems.map { it.field }.toSet())
+            assertEquals(FieldIssue.ContactRequired("City of Springfield"), problems.single { it.field == "contact.email" }.issue)
+            val refused = assertFailsWith<ApiException.NotReady> { core.outbox().submit(draft.id) }
+            assertEquals(problems, refused.issues)
 
-            val ready = form.draft.fields.copy(
-                location = Location(38.8893, -77.0502, 5.0, LocationSource.GPS, Instant.now()),
-                attributes = listOf(AttributeAnswer("WHERE", listOf("road")), AttributeAnswer("DEPTH", listOf("4"))),
-                contact = Contact(email = "ada@example.org"),
-            )
-            core.updateDraft(draft.id, ready)
-            assertEquals(emptyList(), core.validateDraft(draft.id))
+            core.drafts().edit(draft.id, listOf(
+                DraftEdit.Location(here),
+                DraftEdit.Answers(listOf(AttributeAnswer("WHERE", listOf("road")), AttributeAnswer("DEPTH", listOf("4")))),
+                DraftEdit.Contact(Contact(email = "ada@example.org")),
+            ))
+            assertEquals(emptyList(), core.drafts().validate(draft.id))
         }
     }
 
     @Test
     fun `a malformed profile names its field`() = runBlocking<Unit> {
-        CurbsideCore(dir.toString()).use { core ->
-            val error = assertFailsWith<ApiException.InvalidInput> { core.addProfile(profile("http://311.remote.example/")) }
-            assertEquals("profile.server.endpoint", error.field)
+        val error = assertFailsWith<ApiException.InvalidInput> {
+            openCurbside(dir, profile("remote", "http://311.remote.example/"))
         }
+        assertEquals("profile.server.endpoint", error.field)
     }
 
     @Test
-    fun `nearby requests come nearest first and as GeoJSON`() = runBlocking<Unit> {
-        CurbsideCore(dir.toString()).use { core ->
-            core.addProfile(profile(endpoint))
+    fun `nearby requests come nearest first, in a viewport and as GeoJSON`() = runBlocking<Unit> {
+        open().use { core ->
             neighbourReports("graffiti", 38.8894, -77.0502, "Kotlin nearby")
-            val nearby = core.nearbyRequests("springfield", 38.8893, -77.0502, 50.0, null, false)
+            val query = NearbyQuery("springfield", 38.8893, -77.0502, 50.0)
+            val nearby = core.cities().nearby(query)
             assertTrue(nearby.requests.isNotEmpty())
             assertEquals(nearby.requests.map { it.distanceM }.sorted(), nearby.requests.map { it.distanceM })
             assertTrue(nearby.requests.all { it.distanceM <= 50.0 })
-            val viewport = core.requestsInBox("springfield", 38.8890, -77.0505, 38.8897, -77.0499)
+            val viewport = core.cities().inBox("springfield", MapBox(38.8890, -77.0505, 38.8897, -77.0499))
             assertTrue(viewport.any { it.description == "Kotlin nearby" })
-            val geojson = core.requestsGeojson("springfield", 38.8893, -77.0502, 50.0)
+            val geojson = core.cities().nearbyGeojson(query)
             assertTrue(geojson.contains("\"FeatureCollection\""), geojson)
         }
     }

@@ -1,16 +1,16 @@
 package dev.curbside
 
 import dev.curbside.open311.*
-import dev.curbside.photo.*
 import dev.curbside.types.*
 import java.net.URI
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.nio.file.Path
-import java.time.Instant
+import java.time.Duration
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
 import kotlinx.coroutines.flow.first
@@ -24,78 +24,73 @@ class OutboxTest {
     @TempDir
     lateinit var dir: Path
 
-    private val endpoint: String = System.getenv("CURBSIDE_SANDBOX_URL")
-        ?: error("CURBSIDE_SANDBOX_URL is not set: run these tests through tests/run, which starts the sandbox")
-
-    private suspend fun open(): CurbsideCore = CurbsideCore(dir.toString()).also {
-        it.setServer("city", ServerConfig(endpoint = endpoint, apiKey = "sandbox-key"))
-        it.setRetryPolicy(0.05, 0.5, 0.05)
-    }
-
-    private fun pothole(description: String) = DraftFields(
-        serviceCode = "pothole",
-        location = Location(38.8893, -77.0502, 5.0, LocationSource.GPS, Instant.now()),
-        description = description,
-        attributes = listOf(AttributeAnswer("WHERE", listOf("road")), AttributeAnswer("DEPTH", listOf("3"))),
-    )
-
-    /** Queues a fault in the sandbox through its admin route. */
-    private fun sandboxFault(fault: String) {
-        val admin = URI(endpoint).resolve("/_sandbox/faults")
-        val request = HttpRequest.newBuilder(admin)
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .POST(HttpRequest.BodyPublishers.ofString("fault=$fault&scope=post&mode=next"))
-            .build()
-        val response = HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString())
-        assertEquals(200, response.statusCode())
-    }
+    private suspend fun untilSent(core: CurbsideCore, report: Report) = withTimeout(20_000) {
+        core.outbox().reportsFlow().first { list -> list.any { it.id == report.id && it.state == ReportState.Sent } }
+    }.single { it.id == report.id }
 
     @Test
     fun `a submitted report reaches the city and the flow shows every step`() = runBlocking<Unit> {
-        open().use { core ->
-            val draft = core.createDraft(pothole("Kotlin outbox report"))
-            val report = core.submit(draft.id, "city")
-            assertTrue(core.listDrafts().isEmpty(), "the draft became the report")
-            val sent = withTimeout(20_000) {
-                core.reportsFlow().first { list -> list.any { it.id == report.id && it.state == ReportState.Sent } }
-            }.single { it.id == report.id }
+        openCurbside(dir).use { core ->
+            val report = core.report(pothole("Kotlin outbox report"))
+            assertTrue(core.drafts().list().isEmpty(), "the draft became the report")
+            val sent = untilSent(core, report)
             assertNotNull(sent.requestId)
-            val detail = core.report(report.id)
-            assertEquals(listOf("submitted", "sent"), detail.history.map { it.kind })
+            val detail = core.outbox().report(report.id)
+            assertEquals(
+                listOf(HistoryEvent.Submitted, HistoryEvent.Received(sent.requestId)),
+                detail.history.map { it.event },
+            )
+        }
+    }
+
+    @Test
+    fun `no api key and no contact details are left on the device after a full flow`() = runBlocking<Unit> {
+        openCurbside(dir).use { core ->
+            val edits = pothole("Kotlin private report") +
+                DraftEdit.Contact(Contact(firstName = "Grace", email = "grace.hopper@example.org", phone = "+1 555 0199 4711"))
+            val report = core.report(edits)
+            untilSent(core, report)
+            core.shutdown()
+        }
+        val bytes = dir.toFile().walk().filter { it.isFile }.map { String(it.readBytes(), Charsets.ISO_8859_1) }.joinToString()
+        assertTrue("Kotlin private report" in bytes, "the search reads the database")
+        for (private in listOf("sandbox-key", "grace.hopper@example.org", "0199 4711")) {
+            assertFalse(private in bytes, "$private is on the device")
         }
     }
 
     @Test
     fun `finished reports are kept as long as the app says`() = runBlocking<Unit> {
-        open().use { core ->
-            core.setRetention(90u, 1u, 50u)
-            val first = core.submit(core.createDraft(pothole("Kotlin kept 1")).id, "city")
-            val second = core.submit(core.createDraft(pothole("Kotlin kept 2")).id, "city")
+        val config = CurbsideConfig(
+            dataDir = dir.toString(), profiles = listOf(profile("city")), apiKeys = mapOf("city" to "sandbox-key"),
+            retry = fast, retention = Retention(Duration.ofDays(90), 1u, 50u),
+        )
+        CurbsideCore.open(config).use { core ->
+            val first = core.report(pothole("Kotlin kept 1"))
+            val second = core.report(pothole("Kotlin kept 2"))
             withTimeout(20_000) {
-                core.reportsFlow().first { list ->
+                core.outbox().reportsFlow().first { list ->
                     list.filter { it.id == first.id || it.id == second.id }.count { it.state == ReportState.Sent } == 2
                 }
             }
-            core.syncNow() // a sending run ends with a prune
-            val kept = core.reports().filter { it.id == first.id || it.id == second.id }
+            core.outbox().syncNow() // a sending run ends with a prune
+            val kept = core.outbox().reports().filter { it.id == first.id || it.id == second.id }
             assertEquals(1, kept.size, "only the newest finished report")
         }
     }
 
     @Test
     fun `a lost answer is checked, not sent twice`() = runBlocking<Unit> {
-        open().use { core ->
+        openCurbside(dir).use { core ->
             val description = "Kotlin lost answer ${System.nanoTime()}"
-            sandboxFault("commit_then_drop")
-            val report = core.submit(core.createDraft(pothole(description)).id, "city")
-            withTimeout(20_000) {
-                core.reportsFlow().first { list -> list.any { it.id == report.id && it.state == ReportState.Sent } }
-            }
-            val history = core.report(report.id).history.map { it.kind }
-            assertTrue("unknown_outcome" in history, "$history")
+            Sandbox.fault("commit_then_drop")
+            val report = core.report(pothole(description))
+            untilSent(core, report)
+            val history = core.outbox().report(report.id).history.map { it.event }
+            assertTrue(HistoryEvent.NoAnswer in history, "$history")
             // Asked of the city's server directly, as anyone reading its open data would.
             val listing = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI(endpoint).resolve("requests.json?service_code=pothole&page_size=500")).build(),
+                HttpRequest.newBuilder(URI(Sandbox.endpoint).resolve("requests.json?service_code=pothole&page_size=500")).build(),
                 HttpResponse.BodyHandlers.ofString(),
             ).body()
             assertEquals(1, Regex(Regex.escape("\"description\":\"$description\"")).findAll(listing).count(), listing)
@@ -104,29 +99,33 @@ class OutboxTest {
 
     @Test
     fun `offline reports can be cancelled, and what cannot be sent is refused at submit`() = runBlocking<Unit> {
-        open().use { core ->
-            core.setNetworkAvailable(false)
-            val report = core.submit(core.createDraft(pothole("never mind")).id, "city")
-            assertEquals(ReportState.WaitingForNetwork, core.reports().single { it.id == report.id }.state)
-            assertEquals(ReportState.Cancelled, core.cancelReport(report.id).state)
+        openCurbside(dir).use { core ->
+            core.outbox().setNetworkAvailable(false)
+            val report = core.report(pothole("never mind"))
+            assertEquals(ReportState.WaitingForNetwork, core.outbox().reports().single { it.id == report.id }.state)
+            assertEquals(ReportState.Cancelled, core.outbox().cancel(report.id).state)
 
-            val incomplete = core.createDraft(DraftFields(description = "no service yet"))
-            val error = assertFailsWith<ApiException.InvalidDraft> { core.submit(incomplete.id, "city") }
-            assertEquals(listOf("service_code", "location"), error.errors.map { it.field })
-            assertFailsWith<ApiException.NotFound> { core.submit(incomplete.id, "no-such-server") }
-            assertEquals(1, core.listDrafts().size, "a refused draft stays a draft")
+            val incomplete = core.drafts().create(listOf(DraftEdit.City("city"), DraftEdit.Description("no service yet")))
+            val error = assertFailsWith<ApiException.NotReady> { core.outbox().submit(incomplete.id) }
+            assertEquals(listOf("service_code", "location"), error.issues.map { it.field })
+            assertEquals(listOf(FieldIssue.ChooseService, FieldIssue.PlaceOrAddress), error.issues.map { it.issue })
+            val nowhere = core.drafts().create(pothole("for no city", city = "atlantis"))
+            assertFailsWith<ApiException.NotFound> { core.outbox().submit(nowhere.id) }
+            val noCity = core.drafts().create(listOf(DraftEdit.Description("no city")))
+            assertEquals("profile_id", assertFailsWith<ApiException.InvalidInput> { core.outbox().submit(noCity.id) }.field)
+            assertEquals(3, core.drafts().list().size, "a refused draft stays a draft")
         }
     }
 
     @Test
     fun `background runs report what they did`() = runBlocking<Unit> {
-        open().use { core ->
-            core.setNetworkAvailable(false)
-            core.submit(core.createDraft(pothole("sent by run_pending")).id, "city")
-            val summary = core.runPending(20.0)
+        openCurbside(dir).use { core ->
+            core.outbox().setNetworkAvailable(false)
+            core.report(pothole("sent by run_pending"))
+            val summary = core.outbox().runPending(Duration.ofSeconds(20))
             assertEquals(0u, summary.waiting)
-            assertTrue(core.reports().all { it.state == ReportState.Sent })
-            val sync = core.syncNow()
+            assertTrue(core.outbox().reports().all { it.state == ReportState.Sent })
+            val sync = core.outbox().syncNow()
             assertEquals(0u, sync.waiting)
             assertEquals(null, sync.statusError, "the status refresh worked")
             assertTrue(!sync.skippedBusy)
@@ -136,28 +135,24 @@ class OutboxTest {
     /** Runs the outbox (worker off) until every report waits for the user, or fails the test. */
     private suspend fun untilAllNeedAttention(core: CurbsideCore): List<Report> {
         repeat(60) {
-            core.runPending(10.0)
-            val reports = core.reports()
+            core.outbox().runPending(Duration.ofSeconds(10))
+            val reports = core.outbox().reports()
             if (reports.all { it.state is ReportState.NeedsAttention }) return reports
             Thread.sleep(100)
         }
-        error("still not waiting for the user: ${core.reports().map { it.state }}")
+        error("still not waiting for the user: ${core.outbox().reports().map { it.state }}")
     }
 
     @Test
     fun `what a stubborn city answers becomes a code the app can show`() = runBlocking<Unit> {
-        open().use { core ->
-            core.setNetworkAvailable(false) // driven by runPending only
-            val root = endpoint.substringBefore("/open311/")
-            // A city that answers a bad key with 400, and one that answers a report it will
-            // never accept with a framework's 500 debug page.
-            core.setServer("strict", ServerConfig(endpoint = "$root/mode/key_400/open311/v2/", apiKey = "revoked"))
-            core.setServer("fragile", ServerConfig(endpoint = "$root/mode/refuse_500/open311/v2/", apiKey = "sandbox-key"))
-            val badKey = core.submit(core.createDraft(pothole("Kotlin bad key")).id, "strict")
-            val bottomless = pothole("Kotlin bottomless").copy(
-                attributes = listOf(AttributeAnswer("WHERE", listOf("road")), AttributeAnswer("DEPTH", listOf("bottomless"))),
-            )
-            val neverAccepted = core.submit(core.createDraft(bottomless).id, "fragile")
+        // A city that answers a bad key with 400, and one that answers a report it will
+        // never accept with a framework's 500 debug page.
+        val strict = profile("strict", Sandbox.mode("key_400"))
+        val fragile = profile("fragile", Sandbox.mode("refuse_500"))
+        openCurbside(dir, strict, fragile, keys = mapOf("strict" to "revoked", "fragile" to "sandbox-key")).use { core ->
+            core.outbox().setNetworkAvailable(false) // driven by runPending only
+            val badKey = core.report(pothole("Kotlin bad key", city = "strict"))
+            val neverAccepted = core.report(pothole("Kotlin bottomless", city = "fragile", depth = "bottomless"))
             val reports = untilAllNeedAttention(core)
 
             val key = (reports.single { it.id == badKey.id }.state as ReportState.NeedsAttention).attention
@@ -168,38 +163,40 @@ class OutboxTest {
             val failing = (reports.single { it.id == neverAccepted.id }.state as ReportState.NeedsAttention).attention
             assertEquals(AttentionKind.SERVER_KEEPS_FAILING, failing.kind)
             assertEquals(AttentionAction.EDIT_AND_RESUBMIT, failing.action)
+            assertEquals(3u, failing.count, "how many times it failed, for the text")
             assertEquals(listOf("ValidationError at /open311/v2/requests.json"), failing.messages.map { it.description })
             assertEquals(3u, reports.single { it.id == neverAccepted.id }.attempts)
         }
     }
 
     @Test
-    fun `a neighbour's identical report is never taken for ours`() = runBlocking<Unit> {
-        open().use { core ->
-            core.setNetworkAvailable(false)
-            val root = endpoint.substringBefore("/open311/")
-            core.setServer("twin", ServerConfig(endpoint = "$root/mode/neighbour_twin/open311/v2/", apiKey = "sandbox-key"))
-            sandboxFault("commit_then_drop")
-            val report = core.submit(core.createDraft(pothole("Pothole")).id, "twin")
+    fun `a neighbour's identical report is never taken for ours, and the user may send it`() = runBlocking<Unit> {
+        openCurbside(dir, profile("twin", Sandbox.mode("neighbour_twin")), keys = mapOf("twin" to "sandbox-key")).use { core ->
+            core.outbox().setNetworkAvailable(false)
+            Sandbox.fault("commit_then_drop")
+            val report = core.report(pothole("Pothole", city = "twin"))
             val state = untilAllNeedAttention(core).single { it.id == report.id }
             val attention = (state.state as ReportState.NeedsAttention).attention
             assertEquals(AttentionKind.AMBIGUOUS_MATCH, attention.kind)
             assertEquals(AttentionAction.CONFIRM_POSSIBLE_DUPLICATE, attention.action)
             assertEquals(null, state.requestId, "never marked sent on a guess")
+            // The user confirms: it is sent again.
+            assertEquals(ReportState.Queued, core.outbox().retry(report.id).state)
+            assertTrue(core.outbox().report(report.id).history.any { it.event == HistoryEvent.RetriedByUser })
         }
     }
 
     @Test
     fun `no ghost in the flow after edit and cancel`() = runBlocking<Unit> {
-        open().use { core ->
-            core.setNetworkAvailable(false) // both wait for the network: still editable
-            val edited = core.submit(core.createDraft(pothole("Kotlin edited")).id, "city")
-            val cancelled = core.submit(core.createDraft(pothole("Kotlin cancelled")).id, "city")
+        openCurbside(dir).use { core ->
+            core.outbox().setNetworkAvailable(false) // both wait for the network: still editable
+            val edited = core.report(pothole("Kotlin edited"))
+            val cancelled = core.report(pothole("Kotlin cancelled"))
             assertEquals(ReportState.WaitingForNetwork, edited.state)
-            val flow = core.reportsFlow()
+            val flow = core.outbox().reportsFlow()
             withTimeout(10_000) { flow.first { list -> list.any { it.id == edited.id } } }
-            core.editReport(edited.id)
-            core.cancelReport(cancelled.id)
+            core.outbox().edit(edited.id)
+            core.outbox().cancel(cancelled.id)
             val settled = withTimeout(10_000) {
                 flow.first { list ->
                     list.none { it.id == edited.id } &&
@@ -207,7 +204,7 @@ class OutboxTest {
                 }
             }
             assertEquals(listOf(cancelled.id), settled.map { it.id }, "the edited report is gone, not a ghost")
-            assertEquals(1, core.listDrafts().size, "it is a draft again")
+            assertEquals(1, core.drafts().list().size, "it is a draft again")
         }
     }
 
@@ -219,13 +216,13 @@ class OutboxTest {
                 lines.add("$level $target $message")
             }
         }, LogLevel.DEBUG)
-        open().use { core ->
-            core.setNetworkAvailable(false)
+        openCurbside(dir).use { core ->
+            core.outbox().setNetworkAvailable(false)
             val secret = "Kotlin log secret ${System.nanoTime()}"
-            val report = core.submit(core.createDraft(pothole(secret)).id, "city")
-            core.runPending(20.0)
-            assertEquals(ReportState.Sent, core.reports().single { it.id == report.id }.state)
-            val mine = lines.filter { report.id in it }
+            val report = core.report(pothole(secret))
+            core.outbox().runPending(Duration.ofSeconds(20))
+            assertEquals(ReportState.Sent, core.outbox().reports().single { it.id == report.id }.state)
+            val mine = lines.filter { report.id.value in it }
             assertTrue(mine.any { "from=in_flight" in it && "to=sent" in it }, "$mine")
             assertTrue(lines.any { it.contains("curbside::http") }, "exchanges are logged")
             assertTrue(lines.none { secret in it || "sandbox-key" in it || "38.8893" in it }, "$lines")
@@ -233,30 +230,37 @@ class OutboxTest {
     }
 
     @Test
-    fun `a damaged database is salvaged and the app is told`() = runBlocking<Unit> {
-        open().use { core ->
-            core.setNetworkAvailable(false)
-            core.submit(core.createDraft(pothole("Kotlin kept 1")).id, "city")
-            core.submit(core.createDraft(pothole("Kotlin kept 2")).id, "city")
+    fun `a damaged database is salvaged, the app is told, and support gets no contact details`() = runBlocking<Unit> {
+        openCurbside(dir).use { core ->
+            core.outbox().setNetworkAvailable(false)
+            core.report(pothole("Kotlin kept 1") + DraftEdit.Contact(Contact(email = "kept.private@example.org")))
+            core.report(pothole("Kotlin kept 2"))
+            core.shutdown()
         }
         java.io.RandomAccessFile(dir.resolve("curbside.sqlite3").toFile(), "rw").use {
             it.write("overwritten here".toByteArray())
         }
-        CurbsideCore(dir.toString()).use { core ->
+        openCurbside(dir).use { core ->
             val recovery = assertNotNull(core.databaseRecovery(), "the damage is said")
             assertEquals(2u, recovery.reports)
-            assertEquals(2, core.reports().size, "the reports came back")
+            assertEquals(2, core.outbox().reports().size, "the reports came back")
             val told = kotlinx.coroutines.CompletableDeferred<DatabaseRecovery>()
-            val subscription = core.subscribe(object : ReportListener {
+            val subscription = core.outbox().subscribe(object : ReportListener {
                 override fun onReports(reports: List<Report>) {}
                 override fun onReportChanged(report: Report) {}
-                override fun onReportRemoved(id: String, version: ULong) {}
+                override fun onReportRemoved(id: ReportId, version: ULong) {}
                 override fun onDatabaseRecovered(recovery: DatabaseRecovery) {
                     told.complete(recovery)
                 }
             })
             assertEquals(recovery, withTimeout(5_000) { told.await() }, "an event for listeners")
             subscription.cancel()
+
+            val export = dir.resolve("for-support.sqlite3").toString()
+            val exported = core.exportForSupport(export)
+            assertEquals(2u, exported.reports)
+            val text = String(java.io.File(export).readBytes(), Charsets.ISO_8859_1)
+            assertTrue("Kotlin kept 1" in text && "kept.private@example.org" !in text)
         }
     }
 }

@@ -1,7 +1,5 @@
 package dev.curbside
 
-import dev.curbside.open311.*
-import dev.curbside.photo.*
 import dev.curbside.types.*
 import java.io.File
 import java.nio.file.Path
@@ -24,11 +22,13 @@ class PhotoTest {
     private val camera: String = System.getenv("CURBSIDE_SAMPLE_PHOTO")
         ?: error("CURBSIDE_SAMPLE_PHOTO is not set: run these tests through tests/run")
 
+    private suspend fun open() = CurbsideCore.open(CurbsideConfig(dataDir = dir.toString()))
+
     @Test
     fun `a camera photo is added upright, stripped, with its position offered`() = runBlocking<Unit> {
-        CurbsideCore(dir.toString()).use { core ->
-            val draft = core.createDraft(DraftFields(serviceCode = "pothole"))
-            val added = core.addPhoto(draft.id, camera)
+        open().use { core ->
+            val draft = core.drafts().create(listOf(DraftEdit.Service("pothole")))
+            val added = core.photos().add(draft.id, camera)
             assertEquals(1200u, added.width, "turned upright")
             assertEquals(1600u, added.height)
             assertTrue(added.bytes > 0u && added.bytes <= 800_000u)
@@ -40,7 +40,7 @@ class PhotoTest {
             val bytes = File(added.path).readBytes()
             assertFalse(String(bytes, Charsets.ISO_8859_1).contains("Exif"), "no EXIF in the upload")
 
-            val without = core.removePhoto(draft.id, added.path)
+            val without = core.photos().remove(draft.id, added.path)
             assertTrue(without.fields.photos.isEmpty())
             assertFalse(File(added.path).exists())
         }
@@ -48,12 +48,13 @@ class PhotoTest {
 
     @Test
     fun `a file that is not a photo is refused and the draft is unchanged`() = runBlocking<Unit> {
-        CurbsideCore(dir.toString()).use { core ->
-            val draft = core.createDraft(DraftFields(description = "with a bad photo"))
+        open().use { core ->
+            val draft = core.drafts().create(listOf(DraftEdit.Description("with a bad photo")))
             val notes = dir.resolve("notes.txt").toFile().apply { writeText("not a photo") }
-            val error = assertFailsWith<ApiException.InvalidInput> { core.addPhoto(draft.id, notes.path) }
+            val error = assertFailsWith<ApiException.InvalidInput> { core.photos().add(draft.id, notes.path) }
             assertEquals("photo", error.field)
-            assertTrue(core.getDraft(draft.id).fields.photos.isEmpty())
+            assertTrue(core.drafts().get(draft.id).fields.photos.isEmpty())
+            assertFailsWith<ApiException.InvalidInput> { core.photos().remove(draft.id, notes.path) }
         }
     }
 }

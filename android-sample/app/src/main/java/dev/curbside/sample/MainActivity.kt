@@ -5,8 +5,9 @@ import android.os.Bundle
 import android.widget.Button
 import android.widget.LinearLayout
 import android.widget.TextView
+import dev.curbside.CurbsideConfig
 import dev.curbside.CurbsideCore
-import dev.curbside.types.DraftFields
+import dev.curbside.types.DraftEdit
 import dev.curbside.sample.core.DraftsModel
 import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel
@@ -16,19 +17,25 @@ import kotlinx.coroutines.launch
 /** One screen: a button that saves a draft, and the list of saved drafts. */
 class MainActivity : Activity() {
     private val scope = MainScope()
-    private lateinit var core: CurbsideCore
+    private var core: CurbsideCore? = null
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
-        // The app owns the path: Curbside keeps its database in the app's private files.
-        core = CurbsideCore(filesDir.resolve("curbside").path)
-        val model = DraftsModel(core)
+        scope.launch {
+            // The app owns the path: Curbside keeps its database in the app's private files.
+            val opened = CurbsideCore.open(CurbsideConfig(dataDir = filesDir.resolve("curbside").path))
+            core = opened
+            show(DraftsModel(opened.drafts()))
+        }
+    }
+
+    private fun show(model: DraftsModel) {
 
         val list = TextView(this)
         val add = Button(this).apply {
             text = "Save a draft"
             setOnClickListener {
-                scope.launch { model.save(null, DraftFields(serviceCode = "pothole", description = "Pothole")) }
+                scope.launch { model.save(null, listOf(DraftEdit.Service("pothole"), DraftEdit.Description("Pothole"))) }
             }
         }
         setContentView(LinearLayout(this).apply {
@@ -47,7 +54,7 @@ class MainActivity : Activity() {
 
     override fun onDestroy() {
         scope.cancel()
-        core.close()
+        core?.close()
         super.onDestroy()
     }
 }

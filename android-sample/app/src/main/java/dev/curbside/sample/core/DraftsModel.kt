@@ -1,9 +1,10 @@
 package dev.curbside.sample.core
 
 import dev.curbside.ApiException
-import dev.curbside.CurbsideCore
+import dev.curbside.Drafts
 import dev.curbside.types.Draft
-import dev.curbside.types.DraftFields
+import dev.curbside.types.DraftEdit
+import dev.curbside.types.DraftId
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
@@ -14,7 +15,7 @@ import kotlinx.coroutines.flow.asStateFlow
  * Every change goes to Curbside first and the list is then re-read from it: the database is
  * the truth, the UI only shows it.
  */
-class DraftsModel(private val core: CurbsideCore) {
+class DraftsModel(private val drafts: Drafts) {
     /** What the drafts screen shows. */
     data class State(
         val drafts: List<Draft> = emptyList(),
@@ -31,13 +32,13 @@ class DraftsModel(private val core: CurbsideCore) {
     /** Re-reads the drafts from Curbside. */
     suspend fun refresh() = attempt { }
 
-    /** Saves the form as a new draft (`id == null`) or over an existing one. */
-    suspend fun save(id: String?, fields: DraftFields) = attempt {
-        if (id == null) core.createDraft(fields) else core.updateDraft(id, fields)
+    /** Saves the user's edits as a new draft (`id == null`) or on an existing one. */
+    suspend fun save(id: DraftId?, edits: List<DraftEdit>) = attempt {
+        if (id == null) drafts.create(edits) else drafts.edit(id, edits)
     }
 
     /** Deletes a draft. */
-    suspend fun delete(id: String) = attempt { core.deleteDraft(id) }
+    suspend fun delete(id: DraftId) = attempt { drafts.delete(id) }
 
     private suspend fun attempt(change: suspend () -> Unit) {
         val failure = try {
@@ -46,12 +47,12 @@ class DraftsModel(private val core: CurbsideCore) {
         } catch (e: ApiException) {
             e
         }
-        val drafts = try { core.listDrafts() } catch (e: ApiException) { _state.value.drafts }
+        val list = try { drafts.list() } catch (e: ApiException) { _state.value.drafts }
         _state.value = when (failure) {
-            null -> State(drafts)
-            is ApiException.InvalidInput -> State(drafts, failure.reason, failure.field)
-            is ApiException.NotFound -> State(drafts, "This draft no longer exists.")
-            else -> State(drafts, failure.message)
+            null -> State(list)
+            is ApiException.InvalidInput -> State(list, failure.reason, failure.field)
+            is ApiException.NotFound -> State(list, "This draft no longer exists.")
+            else -> State(list, failure.message)
         }
     }
 }

@@ -1,7 +1,8 @@
 package dev.curbside.sample.core
 
+import dev.curbside.CurbsideConfig
 import dev.curbside.CurbsideCore
-import dev.curbside.types.DraftFields
+import dev.curbside.types.DraftEdit
 import dev.curbside.types.Location
 import dev.curbside.types.LocationSource
 import java.nio.file.Path
@@ -18,16 +19,14 @@ class DraftsModelTest {
 
     @Test
     fun `the screen shows what is stored and explains refusals`() = runBlocking<Unit> {
-        CurbsideCore(dir.toString()).use { core ->
-            val model = DraftsModel(core)
-            model.save(null, DraftFields(serviceCode = "graffiti", description = "Tag on the bridge"))
+        CurbsideCore.open(CurbsideConfig(dataDir = dir.toString())).use { core ->
+            val model = DraftsModel(core.drafts())
+            model.save(null, listOf(DraftEdit.Service("graffiti"), DraftEdit.Description("Tag on the bridge")))
             assertEquals(listOf("Tag on the bridge"), model.state.value.drafts.map { it.fields.description })
             assertNull(model.state.value.error)
 
-            val bad = DraftFields(
-                location = Location(91.0, 0.0, null, LocationSource.MANUAL_PIN, Instant.now()),
-            )
-            model.save(null, bad)
+            val bad = DraftEdit.Location(Location(91.0, 0.0, null, LocationSource.MANUAL_PIN, Instant.now()))
+            model.save(null, listOf(bad))
             assertEquals("location.latitude", model.state.value.fieldInError)
             assertEquals(1, model.state.value.drafts.size, "the refused draft was not saved")
 
