@@ -1,6 +1,6 @@
 import Foundation
 
-public extension CurbsideCore {
+public extension Outbox {
     /// The outbox as an `AsyncStream`: every report (newest first) now, and again after each
     /// change or removal. A copy older than the one held (a lower `version`) is dropped; a
     /// removed report (turned back into a draft) leaves the list. Iterate it in a `Task`;
@@ -21,8 +21,8 @@ public extension CurbsideCore {
 /// Keeps the latest state of every report and yields the whole list after each change.
 private final class ReportCollector: ReportListener, @unchecked Sendable {
     private let lock = NSLock()
-    private var current: [String: Report] = [:]
-    private var removed: [String: UInt64] = [:]
+    private var current: [ReportId: Report] = [:]
+    private var removed: [ReportId: UInt64] = [:]
     private let continuation: AsyncStream<[Report]>.Continuation
 
     init(_ continuation: AsyncStream<[Report]>.Continuation) {

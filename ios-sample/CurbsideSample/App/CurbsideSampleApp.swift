@@ -25,7 +25,7 @@ struct DraftsView: View {
             .overlay(alignment: .bottom) { if let error = state.error { Text(error).foregroundStyle(.red) } }
             .toolbar {
                 Button("Save a draft") {
-                    Task { await model?.save(id: nil, fields: DraftFields(serviceCode: "pothole", location: nil, description: "Pothole")) }
+                    Task { await model?.save(id: nil, edits: [.service(serviceCode: "pothole"), .description(text: "Pothole")]) }
                 }
             }
             .navigationTitle("Drafts")
@@ -33,8 +33,8 @@ struct DraftsView: View {
         .task {
             // The app owns the path: Curbside keeps its database in Application Support.
             let dir = URL.applicationSupportDirectory.appending(path: "curbside")
-            guard let core = try? CurbsideCore(dataDir: dir.path) else { return }
-            let model = DraftsModel(core: core)
+            guard let core = try? await CurbsideCore.open(config: CurbsideConfig(dataDir: dir.path)) else { return }
+            let model = DraftsModel(drafts: core.drafts())
             model.onChange = { state = $0 }
             self.model = model
             await model.refresh()

@@ -23,26 +23,26 @@ public final class DraftsModel {
     /// Called after every change of `state`.
     public var onChange: ((State) -> Void)?
 
-    private let core: CurbsideCore
+    private let drafts: Drafts
 
-    public init(core: CurbsideCore) {
-        self.core = core
+    public init(drafts: Drafts) {
+        self.drafts = drafts
     }
 
     /// Re-reads the drafts from Curbside.
     public func refresh() async { await attempt {} }
 
-    /// Saves the form as a new draft (`id == nil`) or over an existing one.
-    public func save(id: String?, fields: DraftFields) async {
+    /// Saves the user's edits as a new draft (`id == nil`) or on an existing one.
+    public func save(id: DraftId?, edits: [DraftEdit]) async {
         await attempt {
-            if let id { _ = try await self.core.updateDraft(id: id, fields: fields) }
-            else { _ = try await self.core.createDraft(fields: fields) }
+            if let id { _ = try await self.drafts.edit(id: id, edits: edits) }
+            else { _ = try await self.drafts.create(edits: edits) }
         }
     }
 
     /// Deletes a draft.
-    public func delete(id: String) async {
-        await attempt { try await self.core.deleteDraft(id: id) }
+    public func delete(id: DraftId) async {
+        await attempt { try await self.drafts.delete(id: id) }
     }
 
     private func attempt(_ change: () async throws -> Void) async {
@@ -57,7 +57,7 @@ public final class DraftsModel {
         } catch {
             next.error = "\(error)"
         }
-        next.drafts = (try? await core.listDrafts()) ?? state.drafts
+        next.drafts = (try? await drafts.list()) ?? state.drafts
         state = next
     }
 }

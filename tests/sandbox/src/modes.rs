@@ -35,6 +35,12 @@ pub enum Mode {
     /// Errors come without the spec's wrapper: Django REST framework's `{"code", "detail"}`,
     /// and in XML its `<root><detail><list-item>`.
     BareErrors,
+    /// Every answer comes after a wait (an overloaded city server on a bad day): by default
+    /// 2 s, `slow:MILLIS` for another.
+    Slow {
+        /// The wait.
+        millis: u64,
+    },
 }
 
 impl Mode {
@@ -49,6 +55,7 @@ impl Mode {
         "refuse_500",
         "neighbour_twin",
         "bare_errors",
+        "slow[:MILLIS]",
     ];
 
     /// Parses a mode's name (`ignore_filters:1000` takes the cap, 1,000 by default).
@@ -70,6 +77,11 @@ impl Mode {
             "refuse_500" => Mode::RefuseWith500,
             "neighbour_twin" => Mode::NeighbourTwin,
             "bare_errors" => Mode::BareErrors,
+            "slow" => Mode::Slow {
+                millis: arg.map_or(Ok(2000), |a| {
+                    a.parse().map_err(|_| format!("bad wait in mode {text}"))
+                })?,
+            },
             _ => {
                 return Err(format!(
                     "unknown mode {text} (one of {})",
@@ -126,6 +138,13 @@ pub(crate) struct Active(pub(crate) Vec<Mode>);
 impl Active {
     pub(crate) fn has(&self, mode: Mode) -> bool {
         self.0.iter().any(|m| m.same_kind(mode))
+    }
+
+    pub(crate) fn wait(&self) -> Option<std::time::Duration> {
+        self.0.iter().find_map(|m| match m {
+            Mode::Slow { millis } => Some(std::time::Duration::from_millis(*millis)),
+            _ => None,
+        })
     }
 
     pub(crate) fn row_cap(&self) -> Option<usize> {

@@ -333,6 +333,9 @@ fn list(pairs: &[(String, String)], name: &str) -> Vec<String> {
 }
 
 async fn route(state: &State, path: &str, req: Request<Incoming>, modes: &Active) -> Answer {
+    if let Some(wait) = modes.wait() {
+        tokio::time::sleep(wait).await;
+    }
     let view = View {
         status_ids: modes.has(Mode::StatusIds),
         no_positions: modes.has(Mode::NoPositions),

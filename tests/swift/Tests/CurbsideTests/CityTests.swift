@@ -2,88 +2,117 @@ import Curbside
 import Foundation
 import XCTest
 
-/// City profiles, the catalog and validation through the Swift API, against the sandbox.
+/// City profiles, the catalog, validation and nearby requests through the Swift API.
 final class CityTests: XCTestCase {
     private var dir: URL!
-    private var endpoint: String!
 
-    override func setUpWithError() throws {
-        endpoint = try XCTUnwrap(ProcessInfo.processInfo.environment["CURBSIDE_SANDBOX_URL"], "run through tests/run")
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("curbside-\(UUID().uuidString)")
+    override func setUpWithError() throws { dir = scratchDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    private func springfield() throws -> String {
+        profile("springfield", endpoint: try Sandbox.endpoint(), extra: #"""
+            , "required_contact": ["email"], "max_accuracy_m": 50,
+             "service_area": {"type": "Polygon", "coordinates":
+               [[[-77.2, 38.8], [-76.9, 38.8], [-76.9, 39.0], [-77.2, 39.0], [-77.2, 38.8]]]}
+            """#)
     }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
+    private func open(_ at: URL? = nil) async throws -> CurbsideCore {
+        try await openCurbside(at ?? dir, more: [try springfield()], keys: ["springfield": "sandbox-key"])
     }
 
-    private func profile(_ endpoint: String) -> String {
-        """
-        {"id": "springfield", "name": "Springfield", "server": {"endpoint": "\(endpoint)", "api_key": "sandbox-key"},
-         "required_contact": ["email"],
-         "service_area": {"type": "Polygon", "coordinates": [[[-77.2, 38.8], [-76.9, 38.8], [-76.9, 39.0], [-77.2, 39.0], [-77.2, 38.8]]]}}
-        """
+    private var here: Location {
+        Location(latitude: 38.8893, longitude: -77.0502, accuracyM: 5, source: .gps, capturedAt: Date())
+    }
+
+    /// Called from the main actor (an app's UI), no work runs on the main thread, and while
+    /// the city's server takes 2 s to answer the main actor keeps running.
+    @MainActor
+    func testNoCallRunsOnTheCallersThreadAndASlowServerNeverFreezesIt() async throws {
+        let sink = CollectingSink()
+        setLogSink(sink: sink, level: .debug)
+        let slow = profile("slow", endpoint: try Sandbox.mode("slow:2000"))
+        let core = try await openCurbside(dir, more: [slow], keys: ["slow": "sandbox-key"])
+        XCTAssertTrue(Thread.isMainThread, "the test runs on the main thread")
+        var frames = 0
+        let ticker = Task { @MainActor in
+            while !Task.isCancelled {
+                frames += 1
+                try? await Task.sleep(nanoseconds: 20_000_000)
+            }
+        }
+        let started = Date()
+        let services = try await core.cities().services(profileId: "slow", refresh: true)
+        let waited = Date().timeIntervalSince(started)
+        ticker.cancel()
+        XCTAssertEqual(services.services.count, 4)
+        XCTAssertGreaterThan(waited, 1.5, "the server was slow")
+        XCTAssertGreaterThan(Double(frames), waited / 0.02 / 3, "\(frames) frames in \(waited) s: the main actor was blocked")
+        _ = try await core.report(pothole("from the main actor"))
+        _ = try await core.outbox().syncNow()
+        let lines = sink.lines()
+        XCTAssertTrue(lines.contains { $0.hasPrefix("curbside::http") }, "exchanges were logged")
+        XCTAssertFalse(lines.contains { $0.hasSuffix("main=true") }, "work ran on the main thread: \(lines.filter { $0.hasSuffix("main=true") })")
+        await core.shutdown()
     }
 
     func testAProfileDrivesTheCatalogTheFormAndItsValidation() async throws {
-        let core = try CurbsideCore(dataDir: dir.path)
-        core.setNetworkAvailable(available: false)
-        let city = try await core.addProfile(json: profile(endpoint))
-        XCTAssertEqual(city.id, "springfield")
-        let catalog = try await core.catalogServices(profileId: "springfield", refresh: false)
+        let core = try await open()
+        try core.outbox().setNetworkAvailable(available: false)
+        let city = try await core.cities().profiles().first { $0.id == "springfield" }
+        XCTAssertEqual(city?.requiredContact, ["email"])
+        let catalog = try await core.cities().services(profileId: "springfield", refresh: false)
         XCTAssertFalse(catalog.stale)
         XCTAssertEqual(catalog.services.count, 4)
-        let draft = try await core.createDraft(fields: DraftFields(description: "From the Swift city test"))
-        let form = try await core.serviceForm(draftId: draft.id, profileId: "springfield", serviceCode: "pothole")
-        XCTAssertEqual(form.definition.attributes.count, 7)
-        let problems = Set(try await core.validateDraft(draftId: draft.id).map(\.field))
-        XCTAssertEqual(problems, ["location", "attributes.WHERE", "attributes.DEPTH", "contact.email"])
-        do {
-            _ = try await core.submit(draftId: draft.id, serverId: "springfield")
-            XCTFail("an incomplete report was submitted")
-        } catch let ApiError.InvalidDraft(errors) {
-            XCTAssertEqual(Set(errors.map(\.field)), problems)
-        }
+        let definition = try await core.cities().definition(profileId: "springfield", serviceCode: "pothole", refresh: false)
+
+        let draft = try await core.drafts().create(edits: [.description(text: "From the Swift city test")])
+        let form = try await core.cities().serviceForm(draftId: draft.id, profileId: "springfield", serviceCode: "pothole")
+        XCTAssertEqual(form.draft.fields.profileId, "springfield")
+        XCTAssertEqual(form.definition, definition.definition)
+        let problems = try await core.drafts().validate(id: draft.id)
+        XCTAssertEqual(Set(problems.map(\.field)), ["location", "attributes.WHERE", "attributes.DEPTH", "contact.email"])
+        _ = try await core.drafts().edit(id: draft.id, edits: [
+            .location(location: here),
+            .answers(answers: [AttributeAnswer(code: "WHERE", values: ["road"]), AttributeAnswer(code: "DEPTH", values: ["4"])]),
+            .contact(contact: Contact(firstName: nil, lastName: nil, email: "ada@example.org", phone: nil)),
+        ])
+        let none = try await core.drafts().validate(id: draft.id)
+        XCTAssertEqual(none, [])
     }
 
     func testAMalformedProfileNamesItsField() async throws {
-        let core = try CurbsideCore(dataDir: dir.path)
         do {
-            _ = try await core.addProfile(json: profile("http://311.remote.example/"))
-            XCTFail("an insecure endpoint was accepted")
+            _ = try await openCurbside(dir, more: [profile("remote", endpoint: "http://311.remote.example/")])
+            XCTFail("a plain-http remote endpoint was accepted")
         } catch let ApiError.InvalidInput(field, _) {
             XCTAssertEqual(field, "profile.server.endpoint")
         }
     }
 
-    /// Another citizen's phone reports a problem through its own Curbside, and it is sent.
-    private func neighbourReports(service: String, latitude: Double, longitude: Double, description: String) async throws {
-        let phone = try CurbsideCore(dataDir: dir.appendingPathComponent("neighbour").path)
-        _ = try await phone.addProfile(json: profile(endpoint))
-        let draft = try await phone.createDraft(fields: DraftFields(
-            serviceCode: service,
-            location: Location(latitude: latitude, longitude: longitude, accuracyM: 5, source: .gps, capturedAt: Date()),
-            description: description, contact: Contact(email: "neighbour@example.org")))
-        let report = try await phone.submit(draftId: draft.id, serverId: "springfield")
-        // Its worker may send it before (or while) this sync runs: wait for it to be sent.
+    func testNearbyRequestsComeNearestFirstInAViewportAndAsGeoJSON() async throws {
+        let neighbour = try await open(dir.appendingPathComponent("neighbour"))
+        let theirs = try await neighbour.report([
+            .city(profileId: "springfield"), .service(serviceCode: "graffiti"), .description(text: "Swift nearby"),
+            .contact(contact: Contact(firstName: nil, lastName: nil, email: "n@example.org", phone: nil)),
+            .location(location: Location(latitude: 38.8894, longitude: -77.0502, accuracyM: 5, source: .gps, capturedAt: Date())),
+        ])
         for _ in 0..<100 {
-            _ = try await phone.syncNow()
-            if case .sent? = try await phone.reports().first(where: { $0.id == report.id })?.state { return }
+            _ = try await neighbour.outbox().syncNow()
+            if try await neighbour.outbox().report(id: theirs.id).report.state == .sent { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
-        XCTFail("the neighbour's report was not sent")
-    }
+        await neighbour.shutdown()
 
-    func testNearbyRequestsComeNearestFirstAndAsGeoJSON() async throws {
-        let core = try CurbsideCore(dataDir: dir.path)
-        _ = try await core.addProfile(json: profile(endpoint))
-        try await neighbourReports(service: "graffiti", latitude: 38.8894, longitude: -77.0502, description: "Swift nearby")
-        let nearby = try await core.nearbyRequests(profileId: "springfield", latitude: 38.8893, longitude: -77.0502,
-                                                   radiusM: 50, serviceCode: nil, openOnly: false)
+        let core = try await open()
+        let query = NearbyQuery(profileId: "springfield", latitude: 38.8893, longitude: -77.0502, radiusM: 50)
+        let nearby = try await core.cities().nearby(query: query)
         XCTAssertFalse(nearby.requests.isEmpty)
         XCTAssertEqual(nearby.requests.map(\.distanceM), nearby.requests.map(\.distanceM).sorted())
-        XCTAssertTrue(nearby.requests.contains { $0.request.description == "Swift nearby" })
-        let geojson = try await core.requestsGeojson(profileId: "springfield", latitude: 38.8893, longitude: -77.0502, radiusM: 50)
-        let parsed = try JSONSerialization.jsonObject(with: Data(geojson.utf8)) as? [String: Any]
-        XCTAssertEqual(parsed?["type"] as? String, "FeatureCollection")
+        let viewport = try await core.cities().inBox(profileId: "springfield",
+                                                     viewport: MapBox(south: 38.8890, west: -77.0505, north: 38.8897, east: -77.0499))
+        XCTAssertTrue(viewport.contains { $0.description == "Swift nearby" })
+        let geojson = try await core.cities().nearbyGeojson(query: query)
+        XCTAssertTrue(geojson.contains("\"FeatureCollection\""))
     }
 }

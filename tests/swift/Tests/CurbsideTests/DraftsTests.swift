@@ -6,115 +6,89 @@ import XCTest
 final class DraftsTests: XCTestCase {
     private var dir: URL!
 
-    override func setUpWithError() throws {
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("curbside-\(UUID().uuidString)")
+    override func setUpWithError() throws { dir = scratchDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    private func open() async throws -> CurbsideCore {
+        try await CurbsideCore.open(config: CurbsideConfig(dataDir: dir.path))
     }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
+    private let here = Location(latitude: 38.8895, longitude: -77.0353, accuracyM: 4.5, source: .gps,
+                                capturedAt: Date(timeIntervalSince1970: 1_795_775_400))
 
-    private func open() throws -> CurbsideCore { try CurbsideCore(dataDir: dir.path) }
+    func testDraftsSurviveReopeningAndAreEditedFieldByField() async throws {
+        var core = try await open()
+        let first = try await core.drafts().create(edits: [.service(serviceCode: "pothole"), .location(location: here)])
+        _ = try await core.drafts().create(edits: [.description(text: "Street light out")])
+        await core.shutdown()
 
-    private func gps(latitude: Double = 38.8895, longitude: Double = -77.0353,
-                     accuracyM: Double? = 4.5, source: LocationSource = .gps) -> Location {
-        Location(latitude: latitude, longitude: longitude, accuracyM: accuracyM, source: source,
-                 capturedAt: Date(timeIntervalSince1970: 1_795_775_400))
-    }
-
-    private func pothole(_ location: Location? = nil) -> DraftFields {
-        DraftFields(serviceCode: "pothole", location: location ?? gps(),
-                    description: "Deep pothole in the bike lane")
-    }
-
-    func testDraftsSurviveReopeningAndCanBeUpdatedAndDeleted() async throws {
-        var core = try open()
-        let created = try await core.createDraft(fields: pothole())
-        _ = try await core.createDraft(fields: DraftFields(serviceCode: nil, location: nil, description: "Street light out"))
-
-        core = try open()
-        let listed = try await core.listDrafts()
+        core = try await open()
+        let listed = try await core.drafts().list()
         XCTAssertEqual(listed.count, 2)
-        XCTAssertEqual(listed[1], created, "oldest last, and read back exactly")
-        XCTAssertEqual(listed[0].fields.description, "Street light out")
+        XCTAssertEqual(listed[1], first, "oldest last, and read back exactly")
         XCTAssertNil(listed[0].fields.location)
 
-        let changed = DraftFields(serviceCode: "pothole", location: gps(accuracyM: nil, source: .manualPin),
-                                  description: "Pothole, now two of them")
-        let updated = try await core.updateDraft(id: created.id, fields: changed)
-        XCTAssertEqual(updated.fields, changed)
-        XCTAssertEqual(updated.createdAt, created.createdAt)
-        XCTAssertGreaterThanOrEqual(updated.updatedAt, created.updatedAt)
-
-        core = try open()
-        let reread = try await core.getDraft(id: created.id)
-        XCTAssertEqual(reread.fields.description, "Pothole, now two of them")
-        try await core.deleteDraft(id: created.id)
-        let remaining = try await core.listDrafts()
+        let edited = try await core.drafts().edit(id: first.id, edits: [.description(text: "Two potholes")])
+        XCTAssertEqual(edited.fields.serviceCode, "pothole", "a field not edited stays")
+        XCTAssertEqual(edited.fields.location, here)
+        XCTAssertEqual(edited.createdAt, first.createdAt)
+        try await core.drafts().delete(id: first.id)
+        let remaining = try await core.drafts().list()
         XCTAssertEqual(remaining.count, 1)
-        let afterReopen = try await open().listDrafts()
-        XCTAssertEqual(afterReopen.count, 1)
     }
 
     func testInvalidInputNamesTheFieldAndSavesNothing() async throws {
-        let core = try open()
-        let saved = try await core.createDraft(fields: pothole())
-        let cases: [(Double, Double, String)] = [
-            (200, 0, "location.latitude"),
-            (.nan, 0, "location.latitude"),
-            (0, .nan, "location.longitude"),
-        ]
-        for (latitude, longitude, field) in cases {
-            let bad = pothole(gps(latitude: latitude, longitude: longitude))
+        let core = try await open()
+        let saved = try await core.drafts().create(edits: [.location(location: here)])
+        for (lat, lon, field) in [(200.0, 0.0, "location.latitude"), (Double.nan, 0.0, "location.latitude"),
+                                  (0.0, Double.nan, "location.longitude")] {
+            let bad = DraftEdit.location(location: Location(latitude: lat, longitude: lon, accuracyM: nil,
+                                                            source: .manualPin, capturedAt: Date()))
             do {
-                _ = try await core.createDraft(fields: bad)
-                XCTFail("\(field): create accepted")
+                _ = try await core.drafts().create(edits: [bad])
+                XCTFail("accepted \(lat), \(lon)")
             } catch let ApiError.InvalidInput(name, _) {
                 XCTAssertEqual(name, field)
             }
-            do {
-                _ = try await core.updateDraft(id: saved.id, fields: bad)
-                XCTFail("\(field): update accepted")
-            } catch ApiError.InvalidInput {}
         }
-        let listed = try await core.listDrafts()
-        XCTAssertEqual(listed, [saved])
+        let drafts = try await core.drafts().list()
+        XCTAssertEqual(drafts, [saved])
     }
 
-    func testUnknownIdsAreNotFoundAndMalformedIdsAreInvalid() async throws {
-        let core = try open()
-        let saved = try await core.createDraft(fields: pothole())
-        try await core.deleteDraft(id: saved.id)
-        await assertNotFound { _ = try await core.getDraft(id: saved.id) }
-        await assertNotFound { _ = try await core.updateDraft(id: saved.id, fields: self.pothole()) }
-        await assertNotFound { try await core.deleteDraft(id: saved.id) }
+    func testUnknownIdsAreNotFound() async throws {
+        let core = try await open()
+        let saved = try await core.drafts().create(edits: [])
+        try await core.drafts().delete(id: saved.id)
         do {
-            _ = try await core.getDraft(id: "42")
-            XCTFail("a malformed id was accepted")
-        } catch let ApiError.InvalidInput(field, _) {
-            XCTAssertEqual(field, "id")
-        }
+            _ = try await core.drafts().get(id: saved.id)
+            XCTFail("a deleted draft was found")
+        } catch ApiError.NotFound {}
     }
 
-    func testAnUnusableDataDirectoryIsAStorageError() throws {
+    func testAnAutosaveWhileAPhotoIsBeingAddedLosesNothing() async throws {
+        let camera = try XCTUnwrap(ProcessInfo.processInfo.environment["CURBSIDE_SAMPLE_PHOTO"])
+        let core = try await open()
+        let draft = try await core.drafts().create(edits: [.service(serviceCode: "pothole")])
+        async let adding = core.photos().add(draftId: draft.id, sourcePath: camera)
+        for text in ["D", "De", "Dee", "Deep pothole"] {
+            _ = try await core.drafts().edit(id: draft.id, edits: [.description(text: text)])
+        }
+        let added = try await adding
+        _ = try await core.drafts().edit(id: draft.id, edits: [.description(text: "Deep pothole!")])
+        let saved = try await core.drafts().get(id: draft.id)
+        XCTAssertEqual(saved.fields.photos, [added.path], "the photo survived every autosave")
+        XCTAssertEqual(saved.fields.description, "Deep pothole!")
+    }
+
+    func testAnUnusableDataDirectoryIsAStorageError() async throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let file = dir.appendingPathComponent("a-file")
         try Data("not a directory".utf8).write(to: file)
-        XCTAssertThrowsError(try CurbsideCore(dataDir: file.appendingPathComponent("data").path)) { error in
-            guard case let ApiError.Storage(reason) = error else {
-                return XCTFail("expected Storage, got \(error)")
-            }
-            XCTAssertTrue(reason.contains("data directory"), reason)
-        }
-    }
-
-    private func assertNotFound(_ body: () async throws -> Void, line: UInt = #line) async {
         do {
-            try await body()
-            XCTFail("expected NotFound", line: line)
-        } catch ApiError.NotFound {
-        } catch {
-            XCTFail("expected NotFound, got \(error)", line: line)
+            _ = try await CurbsideCore.open(config: CurbsideConfig(dataDir: file.appendingPathComponent("data").path))
+            XCTFail("opened inside a file")
+        } catch let ApiError.Storage(reason) {
+            XCTAssertTrue(reason.contains("data directory"), reason)
         }
     }
 }

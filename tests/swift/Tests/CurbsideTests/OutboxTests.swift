@@ -5,108 +5,92 @@ import XCTest
 /// The outbox through the generated Swift API and `reportsStream()`, against the sandbox.
 final class OutboxTests: XCTestCase {
     private var dir: URL!
-    private var endpoint: String!
 
-    override func setUpWithError() throws {
-        endpoint = try XCTUnwrap(ProcessInfo.processInfo.environment["CURBSIDE_SANDBOX_URL"],
-                                 "run these tests through tests/run, which starts the sandbox")
-        dir = FileManager.default.temporaryDirectory.appendingPathComponent("curbside-\(UUID().uuidString)")
-    }
+    override func setUpWithError() throws { dir = scratchDirectory() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
 
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: dir)
-    }
-
-    private func open() async throws -> CurbsideCore {
-        let core = try CurbsideCore(dataDir: dir.path)
-        try await core.setServer(serverId: "city", config: ServerConfig(endpoint: endpoint, apiKey: "sandbox-key"))
-        core.setRetryPolicy(initialSeconds: 0.05, maxSeconds: 0.5, tokenPollSeconds: 0.05)
-        return core
-    }
-
-    private func pothole(_ description: String) -> DraftFields {
-        DraftFields(serviceCode: "pothole",
-                    location: Location(latitude: 38.8893, longitude: -77.0502, accuracyM: 5, source: .gps, capturedAt: Date()),
-                    description: description,
-                    attributes: [AttributeAnswer(code: "WHERE", values: ["bike"]), AttributeAnswer(code: "DEPTH", values: ["2"])])
-    }
-
-    func testASubmittedReportReachesTheCityAndTheStreamShowsIt() async throws {
-        let core = try await open()
-        let draft = try await core.createDraft(fields: pothole("Swift outbox report"))
-        let report = try await core.submit(draftId: draft.id, serverId: "city")
+    private func untilSent(_ core: CurbsideCore, _ report: Report) async -> Report? {
         let id = report.id
-        let seen = await firstList(of: core.reportsStream(), within: 20) { reports in
+        let seen = await firstList(of: core.outbox().reportsStream(), within: 20) { reports in
             reports.contains { $0.id == id && $0.state == .sent }
         }
-        let sent = seen?.first { $0.id == id }
+        return seen?.first { $0.id == id }
+    }
+
+    func testASubmittedReportReachesTheCityWithItsHistory() async throws {
+        let core = try await openCurbside(dir)
+        let report = try await core.report(pothole("Swift outbox report"))
+        let sent = await untilSent(core, report)
         XCTAssertNotNil(sent?.requestId, "not sent within 20 s")
-        let detail = try await core.report(id: report.id)
-        XCTAssertEqual(detail.history.map(\.kind), ["submitted", "sent"])
+        let detail = try await core.outbox().report(id: report.id)
+        XCTAssertEqual(detail.history.map(\.event), [.submitted, .received(requestId: sent?.requestId)])
+    }
+
+    func testNoApiKeyAndNoContactDetailsStayOnTheDevice() async throws {
+        let core = try await openCurbside(dir)
+        let contact = Contact(firstName: "Grace", lastName: nil, email: "grace.swift@example.org", phone: "+1 555 0142 4711")
+        let report = try await core.report(pothole("Swift private report") + [.contact(contact: contact)])
+        _ = await untilSent(core, report)
+        await core.shutdown()
+        let bytes = bytesOf(dir)
+        XCTAssertTrue(bytes.contains("Swift private report"), "the search reads the database")
+        for secret in ["sandbox-key", "grace.swift@example.org", "0142 4711"] {
+            XCTAssertFalse(bytes.contains(secret), "\(secret) is on the device")
+        }
     }
 
     func testOfflineReportsCanBeCancelledAndIncompleteOnesAreRefused() async throws {
-        let core = try await open()
-        core.setNetworkAvailable(available: false)
-        let draft = try await core.createDraft(fields: pothole("never mind"))
-        let report = try await core.submit(draftId: draft.id, serverId: "city")
-        let cancelled = try await core.cancelReport(id: report.id)
+        let core = try await openCurbside(dir)
+        try core.outbox().setNetworkAvailable(available: false)
+        let report = try await core.report(pothole("never mind"))
+        let cancelled = try await core.outbox().cancel(id: report.id)
         XCTAssertEqual(cancelled.state, .cancelled)
 
-        let incomplete = try await core.createDraft(fields: DraftFields(description: "no service yet"))
+        let incomplete = try await core.drafts().create(edits: [.city(profileId: "city"), .description(text: "no service yet")])
         do {
-            _ = try await core.submit(draftId: incomplete.id, serverId: "city")
+            _ = try await core.outbox().submit(draftId: incomplete.id)
             XCTFail("an incomplete draft was submitted")
-        } catch let ApiError.InvalidDraft(errors) {
-            XCTAssertEqual(errors.map(\.field), ["service_code", "location"])
+        } catch let ApiError.NotReady(issues) {
+            XCTAssertEqual(issues.map(\.field), ["service_code", "location"])
+            XCTAssertEqual(issues.map(\.issue), [.chooseService, .placeOrAddress])
         }
-        let drafts = try await core.listDrafts()
+        let drafts = try await core.drafts().list()
         XCTAssertEqual(drafts.count, 1, "a refused draft stays a draft")
     }
 
     func testBackgroundRunsSendWhatIsDue() async throws {
-        let core = try await open()
-        core.setNetworkAvailable(available: false)
-        let draft = try await core.createDraft(fields: pothole("sent by runPending"))
-        _ = try await core.submit(draftId: draft.id, serverId: "city")
-        let summary = try await core.runPending(seconds: 20)
+        let core = try await openCurbside(dir)
+        try core.outbox().setNetworkAvailable(available: false)
+        _ = try await core.report(pothole("sent by runPending"))
+        let summary = try await core.outbox().runPending(budget: 20)
         XCTAssertEqual(summary.waiting, 0)
-        let reports = try await core.reports()
+        let reports = try await core.outbox().reports()
         XCTAssertTrue(reports.allSatisfy { $0.state == .sent })
+        let sync = try await core.outbox().syncNow()
+        XCTAssertNil(sync.statusError)
     }
 
     /// Runs the outbox (worker off) until every report waits for the user.
     private func untilAllNeedAttention(_ core: CurbsideCore) async throws -> [Report] {
         for _ in 0..<60 {
-            _ = try await core.runPending(seconds: 10)
-            let reports = try await core.reports()
+            _ = try await core.outbox().runPending(budget: 10)
+            let reports = try await core.outbox().reports()
             if reports.allSatisfy({ if case .needsAttention = $0.state { return true } else { return false } }) {
                 return reports
             }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         XCTFail("still not waiting for the user")
-        return try await core.reports()
+        return try await core.outbox().reports()
     }
 
     func testWhatAStubbornCityAnswersBecomesACode() async throws {
-        let core = try await open()
-        core.setNetworkAvailable(available: false)
-        let root = endpoint.components(separatedBy: "/open311/")[0]
-        try await core.setServer(serverId: "strict",
-                                 config: ServerConfig(endpoint: root + "/mode/key_400/open311/v2/", apiKey: "revoked"))
-        try await core.setServer(serverId: "fragile",
-                                 config: ServerConfig(endpoint: root + "/mode/refuse_500/open311/v2/", apiKey: "sandbox-key"))
-        let badKey = try await core.submit(draftId: try await core.createDraft(fields: pothole("Swift bad key")).id,
-                                           serverId: "strict")
-        let bottomless = DraftFields(serviceCode: "pothole",
-                                     location: Location(latitude: 38.8893, longitude: -77.0502, accuracyM: 5,
-                                                        source: .gps, capturedAt: Date()),
-                                     description: "Swift bottomless",
-                                     attributes: [AttributeAnswer(code: "WHERE", values: ["road"]),
-                                                  AttributeAnswer(code: "DEPTH", values: ["bottomless"])])
-        let never = try await core.submit(draftId: try await core.createDraft(fields: bottomless).id,
-                                          serverId: "fragile")
+        let more = [profile("strict", endpoint: try Sandbox.mode("key_400")),
+                    profile("fragile", endpoint: try Sandbox.mode("refuse_500"))]
+        let core = try await openCurbside(dir, more: more, keys: ["strict": "revoked", "fragile": "sandbox-key"])
+        try core.outbox().setNetworkAvailable(available: false)
+        let badKey = try await core.report(pothole("Swift bad key", city: "strict"))
+        let never = try await core.report(pothole("Swift bottomless", city: "fragile", depth: "bottomless"))
         let reports = try await untilAllNeedAttention(core)
 
         guard case let .needsAttention(key) = reports.first(where: { $0.id == badKey.id })?.state else {
@@ -120,22 +104,22 @@ final class OutboxTests: XCTestCase {
             return XCTFail("the refused report does not wait for the user")
         }
         XCTAssertEqual(failing.kind, .serverKeepsFailing)
-        XCTAssertEqual(failing.action, .editAndResubmit)
+        XCTAssertEqual(failing.count, 3)
         XCTAssertEqual(failing.messages.map(\.description), ["ValidationError at /open311/v2/requests.json"])
+        let retried = try await core.outbox().retry(id: never.id)
+        XCTAssertEqual(retried.state, .queued)
     }
 
     func testNoGhostInTheStreamAfterEditAndCancel() async throws {
-        let core = try await open()
-        core.setNetworkAvailable(available: false)
-        let edited = try await core.submit(draftId: try await core.createDraft(fields: pothole("Swift edited")).id,
-                                           serverId: "city")
-        let cancelled = try await core.submit(draftId: try await core.createDraft(fields: pothole("Swift cancelled")).id,
-                                              serverId: "city")
+        let core = try await openCurbside(dir)
+        try core.outbox().setNetworkAvailable(available: false)
+        let edited = try await core.report(pothole("Swift edited"))
+        let cancelled = try await core.report(pothole("Swift cancelled"))
         XCTAssertEqual(edited.state, .waitingForNetwork)
-        _ = try await core.editReport(id: edited.id)
-        _ = try await core.cancelReport(id: cancelled.id)
+        _ = try await core.outbox().edit(id: edited.id)
+        _ = try await core.outbox().cancel(id: cancelled.id)
         let (editedId, cancelledId) = (edited.id, cancelled.id)
-        let last = await firstList(of: core.reportsStream(), within: 10) { reports in
+        let last = await firstList(of: core.outbox().reportsStream(), within: 10) { reports in
             reports.allSatisfy { $0.id != editedId }
                 && reports.first(where: { $0.id == cancelledId })?.state == .cancelled
         }
@@ -145,54 +129,35 @@ final class OutboxTests: XCTestCase {
     func testTheLogReachesTheAppWithoutPersonalData() async throws {
         let sink = CollectingSink()
         setLogSink(sink: sink, level: .debug)
-        let core = try await open()
-        core.setNetworkAvailable(available: false)
+        let core = try await openCurbside(dir)
+        try core.outbox().setNetworkAvailable(available: false)
         let secret = "Swift log secret \(UUID().uuidString)"
-        let report = try await core.submit(draftId: try await core.createDraft(fields: pothole(secret)).id,
-                                           serverId: "city")
-        _ = try await core.runPending(seconds: 20)
+        let report = try await core.report(pothole(secret))
+        _ = try await core.outbox().runPending(budget: 20)
         let lines = sink.lines()
-        XCTAssertTrue(lines.contains { $0.contains(report.id) && $0.contains("to=sent") }, "\(lines)")
+        XCTAssertTrue(lines.contains { $0.contains(report.id.value) && $0.contains("to=sent") }, "\(lines)")
         XCTAssertFalse(lines.contains { $0.contains(secret) || $0.contains("sandbox-key") })
     }
-}
 
-/// Keeps every log line.
-final class CollectingSink: LogSink, @unchecked Sendable {
-    private let lock = NSLock()
-    private var kept: [String] = []
+    func testADamagedDatabaseIsSalvagedAndSupportGetsNoContactDetails() async throws {
+        var core = try await openCurbside(dir)
+        try core.outbox().setNetworkAvailable(available: false)
+        let contact = Contact(firstName: nil, lastName: nil, email: "kept.swift@example.org", phone: nil)
+        _ = try await core.report(pothole("Swift kept") + [.contact(contact: contact)])
+        await core.shutdown()
+        let db = dir.appendingPathComponent("curbside.sqlite3")
+        let handle = try FileHandle(forWritingTo: db)
+        handle.write(Data("overwritten here".utf8))
+        try handle.close()
 
-    func log(level: LogLevel, target: String, message: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        kept.append("\(target) \(message)")
+        core = try await openCurbside(dir)
+        let recovery = try XCTUnwrap(core.databaseRecovery(), "the damage is said")
+        XCTAssertEqual(recovery.reports, 1)
+        let export = dir.appendingPathComponent("for-support.sqlite3")
+        let exported = try await core.exportForSupport(path: export.path)
+        XCTAssertEqual(exported.reports, 1)
+        let text = String(decoding: try Data(contentsOf: export), as: UTF8.self)
+        XCTAssertTrue(text.contains("Swift kept"))
+        XCTAssertFalse(text.contains("kept.swift@example.org"))
     }
-
-    func lines() -> [String] {
-        lock.lock()
-        defer { lock.unlock() }
-        return kept
-    }
-}
-
-/// The first list `stream` yields that satisfies `condition`, or nil after `seconds`: a stream
-/// that stops yielding can never hang the suite.
-func firstList(
-    of stream: AsyncStream<[Report]>,
-    within seconds: Double,
-    where condition: @escaping @Sendable ([Report]) -> Bool
-) async -> [Report]? {
-    let found = Task { () -> [Report]? in
-        for await reports in stream where condition(reports) {
-            return reports
-        }
-        return nil
-    }
-    let watchdog = Task {
-        try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
-        found.cancel() // ends the stream's iteration, and with it the subscription
-    }
-    let result = await found.value
-    watchdog.cancel()
-    return result
 }
