@@ -8,7 +8,8 @@ let package = Package(
     name: "CurbsideSwiftTests",
     targets: [
         .systemLibrary(name: "CurbsideFFI", path: "Sources/CurbsideFFI"),
-        .target(name: "Curbside", dependencies: ["CurbsideFFI"], path: "Sources/Curbside"),
+        .target(name: "Curbside", dependencies: ["CurbsideFFI"], path: "Sources/Curbside",
+                resources: [.copy("Resources/Localizable.xcstrings")]),
         .target(name: "CurbsideSampleCore", dependencies: ["Curbside"], path: "Sources/CurbsideSampleCore"),
         .testTarget(
             name: "CurbsideTests",
