@@ -79,7 +79,9 @@ impl Outbox {
 
     /// Pull-to-refresh: sends everything due and refreshes the city's status of sent reports.
     pub async fn sync_now(&self) -> Result<RunSummary, ApiError> {
-        self.sdk.run_async(|c| async move { c.sync_now().await }).await
+        self.sdk
+            .run_async(|c| async move { c.sync_now().await })
+            .await
     }
 
     /// The platform's network hint: `true` when connectivity returns (the worker tries at

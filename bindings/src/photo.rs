@@ -26,7 +26,11 @@ impl Photos {
     /// Runs the image at `source_path` (JPEG, PNG or WebP; convert HEIC on the platform
     /// first) through the pipeline and adds the result to the draft. The source file is left
     /// as it is; only the processed copy is ever sent.
-    pub async fn add(&self, draft_id: DraftId, source_path: String) -> Result<AddedPhoto, ApiError> {
+    pub async fn add(
+        &self,
+        draft_id: DraftId,
+        source_path: String,
+    ) -> Result<AddedPhoto, ApiError> {
         let (draft, photo) = self
             .sdk
             .run(move |c| c.add_photo(&draft_id, std::path::Path::new(&source_path)))
@@ -37,7 +41,9 @@ impl Photos {
     /// Removes one of the draft's photos (a path from `Draft.fields.photos`), deleting the
     /// processed file when nothing else uses it.
     pub async fn remove(&self, draft_id: DraftId, photo: String) -> Result<Draft, ApiError> {
-        self.sdk.run(move |c| c.remove_photo(&draft_id, &photo)).await
+        self.sdk
+            .run(move |c| c.remove_photo(&draft_id, &photo))
+            .await
     }
 }
 

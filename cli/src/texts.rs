@@ -54,23 +54,51 @@ pub(crate) fn attention(attention: &Attention) -> String {
 pub(crate) fn history(event: &HistoryEvent) -> String {
     match event {
         HistoryEvent::Submitted => "Saved on this device, waiting to be sent".into(),
-        HistoryEvent::PhotosNotSent => "This city's server takes no photo uploads; the report is sent without its photos".into(),
+        HistoryEvent::PhotosNotSent => {
+            "This city's server takes no photo uploads; the report is sent without its photos"
+                .into()
+        }
         HistoryEvent::Recovered => "Interrupted while sending; checking whether it arrived".into(),
-        HistoryEvent::RetryLater { asked_seconds: Some(s) } => format!("The city's server asked to wait {s} s; waiting at most a day, then trying again"),
-        HistoryEvent::RetryLater { asked_seconds: None } => "The city's server asked to wait; will try again".into(),
-        HistoryEvent::Received { request_id: Some(id) } => format!("Received by the city as request {id}"),
-        HistoryEvent::Received { request_id: None } => "Received by the city (it gives no request id)".into(),
+        HistoryEvent::RetryLater {
+            asked_seconds: Some(s),
+        } => format!(
+            "The city's server asked to wait {s} s; waiting at most a day, then trying again"
+        ),
+        HistoryEvent::RetryLater {
+            asked_seconds: None,
+        } => "The city's server asked to wait; will try again".into(),
+        HistoryEvent::Received {
+            request_id: Some(id),
+        } => format!("Received by the city as request {id}"),
+        HistoryEvent::Received { request_id: None } => {
+            "Received by the city (it gives no request id)".into()
+        }
         HistoryEvent::QueuedByCity => "The city queued it; waiting for its id".into(),
-        HistoryEvent::NoAnswer => "No usable answer from the city; checking whether it arrived".into(),
-        HistoryEvent::ServerUnavailable { status } => format!("The city's server answered HTTP {status}; checking whether it arrived"),
-        HistoryEvent::ServerError { status, messages } => format!("The city's server failed with HTTP {status}{}; checking whether it arrived", words(messages)),
+        HistoryEvent::NoAnswer => {
+            "No usable answer from the city; checking whether it arrived".into()
+        }
+        HistoryEvent::ServerUnavailable { status } => {
+            format!("The city's server answered HTTP {status}; checking whether it arrived")
+        }
+        HistoryEvent::ServerError { status, messages } => format!(
+            "The city's server failed with HTTP {status}{}; checking whether it arrived",
+            words(messages)
+        ),
         HistoryEvent::SaidDuplicate => "The city says it already has this; looking for it".into(),
-        HistoryEvent::FoundOnServer { request_id } => format!("Found on the city's server as request {request_id}; not sent again"),
+        HistoryEvent::FoundOnServer { request_id } => {
+            format!("Found on the city's server as request {request_id}; not sent again")
+        }
         HistoryEvent::NotOnServer => "Not on the city's server; sending again".into(),
         HistoryEvent::IdFromToken { request_id } => format!("The city gave it the id {request_id}"),
-        HistoryEvent::TokenUnreadable => "Received by the city; its id could not be looked up".into(),
-        HistoryEvent::TokenNeverResolved => "Received by the city, which never gave its id: its status cannot be followed".into(),
-        HistoryEvent::NeedsAttention { attention: a } => format!("{}{}", attention(a), words(&a.messages)),
+        HistoryEvent::TokenUnreadable => {
+            "Received by the city; its id could not be looked up".into()
+        }
+        HistoryEvent::TokenNeverResolved => {
+            "Received by the city, which never gave its id: its status cannot be followed".into()
+        }
+        HistoryEvent::NeedsAttention { attention: a } => {
+            format!("{}{}", attention(a), words(&a.messages))
+        }
         HistoryEvent::Cancelled => "Withdrawn before it was sent".into(),
         HistoryEvent::RetriedByUser => "Sending again, as asked".into(),
         HistoryEvent::SettingsChanged => "Server settings changed; trying again".into(),
@@ -78,8 +106,14 @@ pub(crate) fn history(event: &HistoryEvent) -> String {
             Some(notes) => format!("Status is now {status}: {notes}"),
             None => format!("Status is now {status}"),
         },
-        HistoryEvent::CityNote { note_kind: Some(kind), text } => format!("[{kind}] {text}"),
-        HistoryEvent::CityNote { note_kind: None, text } => text.clone(),
+        HistoryEvent::CityNote {
+            note_kind: Some(kind),
+            text,
+        } => format!("[{kind}] {text}"),
+        HistoryEvent::CityNote {
+            note_kind: None,
+            text,
+        } => text.clone(),
         HistoryEvent::Legacy { text, .. } => text.clone(),
     }
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use curbside_core::open311::{ApiKey, Format};
 use curbside_core::outbox::{
-    AttentionAction, AttentionKind, HistoryEvent, OutboxEvent, ReportId, ReportState, RetryPolicy, SendStep,
+    AttentionAction, AttentionKind, HistoryEvent, OutboxEvent, ReportId, ReportState, RetryPolicy,
+    SendStep,
 };
 use curbside_core::{Curbside, DraftFields, Error};
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig, Scope};
@@ -199,7 +200,9 @@ async fn an_unanswered_post_is_found_not_resent() {
             "{description}: {history:?}"
         );
         assert!(
-            history.iter().any(|h| matches!(h.event, HistoryEvent::FoundOnServer { .. })),
+            history
+                .iter()
+                .any(|h| matches!(h.event, HistoryEvent::FoundOnServer { .. })),
             "{description}: {history:?}"
         );
     }
@@ -215,7 +218,10 @@ async fn a_post_that_never_arrived_is_sent_again_after_checking() {
     drain(&curbside).await;
     let (sent, history) = curbside.report(&report.id).unwrap();
     assert_eq!(sent.state, ReportState::Sent);
-    assert!(history.iter().any(|h| h.event == HistoryEvent::NotOnServer), "{history:?}");
+    assert!(
+        history.iter().any(|h| h.event == HistoryEvent::NotOnServer),
+        "{history:?}"
+    );
     assert_eq!(on_server(&sandbox, "captive portal"), 1);
 }
 
@@ -389,10 +395,17 @@ async fn no_api_key_and_no_contact_details_stay_in_the_database_after_a_full_flo
             .into_iter()
             .find(|r| r.field("description") == Some("with contact"))
             .unwrap();
-        assert_eq!(stored.field("email"), Some("ada.lovelace@example.org"), "the city got it");
+        assert_eq!(
+            stored.field("email"),
+            Some("ada.lovelace@example.org"),
+            "the city got it"
+        );
         drop(curbside);
         let bytes = database_bytes(dir.path());
-        assert!(holds(&bytes, "with contact"), "the search sees the database");
+        assert!(
+            holds(&bytes, "with contact"),
+            "the search sees the database"
+        );
         for secret in ["sandbox-key", "profile-secret-4711"] {
             assert!(!holds(&bytes, secret), "{secret} is in the database");
         }
@@ -709,7 +722,9 @@ async fn photos_travel_as_uploads_or_the_history_says_why_not() {
     let plain = submit(&curbside, with_photo("no uploads here"));
     let history = curbside.report(&plain.id).unwrap().1;
     assert!(
-        history.iter().any(|h| h.event == HistoryEvent::PhotosNotSent),
+        history
+            .iter()
+            .any(|h| h.event == HistoryEvent::PhotosNotSent),
         "{history:?}"
     );
 

@@ -6,7 +6,9 @@
 use std::time::{Duration, Instant};
 
 use curbside_core::open311::{ApiKey, Format, Open311Client, RequestQuery};
-use curbside_core::outbox::{AttentionAction, AttentionKind, HistoryEvent, OutboxEvent, ReportState};
+use curbside_core::outbox::{
+    AttentionAction, AttentionKind, HistoryEvent, OutboxEvent, ReportState,
+};
 use curbside_core::Curbside;
 use curbside_sandbox::{Fault, Mode, Sandbox, SandboxConfig, Scope};
 
@@ -195,9 +197,7 @@ async fn a_report_the_server_never_accepts_stops_after_three_checked_attempts() 
     assert_eq!(sandbox.requests().len(), 0);
     let history = curbside.report(&report.id).unwrap().1;
     assert!(
-        history
-            .iter()
-            .all(|h| h.event != HistoryEvent::NoAnswer),
+        history.iter().all(|h| h.event != HistoryEvent::NoAnswer),
         "the city answered, and the history says so: {history:#?}"
     );
     assert!(history

@@ -136,7 +136,9 @@ fn a_support_export_keeps_what_was_read_but_no_contact_details_or_keys() {
     let curbside = Curbside::open(dir.path()).unwrap();
     let aside = std::fs::read(&curbside.database_recovery().unwrap().moved_to).unwrap();
     assert!(
-        aside.windows(27).any(|w| w == b"reporter.private@example.org"[..27].as_ref()),
+        aside
+            .windows(27)
+            .any(|w| w == b"reporter.private@example.org"[..27].as_ref()),
         "the damaged file itself holds the contact details"
     );
     let export = dir.path().join("for-support.sqlite3");
@@ -145,7 +147,11 @@ fn a_support_export_keeps_what_was_read_but_no_contact_details_or_keys() {
     let exported = std::fs::read(&export).unwrap();
     let holds = |text: &str| exported.windows(text.len()).any(|w| w == text.as_bytes());
     assert!(holds("exported for support"), "what support needs is there");
-    for private in ["reporter.private@example.org", "123 4567", "support-secret-key"] {
+    for private in [
+        "reporter.private@example.org",
+        "123 4567",
+        "support-secret-key",
+    ] {
         assert!(!holds(private), "{private} left the device");
     }
 }

@@ -339,12 +339,11 @@ impl Outbox {
                         Event::ServerFailed { status, messages }
                     }
                     Open311Error::Duplicate { .. } => Event::SaidDuplicate,
-                    Open311Error::Rejected { messages, .. } | Open311Error::NotFound { messages } => {
-                        Event::Refused {
-                            kind: AttentionKind::Refused,
-                            messages,
-                        }
-                    }
+                    Open311Error::Rejected { messages, .. }
+                    | Open311Error::NotFound { messages } => Event::Refused {
+                        kind: AttentionKind::Refused,
+                        messages,
+                    },
                     Open311Error::Auth { messages, .. } => Event::Refused {
                         kind: AttentionKind::SettingsRefused,
                         messages,
@@ -479,7 +478,10 @@ impl Outbox {
         row.progress = progress;
         edit(&mut row);
         let finished = matches!(row.progress.phase, Phase::Sent | Phase::Cancelled);
-        if finished && from != row.progress.phase && !self.engine.keep_contact.load(Ordering::Relaxed) {
+        if finished
+            && from != row.progress.phase
+            && !self.engine.keep_contact.load(Ordering::Relaxed)
+        {
             // Personal data is kept only as long as needed: not once the report is finished.
             forget_contact(&mut row);
             reports::rewrite_content(tx, &row)?;

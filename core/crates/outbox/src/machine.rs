@@ -258,10 +258,7 @@ pub fn transition(
             p.next_at = now;
             history = Some(HistoryEvent::SaidDuplicate);
         }
-        (
-            InFlight,
-            Event::Refused { kind, messages },
-        ) => {
+        (InFlight, Event::Refused { kind, messages }) => {
             if kind == AttentionKind::SettingsRefused {
                 effect = Some(Effect::PauseServer);
             }
@@ -277,7 +274,12 @@ pub fn transition(
         (Checking, Event::NotFound) if from.server_failures >= MAX_SERVER_FAILURES => {
             let messages = from.server_messages.clone();
             let failures = Some(from.server_failures);
-            history = needs(&mut p, AttentionKind::ServerKeepsFailing, failures, messages);
+            history = needs(
+                &mut p,
+                AttentionKind::ServerKeepsFailing,
+                failures,
+                messages,
+            );
         }
         (Checking, Event::NotFound) => {
             p.phase = Queued;

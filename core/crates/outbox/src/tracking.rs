@@ -125,7 +125,11 @@ fn apply_status(
 ) -> Result<Option<Report>> {
     let known = reports::history(tx, &row.id)?;
     let mut news: Vec<HistoryEvent> = Vec::new();
-    if let Some(status) = remote.status.clone().filter(|_| remote.status != row.status) {
+    if let Some(status) = remote
+        .status
+        .clone()
+        .filter(|_| remote.status != row.status)
+    {
         news.push(HistoryEvent::StatusChanged {
             status,
             notes: remote.status_notes.clone(),

@@ -260,7 +260,10 @@ mod tests {
 
     /// The full schema of every earlier version, oldest first: `HISTORY[i]` is version `i + 1`.
     fn history() -> Vec<String> {
-        let v3 = OUTBOX.replace("summary   TEXT NOT NULL,\n    args      TEXT\n", "summary   TEXT NOT NULL\n");
+        let v3 = OUTBOX.replace(
+            "summary   TEXT NOT NULL,\n    args      TEXT\n",
+            "summary   TEXT NOT NULL\n",
+        );
         assert_ne!(v3, OUTBOX, "version 3 had no history args");
         vec![
             V1.to_string(),
@@ -433,14 +436,18 @@ mod tests {
         .unwrap();
         migrate(&mut conn).unwrap();
         let (config, profile): (String, String) = conn
-            .query_row(
-                "SELECT config, profile FROM servers, profiles",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+            .query_row("SELECT config, profile FROM servers, profiles", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .unwrap();
-        assert!(!config.contains("s3cr3t") && config.contains("https://x/"), "{config}");
-        assert!(!profile.contains("s3cr3t") && profile.contains("https://x/"), "{profile}");
+        assert!(
+            !config.contains("s3cr3t") && config.contains("https://x/"),
+            "{config}"
+        );
+        assert!(
+            !profile.contains("s3cr3t") && profile.contains("https://x/"),
+            "{profile}"
+        );
     }
 
     #[test]
