@@ -25,7 +25,6 @@ fn pothole() -> DraftFields {
             email: Some("ada@example.org".into()),
             ..Default::default()
         },
-        photos: vec!["/data/photos/3f2a.jpg".into()],
         ..Default::default()
     }
 }
@@ -46,6 +45,20 @@ fn drafts_survive_reopening_and_can_be_updated_and_deleted() {
     };
 
     let curbside = Curbside::open(dir.path()).unwrap();
+    let with_a_path = DraftFields {
+        photos: vec!["/sdcard/DCIM/IMG_0001.jpg".into()],
+        ..pothole()
+    };
+    assert!(
+        matches!(
+            curbside.create_draft(with_a_path),
+            Err(Error::InvalidInput {
+                field: "photos",
+                ..
+            })
+        ),
+        "photos come only through the pipeline"
+    );
     let listed = curbside.list_drafts().unwrap();
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[1], created, "oldest last, and read back exactly");

@@ -712,14 +712,18 @@ async fn photos_travel_as_uploads_or_the_history_says_why_not() {
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(dir.path(), &sandbox);
-    let photo = dir.path().join("photo.jpg");
-    std::fs::write(&photo, vec![0xA5u8; 30_000]).unwrap();
-    let with_photo = |d: &str| DraftFields {
-        photos: vec![photo.display().to_string()],
-        ..pothole(d)
+    // A camera photo, through the pipeline like every photo of a report.
+    let camera = dir.path().join("camera.png");
+    image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([x as u8, y as u8, 128]))
+        .save(&camera)
+        .unwrap();
+    let with_photo = |description: &str| {
+        let draft = curbside.create_draft(pothole(description)).unwrap();
+        curbside.add_photo(&draft.id, &camera).unwrap();
+        curbside.submit(&draft.id, SERVER).unwrap()
     };
 
-    let plain = submit(&curbside, with_photo("no uploads here"));
+    let plain = with_photo("no uploads here");
     let history = curbside.report(&plain.id).unwrap().1;
     assert!(
         history
@@ -731,7 +735,7 @@ async fn photos_travel_as_uploads_or_the_history_says_why_not() {
     let mut config = server(&sandbox);
     config.quirks.media = curbside_core::open311::MediaUpload::Multipart;
     curbside.set_server(SERVER, config).unwrap();
-    submit(&curbside, with_photo("with upload"));
+    with_photo("with upload");
     drain(&curbside).await;
     let stored = sandbox
         .requests()

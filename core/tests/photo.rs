@@ -556,13 +556,17 @@ fn photos_join_drafts_and_leave_them_cleanly() {
         Err(Error::InvalidInput { field: "photo", .. })
     ));
 
-    // A path the app put in the draft itself is dropped from it but never deleted.
+    // A path an app puts in the form it saves is not taken: photos come only through the
+    // pipeline, and a file outside the photo directory is never deleted.
     let mut fields = curbside.get_draft(&draft.id).unwrap().fields;
+    let before = fields.photos.clone();
     fields.photos.push(camera.display().to_string());
-    curbside.update_draft(&draft.id, fields).unwrap();
-    curbside
-        .remove_photo(&draft.id, &camera.display().to_string())
-        .unwrap();
+    let saved = curbside.update_draft(&draft.id, fields).unwrap();
+    assert_eq!(saved.fields.photos, before);
+    assert!(matches!(
+        curbside.remove_photo(&draft.id, &camera.display().to_string()),
+        Err(Error::InvalidInput { field: "photo", .. })
+    ));
     assert!(
         camera.exists(),
         "files outside the photo directory are never deleted"
