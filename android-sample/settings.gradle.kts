@@ -12,4 +12,4 @@ dependencyResolutionManagement {
     }
 }
 rootProject.name = "CurbsideSample"
-include(":app")
+include(":curbside", ":app")

@@ -5,7 +5,8 @@ import javax.xml.parsers.DocumentBuilderFactory
 
 /**
  * Curbside's codes in the user's words: why a report needs attention, what to fix in a field,
- * and each history entry. The texts are the library's string resources (`res/values`, and
+ * and each history entry. The texts are the Android library's string resources
+ * (`android-sample/curbside/src/main/res/values`, and
  * `res/values-fi` in Finnish); [string] looks one up by name and formats it. On Android:
  * `CurbsideTexts { name, args -> context.getString(context.resources.getIdentifier(name, "string", context.packageName), *args) }`.
  * The city's own words (`Attention.messages`, notes) are shown as they come.
@@ -86,10 +87,13 @@ class CurbsideTexts(private val string: (name: String, args: Array<out Any>) -> 
          * The texts in `language` ("en", "fi"; English where a text is missing) from the
          * string resources on the classpath: for the JVM outside Android (desktop, tests).
          */
-        fun fromResources(language: String): CurbsideTexts {
+        fun fromResources(language: String): CurbsideTexts = CurbsideTexts(classpathStrings(language))
+
+        /** The lookup [fromResources] uses: a name and arguments to the text, in `language`. */
+        fun classpathStrings(language: String): (String, Array<out Any>) -> String {
             val english = load("values")
             val local = if (language == "en") emptyMap() else load("values-$language")
-            return CurbsideTexts { name, args ->
+            return { name, args ->
                 val format = local[name] ?: english[name] ?: error("no text $name")
                 String.format(java.util.Locale.forLanguageTag(language), format, *args)
             }

@@ -1,0 +1,286 @@
+package dev.curbside.sample
+
+import android.Manifest
+import android.app.Activity
+import android.content.Intent
+import android.content.pm.PackageManager
+import android.location.LocationManager
+import android.os.Bundle
+import android.provider.MediaStore
+import android.text.InputType
+import android.view.View
+import android.widget.Button
+import android.widget.CheckBox
+import android.widget.EditText
+import android.widget.LinearLayout
+import android.widget.RadioButton
+import android.widget.RadioGroup
+import dev.curbside.ApiException
+import dev.curbside.CurbsideTexts
+import dev.curbside.NearbyQuery
+import dev.curbside.android.Curbside
+import dev.curbside.android.of
+import dev.curbside.open311.Attribute
+import dev.curbside.open311.AttributeAnswer
+import dev.curbside.open311.Datatype
+import dev.curbside.open311.ServiceDefinition
+import dev.curbside.types.Draft
+import dev.curbside.types.DraftEdit
+import dev.curbside.types.DraftId
+import dev.curbside.types.Location
+import dev.curbside.types.LocationSource
+import java.io.File
+import java.time.Instant
+import kotlinx.coroutines.MainScope
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
+
+/**
+ * One report: the form built from the service's definition (all six datatypes), where it is
+ * (the device's fix, and a pin to adjust), a photo from the camera, what was already
+ * reported nearby, and submit. Everything typed is saved in the draft (so a rotation or a
+ * killed process loses nothing) and read back from it.
+ */
+class ReportActivity : Activity() {
+    private val scope = MainScope()
+    private val draftId by lazy { DraftId(restored ?: intent.getStringExtra(DRAFT)!!) }
+    private var restored: String? = null
+    private var definition: ServiceDefinition? = null
+    private var location: Location? = null
+    private val texts by lazy { CurbsideTexts.of(this) }
+
+    private val form by lazy { LinearLayout(this).apply { orientation = LinearLayout.VERTICAL } }
+    private val description by lazy { EditText(this).apply { tag = "description"; hint = "What is wrong?" } }
+    private val latitude by lazy { EditText(this).apply { tag = "latitude"; hint = "Latitude"; inputType = DECIMAL } }
+    private val longitude by lazy { EditText(this).apply { tag = "longitude"; hint = "Longitude"; inputType = DECIMAL } }
+    private val where by lazy { label("where") }
+    private val photos by lazy { label("photos") }
+    private val nearby by lazy { label("nearby") }
+    private val issues by lazy { label("issues") }
+
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        restored = savedInstanceState?.getString(DRAFT)
+        val locate = Button(this).apply { text = "Use my location"; tag = "locate"; setOnClickListener { locate() } }
+        val pin = Button(this).apply { text = "Put the pin here"; tag = "pin"; setOnClickListener { pin() } }
+        val camera = Button(this).apply { text = "Take a photo"; tag = "camera"; setOnClickListener { takePhoto() } }
+        val submit = Button(this).apply { text = "Send to the city"; tag = "submit"; setOnClickListener { submit() } }
+        setContentView(column(form, description, where, locate, latitude, longitude, pin, nearby, camera, photos, issues, submit))
+        scope.launch { load(intent.getStringExtra(SERVICE).takeIf { savedInstanceState == null }) }
+    }
+
+    /** Reads the draft (and the service's questions) and shows them. */
+    private suspend fun load(service: String?) {
+        val draft = saving.withLock {
+            val current = Curbside.core().drafts().get(draftId)
+            if (service != null && (current.fields.serviceCode != service || current.fields.definition == null)) {
+                Curbside.core().cities().serviceForm(draftId, SampleApp.CITY, service).draft
+            } else {
+                current
+            }
+        }
+        definition = draft.fields.definition
+        title = definition?.serviceCode ?: "Report"
+        form.removeAllViews()
+        definition?.attributes?.filter { it.variable }?.sortedBy { it.order ?: 0u }?.forEach { form.addView(question(it, draft)) }
+        description.setText(draft.fields.description)
+        location = draft.fields.location
+        location?.let { latitude.setText(it.latitude.toString()); longitude.setText(it.longitude.toString()) }
+        show(draft)
+    }
+
+    /** One question's view, by datatype, filled with the draft's answer. */
+    private fun question(attribute: Attribute, draft: Draft): View {
+        val answer = draft.fields.attributes.firstOrNull { it.code == attribute.code }?.values.orEmpty()
+        val box = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL }
+        box.addView(label("question:${attribute.code}", attribute.description + if (attribute.required) " *" else ""))
+        when (attribute.datatype) {
+            Datatype.SINGLE_VALUE_LIST -> box.addView(RadioGroup(this).apply {
+                attribute.values.forEach { value ->
+                    addView(RadioButton(context).apply {
+                        id = View.generateViewId()
+                        text = value.name
+                        tag = "attr:${attribute.code}:${value.key}"
+                        isChecked = value.key in answer
+                    })
+                }
+            })
+            Datatype.MULTI_VALUE_LIST -> attribute.values.forEach { value ->
+                box.addView(CheckBox(this).apply {
+                    text = value.name
+                    tag = "attr:${attribute.code}:${value.key}"
+                    isChecked = value.key in answer
+                })
+            }
+            else -> box.addView(EditText(this).apply {
+                tag = "attr:${attribute.code}"
+                setText(answer.firstOrNull().orEmpty())
+                inputType = when (attribute.datatype) {
+                    Datatype.NUMBER -> DECIMAL
+                    Datatype.DATETIME -> InputType.TYPE_CLASS_DATETIME
+                    Datatype.TEXT -> InputType.TYPE_CLASS_TEXT or InputType.TYPE_TEXT_FLAG_MULTI_LINE
+                    else -> InputType.TYPE_CLASS_TEXT
+                }
+            })
+        }
+        return box
+    }
+
+    /** The answers as the form shows them now. */
+    private fun answers(): List<AttributeAnswer> = definition?.attributes.orEmpty().filter { it.variable }.mapNotNull { attribute ->
+        val values = when (attribute.datatype) {
+            Datatype.SINGLE_VALUE_LIST, Datatype.MULTI_VALUE_LIST -> attribute.values
+                .filter { (form.findViewWithTag<android.widget.CompoundButton>("attr:${attribute.code}:${it.key}"))?.isChecked == true }
+                .map { it.key }
+            else -> listOfNotNull(form.findViewWithTag<EditText>("attr:${attribute.code}")?.text?.toString()?.takeIf { it.isNotBlank() })
+        }
+        values.takeIf { it.isNotEmpty() }?.let { AttributeAnswer(attribute.code, it, attribute.datatype == Datatype.MULTI_VALUE_LIST) }
+    }
+
+    /** The form's edits, saved in the draft. */
+    private fun edits() = listOf(DraftEdit.Description(description.text.toString()), DraftEdit.Answers(answers())) +
+        listOfNotNull(location?.let { DraftEdit.Location(it) })
+
+    /** Saves what is on screen; it finishes even if the screen goes. */
+    private fun save() {
+        val edits = edits()
+        val id = draftId
+        processScope.launch { saving.withLock { runCatching { Curbside.drafts { it.edit(id, edits) } } } }
+    }
+
+    private fun locate() {
+        if (checkSelfPermission(Manifest.permission.ACCESS_FINE_LOCATION) != PackageManager.PERMISSION_GRANTED) {
+            requestPermissions(arrayOf(Manifest.permission.ACCESS_FINE_LOCATION), LOCATE)
+            return
+        }
+        val fix = getSystemService(LocationManager::class.java)?.getLastKnownLocation(LocationManager.GPS_PROVIDER)
+        if (fix == null) {
+            where.text = "No position yet: put the pin where the problem is."
+            return
+        }
+        location = Location(fix.latitude, fix.longitude, fix.accuracy.toDouble().takeIf { fix.hasAccuracy() },
+            LocationSource.GPS, Instant.ofEpochMilli(fix.time))
+        latitude.setText(fix.latitude.toString())
+        longitude.setText(fix.longitude.toString())
+        refresh()
+    }
+
+    private fun pin() {
+        val lat = latitude.text.toString().toDoubleOrNull()
+        val lon = longitude.text.toString().toDoubleOrNull()
+        if (lat == null || lon == null) {
+            where.text = "Give the pin's latitude and longitude."
+            return
+        }
+        location = Location(lat, lon, null, LocationSource.MANUAL_PIN, Instant.now())
+        refresh()
+    }
+
+    /** Saves, then shows where the report is, what is near, and what is still missing. */
+    private fun refresh() = scope.launch {
+        val draft = saving.withLock { Curbside.drafts { it.edit(draftId, edits()) } }
+        show(draft)
+    }
+
+    private suspend fun show(draft: Draft) {
+        val here = draft.fields.location
+        where.text = here?.let { "At %.5f, %.5f%s".format(it.latitude, it.longitude, it.accuracyM?.let { a -> " (±%.0f m)".format(a) } ?: "") }
+            ?: "Where is it? Use your location or put the pin."
+        photos.text = "${draft.fields.photos.size} photo(s)"
+        issues.text = Curbside.core().drafts().validate(draftId).joinToString("\n") { texts.issue(it.issue) }
+        if (here != null) {
+            nearby.text = try {
+                val found = Curbside.core().cities().nearby(
+                    NearbyQuery(SampleApp.CITY, here.latitude, here.longitude, 50.0, draft.fields.serviceCode, true),
+                )
+                found.requests.joinToString("\n", prefix = if (found.requests.isEmpty()) "" else "Already reported nearby:\n") {
+                    "%.0f m: %s".format(it.distanceM, it.request.description ?: it.request.serviceName ?: "")
+                }
+            } catch (e: ApiException) {
+                ""
+            }
+        }
+    }
+
+    private fun takePhoto() {
+        val file = capture()
+        file.parentFile?.mkdirs()
+        val uri = androidx.core.content.FileProvider.getUriForFile(this, "$packageName.photos", file)
+        val intent = Intent(MediaStore.ACTION_IMAGE_CAPTURE)
+            .putExtra(MediaStore.EXTRA_OUTPUT, uri)
+            .addFlags(Intent.FLAG_GRANT_WRITE_URI_PERMISSION)
+        startActivityForResult(intent, CAMERA)
+    }
+
+    /** Where the camera writes the photo; the pipeline makes the copy that is sent. */
+    fun capture() = File(cacheDir, "captures/capture.jpg")
+
+    @Deprecated("Activity results, as the platform gives them without AndroidX")
+    override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
+        @Suppress("DEPRECATION")
+        super.onActivityResult(requestCode, resultCode, data)
+        if (requestCode != CAMERA || resultCode != RESULT_OK) return
+        scope.launch {
+            try {
+                val added = Curbside.core().photos().add(draftId, capture().path)
+                capture().delete()
+                if (location == null) added.locationCandidate?.let {
+                    location = it
+                    latitude.setText(it.latitude.toString())
+                    longitude.setText(it.longitude.toString())
+                }
+                show(added.draft)
+            } catch (e: ApiException) {
+                photos.text = "This photo cannot be used."
+            }
+        }
+    }
+
+    @Deprecated("Permission results, as the platform gives them without AndroidX")
+    override fun onRequestPermissionsResult(requestCode: Int, permissions: Array<out String>, grantResults: IntArray) {
+        if (requestCode == LOCATE && grantResults.firstOrNull() == PackageManager.PERMISSION_GRANTED) locate()
+    }
+
+    private fun submit() = scope.launch {
+        try {
+            saving.withLock { Curbside.drafts { it.edit(draftId, edits()) } }
+            Curbside.submit(this@ReportActivity, draftId)
+            startActivity(Intent(this@ReportActivity, OutboxActivity::class.java))
+            finish()
+        } catch (e: ApiException.NotReady) {
+            issues.text = e.issues.joinToString("\n") { texts.issue(it.issue) }
+        } catch (e: ApiException) {
+            issues.text = "Not sent: ${e.message}"
+        }
+    }
+
+    override fun onSaveInstanceState(outState: Bundle) {
+        super.onSaveInstanceState(outState)
+        outState.putString(DRAFT, draftId.value)
+    }
+
+    override fun onPause() {
+        save()
+        super.onPause()
+    }
+
+    override fun onDestroy() {
+        scope.cancel()
+        super.onDestroy()
+    }
+
+    companion object {
+        /** Extra: the draft's id. */
+        const val DRAFT = "draft"
+        /** Extra: the service chosen (first start only). */
+        const val SERVICE = "service"
+        private const val CAMERA = 1
+        private const val LOCATE = 2
+        private const val DECIMAL = InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_DECIMAL or InputType.TYPE_NUMBER_FLAG_SIGNED
+
+        /** Saves and reads of drafts, one at a time (a save from a closing screen comes first). */
+        private val saving = Mutex()
+    }
+}

@@ -1,0 +1,41 @@
+package dev.curbside.sample
+
+import android.app.Application
+import androidx.work.Configuration
+import dev.curbside.CurbsideConfig
+import dev.curbside.android.Curbside
+
+/**
+ * The one place Curbside is opened: once per process, off the main thread. The city is data,
+ * not code: `assets/city.json` is its profile (swap it to white-label the app), and its key
+ * comes from the build config (`cityApiKey` in `gradle.properties` or the CI's secrets).
+ */
+open class SampleApp : Application(), Configuration.Provider {
+    override fun onCreate() {
+        super.onCreate()
+        Curbside.initialize(this) { dataDir ->
+            val profile = cityProfile()
+            CurbsideConfig(
+                dataDir = dataDir,
+                appName = "CurbsideSample/${BuildConfig.VERSION_NAME}",
+                profiles = listOf(profile),
+                apiKeys = mapOf(CITY to apiKey()),
+            )
+        }
+    }
+
+    /** The city's key for this app, from the build config (never written to disk). */
+    open fun apiKey(): String = BuildConfig.CITY_API_KEY
+
+    /** The city's profile document (the white-label configuration). */
+    open fun cityProfile(): String = assets.open("city.json").bufferedReader().use { it.readText() }
+
+    /** WorkManager is set up on demand, with its defaults. */
+    override val workManagerConfiguration: Configuration
+        get() = Configuration.Builder().build()
+
+    companion object {
+        /** The profile id in `assets/city.json`. */
+        const val CITY = "bikeville"
+    }
+}

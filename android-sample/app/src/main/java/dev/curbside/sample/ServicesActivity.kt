@@ -1,0 +1,66 @@
+package dev.curbside.sample
+
+import android.app.Activity
+import android.content.Intent
+import android.os.Bundle
+import android.widget.Button
+import android.widget.LinearLayout
+import dev.curbside.ApiException
+import dev.curbside.android.Curbside
+import dev.curbside.types.DraftEdit
+import kotlinx.coroutines.MainScope
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.launch
+
+/** The first screen: the city's services from the cached catalog, and the way to the outbox. */
+class ServicesActivity : Activity() {
+    private val scope = MainScope()
+    private lateinit var services: LinearLayout
+    private val status by lazy { label("status") }
+
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        services = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL }
+        val outbox = Button(this).apply {
+            text = "My reports"
+            tag = "outbox"
+            setOnClickListener { startActivity(Intent(this@ServicesActivity, OutboxActivity::class.java)) }
+        }
+        setContentView(column(status, outbox, services))
+        scope.launch { load() }
+    }
+
+    private suspend fun load() {
+        val cities = Curbside.core().cities()
+        title = cities.profiles().first { it.id == SampleApp.CITY }.name
+        val catalog = try {
+            cities.services(SampleApp.CITY, false)
+        } catch (e: ApiException) {
+            status.text = "The city's services cannot be loaded now. Try again with a network."
+            return
+        }
+        status.text = if (catalog.stale) "Offline: this list may be out of date." else "What would you like to report?"
+        services.removeAllViews()
+        for (service in catalog.services) {
+            services.addView(Button(this).apply {
+                text = service.name
+                tag = "service:${service.code}"
+                setOnClickListener { scope.launch { startReport(service.code) } }
+            })
+        }
+    }
+
+    private suspend fun startReport(serviceCode: String) {
+        val draft = Curbside.drafts { it.create(listOf(DraftEdit.City(SampleApp.CITY))) }
+        startActivity(
+            Intent(this, ReportActivity::class.java)
+                .putExtra(ReportActivity.DRAFT, draft.id.value)
+                .putExtra(ReportActivity.SERVICE, serviceCode),
+        )
+    }
+
+    override fun onDestroy() {
+        scope.cancel()
+        super.onDestroy()
+    }
+}
