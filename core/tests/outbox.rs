@@ -915,3 +915,37 @@ async fn events_come_in_commit_order_with_versions_and_removals() {
         );
     }
 }
+
+/// Two sending runs of one process never overlap: a background run (WorkManager, a BGTask,
+/// a pull-to-refresh) made while the worker posts waits for it. Before, the second run took
+/// the worker's report in flight for one cut off by a crash: it "recovered" it, searched the
+/// server and told listeners stale copies with the same version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_made_while_the_worker_posts_waits_and_recovers_nothing() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = std::sync::Arc::new(open(dir.path(), &sandbox));
+    sandbox
+        .faults()
+        .next(Scope::Post, Fault::Stall(Duration::from_millis(300)));
+    let report = submit(&curbside, pothole("one run at a time"));
+    tokio::spawn(std::sync::Arc::clone(&curbside).run_worker());
+    for _ in 0..200 {
+        let (now, _) = curbside.report(&report.id).unwrap();
+        if matches!(now.state, ReportState::Sending { .. }) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    curbside
+        .run_pending(Instant::now() + Duration::from_secs(20))
+        .await
+        .unwrap();
+    let (sent, history) = curbside.report(&report.id).unwrap();
+    assert_eq!(sent.state, ReportState::Sent);
+    assert!(
+        !history.iter().any(|h| h.event == HistoryEvent::Recovered),
+        "{history:?}"
+    );
+    assert_eq!(on_server(&sandbox, "one run at a time"), 1);
+}

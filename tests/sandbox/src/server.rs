@@ -878,6 +878,11 @@ fn check_attributes(code: &str, fields: &[(String, String)]) -> Vec<String> {
         if !ok {
             problems.push(format!("attribute[{code}] has an invalid value"));
         }
+        // A rule the definition cannot express (GeoReport v2 has no ranges), which real
+        // servers enforce anyway: the crews measure depth in centimetres, up to a metre.
+        if code == "DEPTH" && values[0].parse::<f64>().is_ok_and(|cm| cm > 100.0) {
+            problems.push("attribute[DEPTH] must be at most 100 (centimetres)".into());
+        }
     }
     problems
 }

@@ -45,6 +45,10 @@ pub(crate) struct Engine {
     pub(crate) keys: Mutex<HashMap<String, ApiKey>>,
     /// Keep a finished report's contact details (the app opted in).
     pub(crate) keep_contact: AtomicBool,
+    /// One sending run at a time in this process: the worker's, a background task's or a
+    /// pull-to-refresh (the sender lease is per instance, so it cannot tell them apart, and a
+    /// second run would "recover" the first's report in flight).
+    runs: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -58,6 +62,7 @@ impl Engine {
             clients: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
             keep_contact: AtomicBool::new(false),
+            runs: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -183,6 +188,13 @@ impl Outbox {
     /// One sending run; the worker's (`follow_hint`) stops when the network hint goes away.
     pub(crate) async fn run(&self, deadline: Instant, follow_hint: bool) -> Result<RunSummary> {
         let mut summary = RunSummary::default();
+        // Another run of this process goes first; this one follows it, within its deadline.
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let Ok(_run) = tokio::time::timeout(remaining, self.engine.runs.lock()).await else {
+            summary.skipped_busy = true;
+            summary.waiting = self.store.read(reports::waiting)?;
+            return Ok(summary);
+        };
         if !self.take_lease(true)? {
             summary.skipped_busy = true;
             summary.waiting = self.store.read(reports::waiting)?;
