@@ -39,7 +39,7 @@ import kotlinx.coroutines.sync.withLock
 
 /**
  * One report: the form built from the service's definition (all six datatypes), where it is
- * (the device's fix, and a pin to adjust), a photo from the camera, what was already
+ * (the device's fix, and a pin to adjust), a photo (the system picker), what was already
  * reported nearby, and submit. Everything typed is saved in the draft (so a rotation or a
  * killed process loses nothing) and read back from it.
  */
@@ -65,10 +65,17 @@ class ReportActivity : Activity() {
         restored = savedInstanceState?.getString(DRAFT)
         val locate = Button(this).apply { text = "Use my location"; tag = "locate"; setOnClickListener { locate() } }
         val pin = Button(this).apply { text = "Put the pin here"; tag = "pin"; setOnClickListener { pin() } }
-        val camera = Button(this).apply { text = "Take a photo"; tag = "camera"; setOnClickListener { takePhoto() } }
+        val camera = Button(this).apply { text = "Add a photo"; tag = "photo"; setOnClickListener { takePhoto() } }
         val submit = Button(this).apply { text = "Send to the city"; tag = "submit"; setOnClickListener { submit() } }
         setContentView(column(form, description, where, locate, latitude, longitude, pin, nearby, camera, photos, issues, submit))
-        scope.launch { load(intent.getStringExtra(SERVICE).takeIf { savedInstanceState == null }) }
+        val service = intent.getStringExtra(SERVICE).takeIf { savedInstanceState == null }
+        scope.launch {
+            try {
+                load(service)
+            } catch (e: ApiException) {
+                issues.text = "This report cannot be opened now (${e.message})."
+            }
+        }
     }
 
     /** Reads the draft (and the service's questions) and shows them. */
@@ -204,36 +211,41 @@ class ReportActivity : Activity() {
         }
     }
 
+    /** Opens the system photo picker (its camera button takes a new one). */
     private fun takePhoto() {
-        val file = capture()
-        file.parentFile?.mkdirs()
-        val uri = androidx.core.content.FileProvider.getUriForFile(this, "$packageName.photos", file)
-        val intent = Intent(MediaStore.ACTION_IMAGE_CAPTURE)
-            .putExtra(MediaStore.EXTRA_OUTPUT, uri)
-            .addFlags(Intent.FLAG_GRANT_WRITE_URI_PERMISSION)
-        startActivityForResult(intent, CAMERA)
+        val intent = if (android.os.Build.VERSION.SDK_INT >= 33) {
+            Intent(MediaStore.ACTION_PICK_IMAGES)
+        } else {
+            Intent(Intent.ACTION_GET_CONTENT).setType("image/*").addCategory(Intent.CATEGORY_OPENABLE)
+        }
+        startActivityForResult(intent, PHOTO)
     }
-
-    /** Where the camera writes the photo; the pipeline makes the copy that is sent. */
-    fun capture() = File(cacheDir, "captures/capture.jpg")
 
     @Deprecated("Activity results, as the platform gives them without AndroidX")
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
         @Suppress("DEPRECATION")
         super.onActivityResult(requestCode, resultCode, data)
-        if (requestCode != CAMERA || resultCode != RESULT_OK) return
+        val uri = data?.data
+        if (requestCode != PHOTO || resultCode != RESULT_OK || uri == null) return
         scope.launch {
+            // The picked image is copied into the app's cache; the pipeline makes the copy
+            // that is sent (upright, downsized, without metadata) and the cache copy goes.
+            val copy = File(cacheDir, "picked-${System.nanoTime()}")
             try {
-                val added = Curbside.core().photos().add(draftId, capture().path)
-                capture().delete()
+                kotlinx.coroutines.withContext(kotlinx.coroutines.Dispatchers.IO) {
+                    contentResolver.openInputStream(uri)!!.use { input -> copy.outputStream().use { input.copyTo(it) } }
+                }
+                val added = Curbside.core().photos().add(draftId, copy.path)
                 if (location == null) added.locationCandidate?.let {
                     location = it
                     latitude.setText(it.latitude.toString())
                     longitude.setText(it.longitude.toString())
                 }
                 show(added.draft)
-            } catch (e: ApiException) {
+            } catch (e: Exception) {
                 photos.text = "This photo cannot be used."
+            } finally {
+                copy.delete()
             }
         }
     }
@@ -276,7 +288,7 @@ class ReportActivity : Activity() {
         const val DRAFT = "draft"
         /** Extra: the service chosen (first start only). */
         const val SERVICE = "service"
-        private const val CAMERA = 1
+        private const val PHOTO = 1
         private const val LOCATE = 2
         private const val DECIMAL = InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_DECIMAL or InputType.TYPE_NUMBER_FLAG_SIGNED
 

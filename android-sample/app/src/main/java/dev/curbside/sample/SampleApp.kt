@@ -4,6 +4,7 @@ import android.app.Application
 import androidx.work.Configuration
 import dev.curbside.CurbsideConfig
 import dev.curbside.android.Curbside
+import dev.curbside.android.SyncWorker
 
 /**
  * The one place Curbside is opened: once per process, off the main thread. The city is data,
@@ -13,16 +14,19 @@ import dev.curbside.android.Curbside
 open class SampleApp : Application(), Configuration.Provider {
     override fun onCreate() {
         super.onCreate()
-        Curbside.initialize(this) { dataDir ->
-            val profile = cityProfile()
-            CurbsideConfig(
-                dataDir = dataDir,
-                appName = "CurbsideSample/${BuildConfig.VERSION_NAME}",
-                profiles = listOf(profile),
-                apiKeys = mapOf(CITY to apiKey()),
-            )
-        }
+        Curbside.initialize(this, ::config, background())
     }
+
+    /** How background sending is asked for: the library's WorkManager worker. */
+    open fun background(): Curbside.BackgroundSync = Curbside.BackgroundSync { SyncWorker.enqueue(it) }
+
+    /** What Curbside is opened with (read off the main thread). */
+    open fun config(dataDir: String) = CurbsideConfig(
+        dataDir = dataDir,
+        appName = "CurbsideSample/${BuildConfig.VERSION_NAME}",
+        profiles = listOf(cityProfile()),
+        apiKeys = mapOf(CITY to apiKey()),
+    )
 
     /** The city's key for this app, from the build config (never written to disk). */
     open fun apiKey(): String = BuildConfig.CITY_API_KEY

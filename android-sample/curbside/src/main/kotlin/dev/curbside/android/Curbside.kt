@@ -21,6 +21,7 @@ import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 
 /**
  * Curbside in an Android app: one core per process, opened off the main thread from
@@ -29,6 +30,13 @@ import kotlinx.coroutines.launch
  * sent in the background by WorkManager ([SyncWorker]), also after the app is gone.
  */
 object Curbside {
+    /** How sending in the background is asked for: WorkManager ([SyncWorker]) by default. */
+    fun interface BackgroundSync {
+        /** Asks for a run of [Curbside.sync] as soon as the network allows. */
+        fun schedule(context: Context)
+    }
+
+    private var background: BackgroundSync = BackgroundSync { SyncWorker.enqueue(it) }
     private var scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     @Volatile private var opening: Deferred<CurbsideCore>? = null
     private var network: NetworkHint? = null
@@ -47,8 +55,13 @@ object Curbside {
      * city profiles from the app's assets, and keys from its build config or the Keystore.
      */
     @Synchronized
-    fun initialize(context: Context, config: (dataDir: String) -> CurbsideConfig): Deferred<CurbsideCore> {
+    fun initialize(
+        context: Context,
+        config: (dataDir: String) -> CurbsideConfig,
+        background: BackgroundSync = BackgroundSync { SyncWorker.enqueue(it) },
+    ): Deferred<CurbsideCore> {
         opening?.let { return it }
+        this.background = background
         val app = context.applicationContext
         val dataDir = File(app.filesDir, "curbside").path
         val opened = scope.async {
@@ -56,11 +69,13 @@ object Curbside {
             scope.launch {
                 core.outbox().reportsFlow().collect { reports ->
                     _reports.value = reports
-                    if (reports.any { it.isWaiting() }) SyncWorker.enqueue(app)
+                    if (reports.any { it.isWaiting() }) background.schedule(app)
                 }
             }
             _drafts.value = core.drafts().list()
-            network = NetworkHint(app, core.outbox()).also { it.start() }
+            network = withContext(Dispatchers.Main) {
+                NetworkHint(app, core.outbox()) { background.schedule(app) }.also { it.start() }
+            }
             core
         }
         opening = opened
@@ -84,12 +99,12 @@ object Curbside {
     /** Submits a draft to its city and asks WorkManager to send it when the network allows. */
     suspend fun submit(context: Context, draftId: DraftId): Report {
         val report = drafts { core().outbox().submit(draftId) }
-        SyncWorker.enqueue(context.applicationContext)
+        background.schedule(context.applicationContext)
         return report
     }
 
     /** Asks WorkManager to send what waits (after a report was sent again by the user). */
-    fun submitted(context: Context) = SyncWorker.enqueue(context.applicationContext)
+    fun submitted(context: Context) = background.schedule(context.applicationContext)
 
     /** The background worker's job: sends what is due within [budget]. */
     suspend fun sync(budget: Duration): RunSummary = core().outbox().runPending(budget)

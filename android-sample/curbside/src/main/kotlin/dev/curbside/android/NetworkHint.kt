@@ -8,9 +8,9 @@ import dev.curbside.Outbox
 
 /**
  * Feeds the platform's connectivity to the outbox: the worker stops trying when the network
- * goes and tries at once when it returns (then WorkManager is asked to send, too).
+ * goes and tries at once when it returns (then [back] asks for a background run, too).
  */
-class NetworkHint(private val context: Context, private val outbox: Outbox) {
+class NetworkHint(context: Context, private val outbox: Outbox, private val back: () -> Unit) {
     private val connectivity: ConnectivityManager = context.getSystemService(ConnectivityManager::class.java)!!
     private val callback = object : ConnectivityManager.NetworkCallback() {
         override fun onAvailable(network: Network) = changed(true)
@@ -19,10 +19,15 @@ class NetworkHint(private val context: Context, private val outbox: Outbox) {
             changed(capabilities.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET))
     }
 
-    /** Starts observing, with the current state first. */
+    /**
+     * Starts observing, with the current state first: a network whose capabilities are not
+     * known yet counts as there (a wrong "there" costs one attempt; a wrong "gone" would hold
+     * every report back until the next change).
+     */
     fun start() {
-        val now = connectivity.activeNetwork?.let { connectivity.getNetworkCapabilities(it) }
-        changed(now?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) == true)
+        val network = connectivity.activeNetwork
+        val capabilities = network?.let { connectivity.getNetworkCapabilities(it) }
+        changed(network != null && capabilities?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) != false)
         connectivity.registerDefaultNetworkCallback(callback)
     }
 
@@ -33,6 +38,6 @@ class NetworkHint(private val context: Context, private val outbox: Outbox) {
 
     private fun changed(available: Boolean) {
         runCatching { outbox.setNetworkAvailable(available) }
-        if (available) SyncWorker.enqueue(context)
+        if (available) back()
     }
 }

@@ -1,0 +1,146 @@
+package dev.curbside.sample
+
+import android.Manifest
+import android.app.Activity
+import android.content.Intent
+import android.location.LocationManager
+import android.net.ConnectivityManager
+import android.net.NetworkCapabilities
+import android.net.Uri
+import android.os.Looper
+import android.view.View
+import android.widget.Button
+import android.widget.EditText
+import android.widget.RadioButton
+import android.widget.TextView
+import org.robolectric.RuntimeEnvironment
+import dev.curbside.android.Curbside
+import dev.curbside.types.ReportState
+import java.io.File
+import kotlin.test.assertEquals
+import kotlin.test.assertTrue
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowNetworkCapabilities
+
+/**
+ * The sample app's screens, driven as a citizen would, with the real core against the sandbox
+ * city, the background runs made in-process (see [TestApp]).
+ */
+@RunWith(RobolectricTestRunner::class)
+@Config(sdk = [34], application = TestApp::class)
+class ReportFlowTest {
+    private val app get() = RuntimeEnvironment.getApplication() as TestApp
+
+    @After
+    fun close() = runBlocking { Curbside.shutdown() }
+
+    /** Runs the main looper until [found] gives something (the SDK works on its own threads). */
+    private fun <T : Any> waitFor(what: String, seconds: Int = 20, found: () -> T?): T {
+        val until = System.nanoTime() + seconds * 1_000_000_000L
+        while (System.nanoTime() < until) {
+            shadowOf(Looper.getMainLooper()).idle()
+            found()?.let { return it }
+            Thread.sleep(20)
+        }
+        val history = Curbside.reports.value.map { r -> runCatching { runBlocking { Curbside.core().outbox().report(r.id).history.map { it.event } } }.getOrNull() }
+        error("waited $seconds s for $what; history $history; the outbox: ${Curbside.reports.value.map { "${it.state} attempts=${it.attempts} error=${it.lastError} next=${it.nextAttemptAt}" }}")
+    }
+
+    /** The next Activity started for [screen] (the app-wide queue of started Activities). */
+    private fun started(screen: Class<out Activity>): Intent = waitFor("${screen.simpleName} to start") {
+        generateSequence { shadowOf(app).nextStartedActivity }.firstOrNull { it.component?.className == screen.name }
+    }
+
+    private fun <V : View> Activity.view(tag: String): V? = window.decorView.findViewWithTag(tag)
+
+    private fun text(activity: Activity, tag: String) = activity.view<TextView>(tag)?.text?.toString().orEmpty()
+
+    /**
+     * The phone gets on Wi-Fi with internet (Robolectric's default network has no internet
+     * capability): the platform tells the app's network callbacks, as a device does.
+     */
+    private fun online() {
+        val connectivity = app.getSystemService(ConnectivityManager::class.java)!!
+        val network = connectivity.activeNetwork!!
+        val wifi = ShadowNetworkCapabilities.newInstance().also {
+            shadowOf(it).addTransportType(NetworkCapabilities.TRANSPORT_WIFI)
+            shadowOf(it).addCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET)
+        }
+        shadowOf(connectivity).setNetworkCapabilities(network, wifi)
+        shadowOf(connectivity).networkCallbacks.forEach { it.onCapabilitiesChanged(network, wifi) }
+    }
+
+    @Test
+    fun `a citizen reports a pothole with a photo, fixes what the city refused, and sees it sent`() {
+        shadowOf(app).grantPermissions(Manifest.permission.ACCESS_FINE_LOCATION)
+        val fix = android.location.Location(LocationManager.GPS_PROVIDER).apply {
+            latitude = 38.8893; longitude = -77.0502; accuracy = 6f; time = System.currentTimeMillis()
+        }
+        shadowOf(app.getSystemService(LocationManager::class.java)).setLastKnownLocation(LocationManager.GPS_PROVIDER, fix)
+
+        online()
+        // The services, from the city's catalog.
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("the services") { services.view<Button>("service:pothole") }.performClick()
+        val toReport = started(ReportActivity::class.java)
+
+        // The form from the service's definition, with its position and a photo.
+        var controller = Robolectric.buildActivity(ReportActivity::class.java, toReport).setup()
+        var report = controller.get()
+        waitFor("the form") { report.view<RadioButton>("attr:WHERE:road") }.performClick()
+        report.view<EditText>("attr:DEPTH")!!.setText("250")
+        report.view<EditText>("description")!!.setText("Deep pothole by the bike rack")
+        report.view<Button>("locate")!!.performClick()
+        waitFor("the position") { text(report, "where").takeIf { "38.88930" in it } }
+
+        // The screen turns: nothing typed is lost.
+        controller = controller.recreate()
+        report = controller.get()
+        waitFor("the form again") { report.view<EditText>("description")?.text?.toString()?.takeIf { it.isNotEmpty() } }
+        assertEquals("Deep pothole by the bike rack", report.view<EditText>("description")!!.text.toString())
+        assertEquals("250", report.view<EditText>("attr:DEPTH")!!.text.toString())
+        assertTrue(report.view<RadioButton>("attr:WHERE:road")!!.isChecked)
+
+        report.view<Button>("photo")!!.performClick()
+        val picker = shadowOf(report).nextStartedActivityForResult
+        val photo = File(System.getenv("CURBSIDE_SAMPLE_PHOTO") ?: error("CURBSIDE_SAMPLE_PHOTO is not set"))
+        shadowOf(report).receiveResult(picker.intent, Activity.RESULT_OK, Intent().setData(Uri.fromFile(photo)))
+        waitFor("the photo") { text(report, "photos").takeIf { it.startsWith("1 ") } }
+
+        report.view<Button>("submit")!!.performClick()
+        val toOutbox = started(OutboxActivity::class.java)
+
+        // Sent in the background; the city refuses a depth over a metre.
+        val outbox = Robolectric.buildActivity(OutboxActivity::class.java, toOutbox).setup().get()
+        val sent = waitFor("the report in the outbox") { Curbside.reports.value.singleOrNull() }
+        waitFor("the city's refusal") { outbox.view<Button>("act:${sent.id}") }
+        assertTrue("over" in text(outbox, "report:${sent.id}") || "city" in text(outbox, "report:${sent.id}"))
+        assertTrue("at most 100" in text(outbox, "report:${sent.id}"), text(outbox, "report:${sent.id}"))
+
+        // Fix and send again: the report is a draft again, in the same form.
+        outbox.view<Button>("act:${sent.id}")!!.performClick()
+        val toFix = started(ReportActivity::class.java)
+        val fixing = Robolectric.buildActivity(ReportActivity::class.java, toFix).setup().get()
+        val depth = waitFor("the answers") { fixing.view<EditText>("attr:DEPTH")?.takeIf { it.text.isNotEmpty() } }
+        assertEquals("250", depth.text.toString())
+        depth.setText("25")
+        fixing.view<Button>("submit")!!.performClick()
+        val again = started(OutboxActivity::class.java)
+        val outboxAgain = Robolectric.buildActivity(OutboxActivity::class.java, again).setup().get()
+
+        val delivered = waitFor("the report sent", seconds = 30) {
+            Curbside.reports.value.singleOrNull { it.state == ReportState.Sent }
+        }
+        waitFor("the sent state on screen") { text(outboxAgain, "report:${delivered.id}").takeIf { "Sent to the city" in it } }
+        assertEquals(1, delivered.attempts.toInt(), "sent once, after the fix")
+        assertTrue(app.backgroundRuns.get() >= 2, "each submit asked for a background run")
+        assertTrue(Curbside.drafts.value.isEmpty(), "no draft left")
+    }
+}
