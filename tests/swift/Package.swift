@@ -1,7 +1,8 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 // The Swift test package that tests/run assembles on Linux: the generated `Curbside` module
 // over the host-built libcurbside_ffi, the framework-free code of ios-sample, and the tests.
 // tests/run copies the generated Curbside.swift and CurbsideFFI.h in; they are never committed.
+// Swift 6 language mode, as apps build it (ios-sample/Package.swift).
 import PackageDescription
 
 let package = Package(
@@ -14,7 +15,9 @@ let package = Package(
         .testTarget(
             name: "CurbsideTests",
             dependencies: ["Curbside", "CurbsideSampleCore"],
-            path: "Tests/CurbsideTests"
+            path: "Tests/CurbsideTests",
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
-    ]
+    ],
+    swiftLanguageModes: [.v6]
 )
