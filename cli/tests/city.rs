@@ -42,7 +42,7 @@ async fn a_profile_file_stands_in_for_server_options() {
     tokio::task::spawn_blocking(move || {
         let (ok, services, _) = curbside(&d, &["--profile", &p, "services"]);
         assert!(ok);
-        assert_eq!(services.as_array().unwrap().len(), 4);
+        assert_eq!(services.as_array().unwrap().len(), 5);
 
         let (ok, _, error) = curbside(&d, &["--profile", &b, "services"]);
         assert!(!ok);

@@ -154,7 +154,7 @@ async fn the_catalog_works_offline_and_refreshes_when_back() {
         .await
         .unwrap();
     assert!(!online.stale);
-    assert_eq!(online.value.len(), 4);
+    assert_eq!(online.value.len(), 5);
     let definition = curbside
         .catalog_definition("springfield", "pothole", false)
         .await

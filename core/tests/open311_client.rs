@@ -76,7 +76,7 @@ async fn discovery_services_and_definitions_in_both_formats() {
         xml.services().await.unwrap(),
         "JSON and XML read the same"
     );
-    assert_eq!(services.len(), 4);
+    assert_eq!(services.len(), 5);
     assert_eq!(
         services
             .iter()

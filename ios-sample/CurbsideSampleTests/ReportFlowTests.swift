@@ -24,6 +24,7 @@ final class ReportFlowTests: XCTestCase {
         let services = ServicesModel(core: core, city: "bikeville")
         await services.load()
         XCTAssertNil(services.problem)
+        XCTAssertTrue(services.services.contains { $0.code == "bike_rack" }, "the city's own question")
         let pothole = try XCTUnwrap(services.services.first { $0.code == "pothole" })
         let report = try await services.start(pothole, texts: texts)
         XCTAssertEqual(Set(report.questions.map(\.datatype)),

@@ -1,4 +1,5 @@
-//! The sandbox city's services and their definitions: every datatype, every service type.
+//! The sandbox city's services and their definitions: every datatype, every service type, and
+//! the Bikeville sample's own (where bike racks should go).
 
 use serde_json::{json, Value};
 
@@ -12,7 +13,9 @@ pub(crate) fn services() -> Value {
         {"service_code": "graffiti", "service_name": "Graffiti", "description": "Paint or tags on public property.",
          "metadata": false, "type": "realtime", "keywords": "paint,tag", "group": "Cleanliness"},
         {"service_code": "parks/tree trimming", "service_name": "Tree trimming", "description": "Branches over a path or road.",
-         "metadata": true, "type": "realtime", "keywords": "tree,branch", "group": "Parks"}
+         "metadata": true, "type": "realtime", "keywords": "tree,branch", "group": "Parks"},
+        {"service_code": "bike_rack", "service_name": "A place for bike racks", "description": "Suggest where the city should put bike racks.",
+         "metadata": true, "type": "realtime", "keywords": "bike,bicycle,parking,rack", "group": "Cycling"}
     ])
 }
 
@@ -44,6 +47,16 @@ pub(crate) fn definition(code: &str) -> Option<Value> {
                  "values": [{"key": "S", "name": "Small"}, {"key": "L", "name": "Large"}]}
             ]}),
         ),
+        "bike_rack" => Some(json!({"service_code": "bike_rack", "attributes": [
+            {"variable": true, "code": "RACKS", "datatype": "number", "required": true, "order": 1,
+             "datatype_description": "Bikes", "description": "How many bikes should it hold?", "values": []},
+            {"variable": true, "code": "PLACE", "datatype": "singlevaluelist", "required": true, "order": 2,
+             "datatype_description": "", "description": "What kind of place is it?",
+             "values": [{"key": "sidewalk", "name": "Sidewalk"}, {"key": "plaza", "name": "Plaza"},
+                        {"key": "park", "name": "Park"}, {"key": "station", "name": "Near a station"}]},
+            {"variable": true, "code": "WHY", "datatype": "text", "required": false, "order": 3,
+             "datatype_description": "", "description": "Why here?", "values": []}
+        ]})),
         _ => None,
     }
 }

@@ -45,7 +45,7 @@ final class CityTests: XCTestCase {
         let services = try await core.cities().services(profileId: "slow", refresh: true)
         let waited = Date().timeIntervalSince(started)
         ticker.cancel()
-        XCTAssertEqual(services.services.count, 4)
+        XCTAssertEqual(services.services.count, 5)
         XCTAssertGreaterThan(waited, 1.5, "the server was slow")
         XCTAssertGreaterThan(Double(frames), waited / 0.02 / 3, "\(frames) frames in \(waited) s: the main actor was blocked")
         _ = try await core.report(pothole("from the main actor"))
@@ -63,7 +63,7 @@ final class CityTests: XCTestCase {
         XCTAssertEqual(city?.requiredContact, ["email"])
         let catalog = try await core.cities().services(profileId: "springfield", refresh: false)
         XCTAssertFalse(catalog.stale)
-        XCTAssertEqual(catalog.services.count, 4)
+        XCTAssertEqual(catalog.services.count, 5)
         let definition = try await core.cities().definition(profileId: "springfield", serviceCode: "pothole", refresh: false)
 
         let draft = try await core.drafts().create(edits: [.description(text: "From the Swift city test")])

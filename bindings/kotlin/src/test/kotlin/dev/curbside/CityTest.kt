@@ -113,7 +113,7 @@ class CityTest {
 
             val catalog = core.cities().services("springfield", false)
             assertFalse(catalog.stale)
-            assertEquals(4, catalog.services.size)
+            assertEquals(5, catalog.services.size)
             val definition = core.cities().definition("springfield", "pothole", false).definition
 
             val draft = core.drafts().create(listOf(DraftEdit.Description("From the Kotlin city test")))

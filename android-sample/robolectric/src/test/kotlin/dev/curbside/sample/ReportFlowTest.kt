@@ -88,7 +88,9 @@ class ReportFlowTest {
         online()
         // The services, from the city's catalog.
         val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
-        waitFor("the services") { services.view<Button>("service:pothole") }.performClick()
+        val pothole = waitFor("the services") { services.view<Button>("service:pothole") }
+        assertEquals("A place for bike racks", services.view<Button>("service:bike_rack")?.text, "the city's own question")
+        pothole.performClick()
         val toReport = started(ReportActivity::class.java)
 
         // The form from the service's definition, with its position and a photo.

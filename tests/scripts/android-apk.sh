@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Packaging smoke test of the Android sample: assembles a signed APK from the classes that the
+# Android suite compiled against the real Android API (android-sample/robolectric/target), with
+# D8 (r8 from Maven Central), Debian's aapt2, zipalign and apksigner, and checks it with
+# `aapt dump badging` and dexdump. The core's native library cannot be built here (no NDK):
+# the APK carries none, so it installs but cannot open Curbside; everything else is real.
+# Prints "APK: 1 passed, 0 failed" (or 0 passed, 1 failed) and exits non-zero on failure.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+module="$repo/android-sample/robolectric"
+out="$module/target/apk"
+fail() { echo "apk: $*" >&2; echo "APK: 0 passed, 1 failed"; exit 1; }
+
+for tool in aapt aapt2 zipalign apksigner dexdump; do
+  command -v "$tool" >/dev/null 2>&1 || { apt-get install -y -qq aapt zipalign apksigner dexdump android-framework-res >/dev/null 2>&1; break; }
+done
+for tool in aapt aapt2 zipalign apksigner dexdump; do
+  command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing and could not be installed"
+done
+framework=$(ls /usr/share/android-framework-res/framework-res.apk 2>/dev/null || dpkg -L android-framework-res | grep 'framework-res.apk$' | head -n1)
+[ -f "$framework" ] || fail "android-framework-res has no framework-res.apk"
+[ -d "$module/target/classes/dev/curbside/sample" ] || fail "the Android suite's classes are missing (run it first)"
+
+rm -rf "$out" && mkdir -p "$out/dex" "$out/res"
+# The runtime classpath the app needs, from the suite's own resolution.
+mvn -B -q -ntp -f "$module/pom.xml" dependency:build-classpath -Dmdep.includeScope=runtime \
+  -Dmdep.outputFile="$out/classpath.txt" >/dev/null || fail "cannot resolve the app's classpath"
+mvn -B -q -ntp dependency:copy -Dartifact=com.android.tools:r8:8.7.18 -DoutputDirectory="$out" >/dev/null \
+  || fail "cannot fetch r8 from Maven Central"
+android_all=$(find ~/.m2/repository/org/robolectric/android-all/15-robolectric-13954326 -name '*.jar' | head -n1)
+IFS=: read -r -a jars < "$out/classpath.txt"
+app_jars=()
+for jar in "${jars[@]}"; do
+  # Not in an app: the framework, tests, and the full Guava some tools bring (apps get
+  # ListenableFuture alone, from listenablefuture-1.0).
+  case "$jar" in *android-all*|*kotlin-test*|*junit*|*robolectric*|*/guava-*|*failureaccess*) ;; *) app_jars+=("$jar") ;; esac
+done
+# The AndroidX classes (system scope, so not in the runtime classpath), but the test monitor.
+for jar in "$module"/target/aar/*/classes.jar; do
+  case "$jar" in */monitor/*) ;; *) app_jars+=("$jar") ;; esac
+done
+(cd "$module/target/classes" && find . -name '*.class' | jar cf "$out/app.jar" @/dev/stdin) || fail "cannot jar the classes"
+java -cp "$out"/r8-*.jar com.android.tools.r8.D8 --release --min-api 26 --lib "$android_all" \
+  --output "$out/dex" "$out/app.jar" "${app_jars[@]}" 2> "$out/d8.log" || { tail -5 "$out/d8.log" >&2; fail "D8 failed"; }
+
+# The manifest as AGP would merge it: the app's, with the library's permissions and the
+# version; resources: the library's strings (the app's screens are built in code).
+python3 - "$repo/android-sample/app/src/main/AndroidManifest.xml" "$out/AndroidManifest.xml" <<'PY' || fail "cannot write the manifest"
+import re, sys
+text = open(sys.argv[1]).read().replace("${applicationId}", "dev.curbside.sample")
+# tools:node="remove" entries go (WorkManager's default initializer), and with them the
+# provider that only held it; the library's permissions and the version come in.
+text = re.sub(r"\s*<!-- WorkManager is configured.*?</provider>", "", text, flags=re.S)
+text = text.replace('<manifest xmlns:android="http://schemas.android.com/apk/res/android">',
+    '<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="dev.curbside.sample"'
+    ' android:versionCode="1" android:versionName="0.2.0">\n'
+    '    <uses-sdk android:minSdkVersion="26" android:targetSdkVersion="35" />\n'
+    '    <uses-permission android:name="android.permission.INTERNET" />\n'
+    '    <uses-permission android:name="android.permission.ACCESS_NETWORK_STATE" />')
+open(sys.argv[2], "w").write(text)
+PY
+aapt2 compile --dir "$repo/android-sample/curbside/src/main/res" -o "$out/res/library.zip" || fail "aapt2 compile failed"
+aapt2 link -I "$framework" --manifest "$out/AndroidManifest.xml" -A "$repo/android-sample/app/src/main/assets" \
+  -o "$out/unsigned.apk" "$out/res/library.zip" 2> "$out/aapt2.log" || { cat "$out/aapt2.log" >&2; fail "aapt2 link failed"; }
+(cd "$out/dex" && zip -q -j "$out/unsigned.apk" classes*.dex) || fail "cannot add the dex files"
+zipalign -f 4 "$out/unsigned.apk" "$out/aligned.apk" || fail "zipalign failed"
+keytool -genkeypair -keystore "$out/debug.keystore" -storepass android -keypass android -alias debug \
+  -dname "CN=Curbside sample debug" -keyalg RSA -keysize 2048 -validity 30 >/dev/null 2>&1 || fail "keytool failed"
+apksigner sign --ks "$out/debug.keystore" --ks-pass pass:android --out "$out/curbside-sample.apk" "$out/aligned.apk" \
+  || fail "apksigner failed"
+apksigner verify "$out/curbside-sample.apk" || fail "the signature does not verify"
+
+badging=$(aapt dump badging "$out/curbside-sample.apk") || fail "aapt cannot read the APK"
+echo "$badging" | grep -E "^(package|sdkVersion|launchable-activity|uses-permission)" 
+echo "$badging" | grep -q "package: name='dev.curbside.sample'" || fail "wrong package"
+echo "$badging" | grep -q "sdkVersion:'26'" || fail "minSdk is not 26"
+echo "$badging" | grep -q "launchable-activity: name='dev.curbside.sample.ServicesActivity'" || fail "no launcher Activity"
+echo "$badging" | grep -q "android.permission.INTERNET" || fail "no INTERNET permission"
+for dex in "$out"/dex/classes*.dex; do dexdump "$dex" 2>/dev/null; done > "$out/dexdump.txt"
+for class in 'Ldev/curbside/sample/ServicesActivity;' 'Ldev/curbside/android/SyncWorker;' 'Ldev/curbside/CurbsideCore;' \
+             'Landroidx/work/WorkManager;'; do
+  grep -q "Class descriptor  : '$class'" "$out/dexdump.txt" || fail "$class is not in the dex files"
+done
+echo "APK: $(du -h "$out/curbside-sample.apk" | cut -f1) at $out/curbside-sample.apk (no native library: no NDK here)"
+echo "APK: 1 passed, 0 failed"
