@@ -14,7 +14,10 @@ import android.widget.EditText
 import android.widget.RadioButton
 import android.widget.TextView
 import org.robolectric.RuntimeEnvironment
+import androidx.work.WorkInfo
+import androidx.work.WorkManager
 import dev.curbside.android.Curbside
+import dev.curbside.android.SyncWorker
 import dev.curbside.types.ReportState
 import java.io.File
 import kotlin.test.assertEquals
@@ -31,7 +34,7 @@ import org.robolectric.shadows.ShadowNetworkCapabilities
 
 /**
  * The sample app's screens, driven as a citizen would, with the real core against the sandbox
- * city, the background runs made in-process (see [TestApp]).
+ * city, and WorkManager running the library's worker.
  */
 @RunWith(RobolectricTestRunner::class)
 @Config(sdk = [34], application = TestApp::class)
@@ -62,6 +65,44 @@ class ReportFlowTest {
 
     private fun text(activity: Activity, tag: String) = activity.view<TextView>(tag)?.text?.toString().orEmpty()
 
+    /** The phone loses its network: connected to nothing with internet. */
+    private fun offline() {
+        val connectivity = app.getSystemService(ConnectivityManager::class.java)!!
+        val network = connectivity.activeNetwork!!
+        val none = ShadowNetworkCapabilities.newInstance()
+        shadowOf(connectivity).setNetworkCapabilities(network, none)
+        shadowOf(connectivity).networkCallbacks.forEach { it.onCapabilitiesChanged(network, none) }
+    }
+
+    @Test
+    fun `offline, a report waits for the network, and WorkManager sends it when the network returns`() {
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
+        offline()
+        val report = runBlocking {
+            val draft = Curbside.drafts {
+                it.create(listOf(
+                    dev.curbside.types.DraftEdit.City(SampleApp.CITY),
+                    dev.curbside.types.DraftEdit.Service("graffiti"),
+                    dev.curbside.types.DraftEdit.Description("Tag on the underpass"),
+                    dev.curbside.types.DraftEdit.Location(dev.curbside.types.Location(
+                        38.8893, -77.0502, 5.0, dev.curbside.types.LocationSource.GPS, java.time.Instant.now())),
+                ))
+            }
+            Curbside.submit(app, draft.id)
+        }
+        val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
+        waitFor("the report waiting on screen") { text(outbox, "report:${report.id}").takeIf { "Waiting for a network" in it } }
+        Thread.sleep(500)
+        shadowOf(Looper.getMainLooper()).idle()
+        assertEquals(ReportState.WaitingForNetwork, Curbside.reports.value.single().state, "nothing is tried offline")
+
+        online()
+        waitFor("the report sent on screen") { text(outbox, "report:${report.id}").takeIf { "Sent to the city" in it } }
+        val runs = WorkManager.getInstance(app).getWorkInfosForUniqueWork(SyncWorker.NAME).get()
+        assertTrue(runs.any { it.state == WorkInfo.State.SUCCEEDED }, "WorkManager ran the worker: $runs")
+    }
+
     /**
      * The phone gets on Wi-Fi with internet (Robolectric's default network has no internet
      * capability): the platform tells the app's network callbacks, as a device does.
@@ -72,6 +113,7 @@ class ReportFlowTest {
         val wifi = ShadowNetworkCapabilities.newInstance().also {
             shadowOf(it).addTransportType(NetworkCapabilities.TRANSPORT_WIFI)
             shadowOf(it).addCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET)
+            shadowOf(it).addCapability(NetworkCapabilities.NET_CAPABILITY_VALIDATED)
         }
         shadowOf(connectivity).setNetworkCapabilities(network, wifi)
         shadowOf(connectivity).networkCallbacks.forEach { it.onCapabilitiesChanged(network, wifi) }
@@ -142,7 +184,8 @@ class ReportFlowTest {
         }
         waitFor("the sent state on screen") { text(outboxAgain, "report:${delivered.id}").takeIf { "Sent to the city" in it } }
         assertEquals(1, delivered.attempts.toInt(), "sent once, after the fix")
-        assertTrue(app.backgroundRuns.get() >= 2, "each submit asked for a background run")
+        val runs = WorkManager.getInstance(app).getWorkInfosForUniqueWork(SyncWorker.NAME).get()
+        assertTrue(runs.any { it.state == WorkInfo.State.SUCCEEDED || it.runAttemptCount > 0 }, "WorkManager ran the worker: $runs")
         assertTrue(Curbside.drafts.value.isEmpty(), "no draft left")
     }
 }
