@@ -14,7 +14,7 @@ class NetworkHint(context: Context, private val outbox: Outbox, private val back
     private val connectivity: ConnectivityManager = context.getSystemService(ConnectivityManager::class.java)!!
     private val callback = object : ConnectivityManager.NetworkCallback() {
         override fun onAvailable(network: Network) = changed(true)
-        override fun onLost(network: Network) = changed(connectivity.activeNetwork != null)
+        override fun onLost(network: Network) = changed(online())
         override fun onCapabilitiesChanged(network: Network, capabilities: NetworkCapabilities) =
             changed(capabilities.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET))
     }
@@ -25,10 +25,15 @@ class NetworkHint(context: Context, private val outbox: Outbox, private val back
      * every report back until the next change).
      */
     fun start() {
-        val network = connectivity.activeNetwork
-        val capabilities = network?.let { connectivity.getNetworkCapabilities(it) }
-        changed(network != null && capabilities?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) != false)
+        changed(online())
         connectivity.registerDefaultNetworkCallback(callback)
+    }
+
+    /** Whether the default network, if any, has internet (unknown counts as yes). */
+    private fun online(): Boolean {
+        val network = connectivity.activeNetwork ?: return false
+        val capabilities = connectivity.getNetworkCapabilities(network)
+        return capabilities?.hasCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET) != false
     }
 
     /** Stops observing. */

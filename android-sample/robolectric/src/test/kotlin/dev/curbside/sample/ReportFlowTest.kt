@@ -6,6 +6,7 @@ import android.content.Intent
 import android.location.LocationManager
 import android.net.ConnectivityManager
 import android.net.NetworkCapabilities
+import android.net.NetworkInfo
 import android.net.Uri
 import android.os.Looper
 import android.view.View
@@ -31,6 +32,7 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
 import org.robolectric.shadows.ShadowNetworkCapabilities
+import org.robolectric.shadows.ShadowNetworkInfo
 
 /**
  * The sample app's screens, driven as a citizen would, with the real core against the sandbox
@@ -65,13 +67,49 @@ class ReportFlowTest {
 
     private fun text(activity: Activity, tag: String) = activity.view<TextView>(tag)?.text?.toString().orEmpty()
 
-    /** The phone loses its network: connected to nothing with internet. */
-    private fun offline() {
+    /** The phone loses its network, as the platform reports it: disconnected, no internet. */
+    private fun offline() = network(connected = false)
+
+    /**
+     * The phone gets on Wi-Fi with internet (Robolectric's default network has no internet
+     * capability), as the platform reports it to every network callback.
+     */
+    private fun online() = network(connected = true)
+
+    /** WorkManager started the library's worker, under its network constraint. */
+    private fun workManagerRan() = waitFor("WorkManager to run the worker") {
+        online() // told again for WorkManager's callback, registered when the work was enqueued
+        WorkManager.getInstance(app).getWorkInfosForUniqueWork(SyncWorker.NAME).get()
+            .firstOrNull { it.runAttemptCount > 0 || it.state == WorkInfo.State.SUCCEEDED }
+    }
+
+    // Robolectric does not tell a callback the current network when it registers, as Android
+    // does: the tests say it again after the app enqueues work (WorkManager registers then).
+    private fun network(connected: Boolean) {
         val connectivity = app.getSystemService(ConnectivityManager::class.java)!!
         val network = connectivity.activeNetwork!!
-        val none = ShadowNetworkCapabilities.newInstance()
-        shadowOf(connectivity).setNetworkCapabilities(network, none)
-        shadowOf(connectivity).networkCallbacks.forEach { it.onCapabilitiesChanged(network, none) }
+        val capabilities = ShadowNetworkCapabilities.newInstance().also {
+            shadowOf(it).addTransportType(NetworkCapabilities.TRANSPORT_WIFI)
+            // What a NetworkRequest asks by default (WorkManager's "connected" is one).
+            listOf(
+                NetworkCapabilities.NET_CAPABILITY_NOT_RESTRICTED, NetworkCapabilities.NET_CAPABILITY_TRUSTED,
+                NetworkCapabilities.NET_CAPABILITY_NOT_VPN, NetworkCapabilities.NET_CAPABILITY_NOT_VCN_MANAGED,
+            ).forEach { capability -> shadowOf(it).addCapability(capability) }
+            if (connected) {
+                shadowOf(it).addCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET)
+                shadowOf(it).addCapability(NetworkCapabilities.NET_CAPABILITY_VALIDATED)
+            }
+        }
+        val state = if (connected) NetworkInfo.State.CONNECTED else NetworkInfo.State.DISCONNECTED
+        val detailed = if (connected) NetworkInfo.DetailedState.CONNECTED else NetworkInfo.DetailedState.DISCONNECTED
+        shadowOf(connectivity).setActiveNetworkInfo(
+            ShadowNetworkInfo.newInstance(detailed, ConnectivityManager.TYPE_WIFI, 0, true, state),
+        )
+        shadowOf(connectivity).setNetworkCapabilities(network, capabilities)
+        shadowOf(connectivity).networkCallbacks.forEach {
+            if (connected) it.onAvailable(network) else it.onLost(network)
+            it.onCapabilitiesChanged(network, capabilities)
+        }
     }
 
     @Test
@@ -99,24 +137,7 @@ class ReportFlowTest {
 
         online()
         waitFor("the report sent on screen") { text(outbox, "report:${report.id}").takeIf { "Sent to the city" in it } }
-        val runs = WorkManager.getInstance(app).getWorkInfosForUniqueWork(SyncWorker.NAME).get()
-        assertTrue(runs.any { it.state == WorkInfo.State.SUCCEEDED }, "WorkManager ran the worker: $runs")
-    }
-
-    /**
-     * The phone gets on Wi-Fi with internet (Robolectric's default network has no internet
-     * capability): the platform tells the app's network callbacks, as a device does.
-     */
-    private fun online() {
-        val connectivity = app.getSystemService(ConnectivityManager::class.java)!!
-        val network = connectivity.activeNetwork!!
-        val wifi = ShadowNetworkCapabilities.newInstance().also {
-            shadowOf(it).addTransportType(NetworkCapabilities.TRANSPORT_WIFI)
-            shadowOf(it).addCapability(NetworkCapabilities.NET_CAPABILITY_INTERNET)
-            shadowOf(it).addCapability(NetworkCapabilities.NET_CAPABILITY_VALIDATED)
-        }
-        shadowOf(connectivity).setNetworkCapabilities(network, wifi)
-        shadowOf(connectivity).networkCallbacks.forEach { it.onCapabilitiesChanged(network, wifi) }
+        workManagerRan()
     }
 
     @Test
@@ -127,10 +148,10 @@ class ReportFlowTest {
         }
         shadowOf(app.getSystemService(LocationManager::class.java)).setLastKnownLocation(LocationManager.GPS_PROVIDER, fix)
 
-        online()
         // The services, from the city's catalog.
         val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
         val pothole = waitFor("the services") { services.view<Button>("service:pothole") }
+        online()
         assertEquals("A place for bike racks", services.view<Button>("service:bike_rack")?.text, "the city's own question")
         pothole.performClick()
         val toReport = started(ReportActivity::class.java)
@@ -160,6 +181,7 @@ class ReportFlowTest {
 
         report.view<Button>("submit")!!.performClick()
         val toOutbox = started(OutboxActivity::class.java)
+        online() // as Android tells a callback registered since (WorkManager's) about the network
 
         // Sent in the background; the city refuses a depth over a metre.
         val outbox = Robolectric.buildActivity(OutboxActivity::class.java, toOutbox).setup().get()
@@ -177,6 +199,7 @@ class ReportFlowTest {
         depth.setText("25")
         fixing.view<Button>("submit")!!.performClick()
         val again = started(OutboxActivity::class.java)
+        online()
         val outboxAgain = Robolectric.buildActivity(OutboxActivity::class.java, again).setup().get()
 
         val delivered = waitFor("the report sent", seconds = 30) {
@@ -184,8 +207,7 @@ class ReportFlowTest {
         }
         waitFor("the sent state on screen") { text(outboxAgain, "report:${delivered.id}").takeIf { "Sent to the city" in it } }
         assertEquals(1, delivered.attempts.toInt(), "sent once, after the fix")
-        val runs = WorkManager.getInstance(app).getWorkInfosForUniqueWork(SyncWorker.NAME).get()
-        assertTrue(runs.any { it.state == WorkInfo.State.SUCCEEDED || it.runAttemptCount > 0 }, "WorkManager ran the worker: $runs")
+        workManagerRan()
         assertTrue(Curbside.drafts.value.isEmpty(), "no draft left")
     }
 }
