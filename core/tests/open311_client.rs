@@ -401,7 +401,7 @@ async fn faults_map_to_what_the_outbox_can_do() {
     );
     assert_eq!(
         client.services().await.unwrap().len(),
-        4,
+        5,
         "slow but steady still arrives"
     );
 }
