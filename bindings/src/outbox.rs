@@ -47,6 +47,14 @@ impl Outbox {
         self.sdk.run(|c| c.reports()).await
     }
 
+    /// A page of reports for a screen: `limit` of them, newest first, after skipping
+    /// `offset`, with how many there are in all (the first screen of 10,000 reports does not
+    /// read them all).
+    pub async fn page(&self, limit: u32, offset: u32) -> Result<ReportsPage, ApiError> {
+        let (reports, total) = self.sdk.run(move |c| c.reports_page(limit, offset)).await?;
+        Ok(ReportsPage { reports, total })
+    }
+
     /// One report with its history.
     pub async fn report(&self, id: ReportId) -> Result<ReportDetail, ApiError> {
         let (report, history) = self.sdk.run(move |c| c.report(&id)).await?;
@@ -125,6 +133,15 @@ impl Outbox {
             task: task.abort_handle(),
         }))
     }
+}
+
+/// A page of the outbox.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ReportsPage {
+    /// The page's reports, newest first.
+    pub reports: Vec<Report>,
+    /// How many reports there are in all.
+    pub total: u32,
 }
 
 /// A report with its history, for a detail screen.

@@ -49,6 +49,12 @@ impl Curbside {
         self.outbox.reports()
     }
 
+    /// A page of reports for a screen, newest first, with how many there are in all: read
+    /// from columns and an index, so the first screen does not wait for every report.
+    pub fn reports_page(&self, limit: u32, offset: u32) -> Result<(Vec<Report>, u32)> {
+        self.outbox.reports_page(limit, offset)
+    }
+
     /// One report and its history (Curbside's steps and the city's updates), oldest first.
     pub fn report(&self, id: &ReportId) -> Result<(Report, Vec<HistoryEntry>)> {
         self.outbox.report(id)

@@ -952,3 +952,27 @@ async fn a_run_made_while_the_worker_posts_waits_and_recovers_nothing() {
     );
     assert_eq!(on_server(&sandbox, "one run at a time"), 1);
 }
+
+#[tokio::test]
+async fn a_screen_reads_a_page_newest_first_with_the_total() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    curbside.set_network_available(false);
+    let ids: Vec<_> = (0..5)
+        .map(|i| submit(&curbside, pothole(&format!("page {i}"))).id)
+        .collect();
+    let (first, total) = curbside.reports_page(2, 0).unwrap();
+    assert_eq!(total, 5);
+    assert_eq!(
+        first.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [ids[4], ids[3]],
+        "newest first"
+    );
+    assert_eq!(first[0].description, "page 4");
+    assert_eq!(first[0].service_code, "pothole");
+    let (last, _) = curbside.reports_page(2, 4).unwrap();
+    assert_eq!(last.iter().map(|r| r.id).collect::<Vec<_>>(), [ids[0]]);
+    // The page is what the full list says, field for field.
+    assert_eq!(curbside.reports().unwrap()[..2], first[..]);
+}

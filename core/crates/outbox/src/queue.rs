@@ -130,14 +130,21 @@ impl Outbox {
             .store(keep, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Every submitted report, newest first.
+    /// Every submitted report, newest first (read from columns only).
     pub fn reports(&self) -> Result<Vec<Report>> {
-        Ok(self
-            .store
-            .read(reports::list)?
-            .iter()
-            .map(Row::to_report)
-            .collect())
+        Ok(self.reports_page(u32::MAX, 0)?.0)
+    }
+
+    /// A page of reports for a screen: `limit` of them, newest first, after skipping
+    /// `offset`, with how many there are in all.
+    pub fn reports_page(&self, limit: u32, offset: u32) -> Result<(Vec<Report>, u32)> {
+        self.store.read(|conn| {
+            let page = reports::page(conn, limit, offset)?;
+            Ok((
+                page.iter().map(Present::to_report).collect(),
+                reports::count(conn)?,
+            ))
+        })
     }
 
     /// One report and its history (Curbside's steps and the city's updates), oldest first.

@@ -56,6 +56,90 @@ const COLUMNS: &str = "id, server_id, payload, fields, phase, resume, said_dupli
     server_failures, server_messages, next_attempt_at, attempt_started_at, token, request_id, service_notice,
     attention, last_error, status, status_notes, status_updated_at, version, created_at, updated_at";
 
+/// A report as a list shows it, read from columns only: no JSON is decoded but a waiting
+/// report's reason.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The report's id.
+    pub id: ReportId,
+    /// The server (or profile) it is for.
+    pub server_id: String,
+    /// Its service.
+    pub service_code: String,
+    /// What the citizen wrote.
+    pub description: String,
+    /// Where it is.
+    pub phase: Phase,
+    /// POSTs that left (or may have).
+    pub attempts: u32,
+    /// When the next step is due (milliseconds).
+    pub next_at: i64,
+    /// Why it needs the user (in `NeedsUser` only).
+    pub attention: Option<curbside_types::report::Attention>,
+    /// The city's request id, once known.
+    pub request_id: Option<String>,
+    /// The city's notice on accepting it.
+    pub service_notice: Option<String>,
+    /// Why the last step failed.
+    pub last_error: Option<String>,
+    /// The city's status.
+    pub status: Option<String>,
+    /// The city's notes on its status.
+    pub status_notes: Option<String>,
+    /// Grows with every update.
+    pub version: i64,
+    /// When it was submitted (milliseconds).
+    pub created_at: i64,
+    /// When it last changed (milliseconds).
+    pub updated_at: i64,
+}
+
+/// Reports newest first, `limit` of them after skipping `offset`, read by the
+/// `reports_by_created` index from columns only.
+pub fn page(conn: &Connection, limit: u32, offset: u32) -> Result<Vec<Listed>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, server_id, service_code, description, phase, resume, attempts, next_attempt_at,
+                attention, request_id, service_notice, last_error, status, status_notes, version,
+                created_at, updated_at
+         FROM reports ORDER BY created_at DESC, rowid DESC LIMIT ?1 OFFSET ?2",
+    )?;
+    let rows = stmt.query_map(params![limit, offset], |r| {
+        let id: String = r.get(0)?;
+        let (phase, resume): (String, Option<String>) = (r.get(4)?, r.get(5)?);
+        let attention: Option<String> = r.get(8)?;
+        Ok((|| {
+            Ok(Listed {
+                id: ReportId::parse(&id).map_err(|_| Error::CorruptData("report id".into()))?,
+                server_id: r.get(1)?,
+                service_code: r.get(2)?,
+                description: r.get(3)?,
+                phase: Phase::from_columns(&phase, resume.as_deref())
+                    .ok_or_else(|| Error::CorruptData(format!("report phase {phase}")))?,
+                attempts: r.get(6)?,
+                next_at: r.get(7)?,
+                attention: attention
+                    .map(|a| serde_json::from_str(&a))
+                    .transpose()
+                    .map_err(|_| Error::CorruptData("report attention".into()))?,
+                request_id: r.get(9)?,
+                service_notice: r.get(10)?,
+                last_error: r.get(11)?,
+                status: r.get(12)?,
+                status_notes: r.get(13)?,
+                version: r.get(14)?,
+                created_at: r.get(15)?,
+                updated_at: r.get(16)?,
+            })
+        })())
+    })?;
+    rows.map(|r| r?).collect()
+}
+
+/// How many reports there are.
+pub fn count(conn: &Connection) -> Result<u32> {
+    Ok(conn.query_row("SELECT count(*) FROM reports", [], |r| r.get(0))?)
+}
+
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("serializable")
 }
@@ -65,13 +149,13 @@ pub fn insert(conn: &Connection, row: &Row) -> Result<()> {
     let p = &row.progress;
     let (phase, resume) = p.phase.columns();
     conn.execute(
-        &format!("INSERT INTO reports ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"),
+        &format!("INSERT INTO reports ({COLUMNS}, service_code, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"),
         params![
             row.id.to_string(), row.server_id, json(&row.payload), json(&row.fields), phase, resume,
             p.said_duplicate, p.attempts, p.checks, p.server_failures, json(&p.server_messages), p.next_at,
             p.attempt_started_at, row.token, row.request_id, row.service_notice, p.attention.as_ref().map(json),
             row.last_error, row.status, row.status_notes, row.status_updated_at, row.version, row.created_at,
-            row.updated_at,
+            row.updated_at, row.payload.service_code, row.payload.description.as_deref().unwrap_or_default(),
         ],
     )?;
     Ok(())
@@ -124,15 +208,6 @@ pub fn get(conn: &Connection, id: &ReportId) -> Result<Option<Row>> {
     )
     .optional()?
     .transpose()
-}
-
-/// Every report, newest first.
-pub fn list(conn: &Connection) -> Result<Vec<Row>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM reports ORDER BY created_at DESC, rowid DESC"
-    ))?;
-    let rows = stmt.query_map([], |r| Ok(from_row(r)))?;
-    rows.map(|r| r?).collect()
 }
 
 /// Phases after which nothing more is sent (`Phase::Sent`, `Phase::Cancelled`), as SQL.

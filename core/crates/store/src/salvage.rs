@@ -157,6 +157,12 @@ fn copy_tables(source: &Connection, target: &mut Connection) -> Result<Salvage, 
                 }
             }
         }
+        // A damaged file from before version 5 has no list columns: fill them as the upgrade does.
+        tx.execute_batch(
+            "UPDATE reports SET service_code = coalesce(json_extract(payload, '$.service_code'), ''),
+                                description = coalesce(json_extract(payload, '$.description'), '')
+             WHERE service_code = ''",
+        )?;
         tx.commit()
     })();
     let _ = target.pragma_update(None, "foreign_keys", true);

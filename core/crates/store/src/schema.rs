@@ -10,7 +10,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use curbside_types::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// The full current schema, applied to a new database (with [`OUTBOX`]).
 const CREATE: &str = "
@@ -35,8 +35,9 @@ CREATE INDEX drafts_by_created ON drafts (created_at DESC);
 
 /// The outbox (servers, reports and their history, the sender lease), city profiles, the
 /// offline service catalog and cached open requests, as they are now (version 3: one `phase`
-/// per report; version 4: history as codes with arguments in `args`, no api_key stored; the
-/// columns added later come last, where the upgrades put them).
+/// per report; version 4: history as codes with arguments in `args`, no api_key stored;
+/// version 5: the list's columns and index; the columns added later come last, where the
+/// upgrades put them).
 const OUTBOX: &str = "
 CREATE TABLE servers (
     id            TEXT PRIMARY KEY NOT NULL,
@@ -67,10 +68,13 @@ CREATE TABLE reports (
     checks             INTEGER NOT NULL DEFAULT 0,
     server_failures    INTEGER NOT NULL DEFAULT 0,
     server_messages    TEXT NOT NULL DEFAULT '[]',
-    version            INTEGER NOT NULL DEFAULT 0
+    version            INTEGER NOT NULL DEFAULT 0,
+    service_code       TEXT NOT NULL DEFAULT '',
+    description        TEXT NOT NULL DEFAULT ''
 ) STRICT;
 CREATE INDEX reports_due ON reports (phase, next_attempt_at);
 CREATE INDEX reports_by_server ON reports (server_id);
+CREATE INDEX reports_by_created ON reports (created_at DESC);
 CREATE TABLE report_history (
     report_id TEXT NOT NULL REFERENCES reports (id) ON DELETE CASCADE,
     at        INTEGER NOT NULL,
@@ -209,6 +213,16 @@ UPDATE servers SET config = json_remove(config, '$.api_key');
 UPDATE profiles SET profile = json_remove(profile, '$.server.api_key');
 ";
 
+/// Version 5: what a list shows, in columns (no JSON decoded to list), and the list's order as
+/// an index (no sort of every row at open).
+const LIST_COLUMNS: &str = "
+ALTER TABLE reports ADD COLUMN service_code TEXT NOT NULL DEFAULT '';
+ALTER TABLE reports ADD COLUMN description TEXT NOT NULL DEFAULT '';
+UPDATE reports SET service_code = coalesce(json_extract(payload, '$.service_code'), ''),
+                   description = coalesce(json_extract(payload, '$.description'), '');
+CREATE INDEX reports_by_created ON reports (created_at DESC);
+";
+
 /// Brings a database at `version` to `version + 1`.
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
     match version {
@@ -219,6 +233,7 @@ fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
         }
         2 => Ok(tx.execute_batch(PHASES)?),
         3 => Ok(tx.execute_batch(CODES_NO_KEYS)?),
+        4 => Ok(tx.execute_batch(LIST_COLUMNS)?),
         _ => Err(Error::CorruptData(format!(
             "no upgrade from schema version {version}"
         ))),
@@ -260,15 +275,23 @@ mod tests {
 
     /// The full schema of every earlier version, oldest first: `HISTORY[i]` is version `i + 1`.
     fn history() -> Vec<String> {
-        let v3 = OUTBOX.replace(
+        let v4 = OUTBOX
+            .replace(
+                "    version            INTEGER NOT NULL DEFAULT 0,\n    service_code       TEXT NOT NULL DEFAULT '',\n    description        TEXT NOT NULL DEFAULT ''\n",
+                "    version            INTEGER NOT NULL DEFAULT 0\n",
+            )
+            .replace("CREATE INDEX reports_by_created ON reports (created_at DESC);\n", "");
+        assert_ne!(v4, OUTBOX, "version 4 had no list columns");
+        let v3 = v4.replace(
             "summary   TEXT NOT NULL,\n    args      TEXT\n",
             "summary   TEXT NOT NULL\n",
         );
-        assert_ne!(v3, OUTBOX, "version 3 had no history args");
+        assert_ne!(v3, v4, "version 3 had no history args");
         vec![
             V1.to_string(),
             format!("{CREATE}{OUTBOX_V2}"),
             format!("{CREATE}{v3}"),
+            format!("{CREATE}{v4}"),
         ]
     }
 
@@ -448,6 +471,28 @@ mod tests {
             !profile.contains("s3cr3t") && profile.contains("https://x/"),
             "{profile}"
         );
+    }
+
+    #[test]
+    fn upgrading_fills_the_list_columns_from_what_was_sent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&history()[3]).unwrap();
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute("INSERT INTO servers (id, config) VALUES ('s', '{}')", [])
+            .unwrap();
+        conn.execute(
+            "INSERT INTO reports (id, server_id, payload, fields, next_attempt_at, created_at, updated_at)
+             VALUES ('r', 's', '{\"service_code\":\"pothole\",\"description\":\"deep\"}', '{}', 0, 0, 0)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let listed: (String, String) = conn
+            .query_row("SELECT service_code, description FROM reports", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!(listed, ("pothole".into(), "deep".into()));
     }
 
     #[test]

@@ -124,6 +124,9 @@ final class OutboxTests: XCTestCase {
                 && reports.first(where: { $0.id == cancelledId })?.state == .cancelled
         }
         XCTAssertEqual(last?.map(\.id), [cancelled.id], "the edited report is gone, not a ghost")
+        let page = try await core.outbox().page(limit: 10, offset: 0)
+        XCTAssertEqual(page.total, 1)
+        XCTAssertEqual(page.reports.map(\.id), [cancelled.id])
     }
 
     func testTheLogReachesTheAppWithoutPersonalData() async throws {

@@ -103,6 +103,12 @@ class OutboxTest {
             core.outbox().setNetworkAvailable(false)
             val report = core.report(pothole("never mind"))
             assertEquals(ReportState.WaitingForNetwork, core.outbox().reports().single { it.id == report.id }.state)
+            val newer = core.report(pothole("a newer one"))
+            val firstPage = core.outbox().page(1u, 0u)
+            assertEquals(2u, firstPage.total, "a screen knows how many there are")
+            assertEquals(listOf(newer.id), firstPage.reports.map { it.id }, "newest first")
+            assertEquals(listOf(report.id), core.outbox().page(1u, 1u).reports.map { it.id })
+            core.outbox().cancel(newer.id)
             assertEquals(ReportState.Cancelled, core.outbox().cancel(report.id).state)
 
             val incomplete = core.drafts().create(listOf(DraftEdit.City("city"), DraftEdit.Description("no service yet")))
@@ -204,6 +210,9 @@ class OutboxTest {
                 }
             }
             assertEquals(listOf(cancelled.id), settled.map { it.id }, "the edited report is gone, not a ghost")
+            val page = core.outbox().page(10u, 0u)
+            assertEquals(1u, page.total)
+            assertEquals(listOf(cancelled.id), page.reports.map { it.id })
             assertEquals(1, core.drafts().list().size, "it is a draft again")
         }
     }
