@@ -12,7 +12,7 @@ target_dir=${CARGO_TARGET_DIR:-$repo/target}
 cd "$repo"
 export IPHONEOS_DEPLOYMENT_TARGET=17.0
 for target in aarch64-apple-ios aarch64-apple-ios-sim; do
-  cargo build --release -p curbside-ffi --target "$target"
+  cargo build --profile mobile -p curbside-ffi --target "$target"   # built for size (Cargo.toml)
 done
 cargo build -p curbside-ffi -p uniffi-bindgen
 rm -rf "$here/Build" "$here/Sources/Curbside"
@@ -27,7 +27,7 @@ cp "$here"/Build/gen/*FFI.h "$here/Build/headers/"
   printf '    export *\n}\n'
 } > "$here/Build/headers/module.modulemap"
 xcodebuild -create-xcframework \
-  -library "$target_dir/aarch64-apple-ios/release/libcurbside_ffi.a" -headers "$here/Build/headers" \
-  -library "$target_dir/aarch64-apple-ios-sim/release/libcurbside_ffi.a" -headers "$here/Build/headers" \
+  -library "$target_dir/aarch64-apple-ios/mobile/libcurbside_ffi.a" -headers "$here/Build/headers" \
+  -library "$target_dir/aarch64-apple-ios-sim/mobile/libcurbside_ffi.a" -headers "$here/Build/headers" \
   -output "$here/Build/CurbsideFFI.xcframework"
 echo "Now: cd ios-sample && xcodegen generate && open CurbsideSample.xcodeproj"

@@ -2,7 +2,8 @@
 // API, the hand-written Kotlin of bindings/kotlin, the Android parts (initialize once, the
 // WorkManager worker, the network hint, string resources) and the core's native library for
 // every ABI. Two tasks build what is never committed:
-//  - cargoNdk: libcurbside_ffi.so for arm64-v8a, armeabi-v7a and x86_64 (needs the NDK and
+//  - cargoNdk: libcurbside_ffi.so for arm64-v8a, armeabi-v7a and x86_64, with the `mobile`
+//    profile (built for size; see Cargo.toml) (needs the NDK and
 //    `cargo install cargo-ndk`; nasm on the PATH for x86_64's libjpeg-turbo SIMD);
 //  - generateCurbsideBindings: the Kotlin API from the host build of the same library, with
 //    bindings/uniffi-android.toml's Android settings.
@@ -30,7 +31,7 @@ val cargoNdk by tasks.registering(Exec::class) {
         "cargo", "ndk", "--platform", "26",
         "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
         "-o", jniLibsDir.get().asFile.path,
-        "build", "--release", "-p", "curbside-ffi",
+        "build", "--profile", "mobile", "-p", "curbside-ffi",
     )
 }
 
