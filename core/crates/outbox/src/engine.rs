@@ -234,6 +234,8 @@ impl Outbox {
         follow_hint: bool,
         summary: &mut RunSummary,
     ) -> Result<()> {
+        // `run` has just taken the lease.
+        let mut renewed = Instant::now();
         loop {
             if deadline.saturating_duration_since(Instant::now()) < Duration::from_secs(1) {
                 return Ok(());
@@ -241,10 +243,14 @@ impl Outbox {
             if follow_hint && !self.engine.online() {
                 return Ok(());
             }
-            // Renewed only: recovery ran when `run` took the lease, and nothing of ours is in
-            // flight between steps.
-            if !self.take_lease(false)? {
-                return Ok(());
+            // Renewed at half its life, not before every step (each renewal is a durable
+            // write). Renewed only: recovery ran when `run` took the lease, and nothing of
+            // ours is in flight between steps.
+            if renewed.elapsed() >= LEASE / 2 {
+                if !self.take_lease(false)? {
+                    return Ok(());
+                }
+                renewed = Instant::now();
             }
             let Some(row) = self.store.read(|c| reports::next_due(c, now_ms()))? else {
                 return Ok(());
