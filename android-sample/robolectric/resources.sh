@@ -11,7 +11,7 @@ target="$module/target"
 out="$target/robolectric-res"
 framework=/usr/share/android-framework-res/framework-res.apk
 if ! command -v aapt2 >/dev/null 2>&1 || [ ! -f "$framework" ]; then
-  apt-get install -y -qq aapt android-framework-res >/dev/null
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq aapt android-framework-res >/dev/null
 fi
 rm -rf "$out" "$target/generated-r" "$target/robolectric-config"
 mkdir -p "$out/flat" "$target/generated-r" "$target/robolectric-config/com/android/tools"

@@ -12,7 +12,11 @@ out="$module/target/apk"
 fail() { echo "apk: $*" >&2; echo "APK: 0 passed, 1 failed"; exit 1; }
 
 for tool in aapt aapt2 zipalign apksigner dexdump; do
-  command -v "$tool" >/dev/null 2>&1 || { apt-get install -y -qq aapt zipalign apksigner dexdump android-framework-res >/dev/null 2>&1; break; }
+  command -v "$tool" >/dev/null 2>&1 || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      aapt zipalign apksigner dexdump android-framework-res >/dev/null 2>&1
+    break
+  }
 done
 for tool in aapt aapt2 zipalign apksigner dexdump; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing and could not be installed"
