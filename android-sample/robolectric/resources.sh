@@ -3,7 +3,8 @@
 # manifest, its resources and those of its AARs linked into one resource APK with Debian's
 # aapt2 (against Debian's framework-res, API 29), the R classes of every package, and the
 # properties that point Robolectric at them (binary resources mode), so WorkManager finds
-# its resources and runs for real. Run after aars/pom.xml, before `mvn test`.
+# its resources and runs for real. The APK check (tests/scripts/android-apk.sh) starts from
+# the same resource APK. Run after aars/pom.xml, before `mvn test`.
 set -euo pipefail
 module=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$module/../.." && pwd)
@@ -43,7 +44,8 @@ services = "\n".join(re.findall(r"<service.*?/>|<service.*?</service>", work, fl
 services = re.sub(r'\s+tools:[a-zA-Z]+="[^"]*"', "", services)
 receivers = "\n".join(re.sub(r'\s+tools:[a-zA-Z]+="[^"]*"', "", r) for r in re.findall(r"<receiver.*?</receiver>", work, flags=re.S))
 app = app.replace('<manifest xmlns:android="http://schemas.android.com/apk/res/android">',
-    '<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="dev.curbside.sample">\n'
+    '<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="dev.curbside.sample"'
+    ' android:versionCode="1" android:versionName="0.2.0">\n'
     '    <uses-sdk android:minSdkVersion="26" android:targetSdkVersion="34" />\n'
     '    <uses-permission android:name="android.permission.INTERNET" />\n'
     '    <uses-permission android:name="android.permission.ACCESS_NETWORK_STATE" />\n'

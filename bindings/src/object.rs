@@ -136,8 +136,7 @@ fn open_core(config: CurbsideConfig) -> curbside_core::Result<Curbside> {
         core.set_retention(retention);
     }
     for json in &config.profiles {
-        let id = curbside_core::city::CityProfile::parse(json)?.id;
-        let key = config.api_keys.get(&id).map(ApiKey::new);
+        let key = |id: &str| config.api_keys.get(id).map(ApiKey::new);
         core.add_profile_with(json, key, config.app_name.clone())?;
     }
     Ok(core)

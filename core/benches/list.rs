@@ -8,29 +8,14 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+mod common;
+use common::draft;
+
 use curbside_core::open311::ServerConfig;
-use curbside_core::{Curbside, DraftFields, Location, LocationSource};
+use curbside_core::Curbside;
 
 const REPORTS: usize = 10_000;
 const SCREEN: u32 = 50;
-
-fn draft(i: usize) -> DraftFields {
-    DraftFields {
-        service_code: Some("pothole".into()),
-        location: Some(Location {
-            latitude: 38.9 + i as f64 * 1e-5,
-            longitude: -77.0,
-            accuracy_m: Some(5.0),
-            source: LocationSource::Gps,
-            captured_at: Utc::now(),
-        }),
-        description: format!(
-            "Benchmark pothole number {i}, deep and wide, in the northbound bike lane"
-        ),
-        ..Default::default()
-    }
-}
 
 fn median(mut runs: Vec<Duration>) -> Duration {
     runs.sort();

@@ -11,39 +11,12 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use curbside_core::open311::{ApiKey, AttributeAnswer, ServerConfig};
-use curbside_core::{Curbside, DraftFields, Location, LocationSource};
-use curbside_sandbox::{Sandbox, SandboxConfig};
+mod common;
+use common::draft;
 
-fn draft(i: usize) -> DraftFields {
-    DraftFields {
-        service_code: Some("pothole".into()),
-        location: Some(Location {
-            latitude: 38.9 + i as f64 * 1e-5,
-            longitude: -77.0,
-            accuracy_m: Some(5.0),
-            source: LocationSource::Gps,
-            captured_at: Utc::now(),
-        }),
-        description: format!(
-            "Benchmark pothole number {i}, deep and wide, in the northbound bike lane"
-        ),
-        attributes: vec![
-            AttributeAnswer {
-                code: "WHERE".into(),
-                values: vec!["bike".into()],
-                multiple: false,
-            },
-            AttributeAnswer {
-                code: "DEPTH".into(),
-                values: vec!["9".into()],
-                multiple: false,
-            },
-        ],
-        ..Default::default()
-    }
-}
+use curbside_core::open311::{ApiKey, ServerConfig};
+use curbside_core::Curbside;
+use curbside_sandbox::{Sandbox, SandboxConfig};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]

@@ -13,19 +13,20 @@ impl Curbside {
     /// under the profile's id (as [`Curbside::set_server`] does, with the same re-queueing).
     /// The document's api_key, if any, is kept in memory only, like every key.
     pub fn add_profile(&self, json: &str) -> Result<CityProfile> {
-        self.add_profile_with(json, None, None)
+        self.add_profile_with(json, |_| None, None)
     }
 
     /// [`Curbside::add_profile`] with what an app gives apart from the document: the
-    /// server's key (from its build config, the Keystore or the Keychain), which replaces the
-    /// document's, and the app's name for the User-Agent.
+    /// server's key by profile id (from its build config, the Keystore or the Keychain), which
+    /// replaces the document's, and the app's name for the User-Agent.
     pub fn add_profile_with(
         &self,
         json: &str,
-        api_key: Option<crate::open311::ApiKey>,
+        api_key: impl FnOnce(&str) -> Option<crate::open311::ApiKey>,
         app_name: Option<String>,
     ) -> Result<CityProfile> {
         let mut profile = CityProfile::parse(json)?;
+        let api_key = api_key(&profile.id);
         if api_key.is_some() {
             profile.server.api_key = api_key;
         }

@@ -372,7 +372,7 @@ async fn no_api_key_and_no_contact_details_stay_in_the_database_after_a_full_flo
         );
         // The key given apart (from the app's Keystore) replaces the document's.
         curbside
-            .add_profile_with(&profile, Some(ApiKey::new("sandbox-key")), None)
+            .add_profile_with(&profile, |_| Some(ApiKey::new("sandbox-key")), None)
             .unwrap();
         let mut fields = pothole("with contact");
         fields.contact = curbside_core::Contact {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packaging smoke test of the Android sample: assembles a signed APK from the classes that the
-# Android suite compiled against the real Android API (android-sample/robolectric/target), with
-# D8 (r8 from Maven Central), Debian's aapt2, zipalign and apksigner, and checks it with
+# Android suite compiled against the real Android API and the resources it linked with
+# Debian's aapt2 (android-sample/robolectric/target), with D8 (r8 from Maven Central),
+# zipalign and apksigner, and checks it with
 # `aapt dump badging` and dexdump. The core's native library cannot be built here (no NDK):
 # the APK carries none, so it installs but cannot open Curbside; everything else is real.
 # Prints "APK: 1 passed, 0 failed" (or 0 passed, 1 failed) and exits non-zero on failure.
@@ -11,21 +12,19 @@ module="$repo/android-sample/robolectric"
 out="$module/target/apk"
 fail() { echo "apk: $*" >&2; echo "APK: 0 passed, 1 failed"; exit 1; }
 
-for tool in aapt aapt2 zipalign apksigner dexdump; do
+for tool in aapt zipalign apksigner dexdump; do
   command -v "$tool" >/dev/null 2>&1 || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      aapt zipalign apksigner dexdump android-framework-res >/dev/null 2>&1
+      aapt zipalign apksigner dexdump >/dev/null 2>&1
     break
   }
 done
-for tool in aapt aapt2 zipalign apksigner dexdump; do
+for tool in aapt zipalign apksigner dexdump; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing and could not be installed"
 done
-framework=$(ls /usr/share/android-framework-res/framework-res.apk 2>/dev/null || dpkg -L android-framework-res | grep 'framework-res.apk$' | head -n1)
-[ -f "$framework" ] || fail "android-framework-res has no framework-res.apk"
 [ -d "$module/target/classes/dev/curbside/sample" ] || fail "the Android suite's classes are missing (run it first)"
 
-rm -rf "$out" && mkdir -p "$out/dex" "$out/res"
+rm -rf "$out" && mkdir -p "$out/dex"
 # The runtime classpath the app needs, from the suite's own resolution.
 mvn -B -q -ntp -f "$module/pom.xml" dependency:build-classpath -Dmdep.includeScope=runtime \
   -Dmdep.outputFile="$out/classpath.txt" >/dev/null || fail "cannot resolve the app's classpath"
@@ -47,25 +46,11 @@ done
 java -cp "$out"/r8-*.jar com.android.tools.r8.D8 --release --min-api 26 --lib "$android_all" \
   --output "$out/dex" "$out/app.jar" "${app_jars[@]}" 2> "$out/d8.log" || { tail -5 "$out/d8.log" >&2; fail "D8 failed"; }
 
-# The manifest as AGP would merge it: the app's, with the library's permissions and the
-# version; resources: the library's strings (the app's screens are built in code).
-python3 - "$repo/android-sample/app/src/main/AndroidManifest.xml" "$out/AndroidManifest.xml" <<'PY' || fail "cannot write the manifest"
-import re, sys
-text = open(sys.argv[1]).read().replace("${applicationId}", "dev.curbside.sample")
-# tools:node="remove" entries go (WorkManager's default initializer), and with them the
-# provider that only held it; the library's permissions and the version come in.
-text = re.sub(r"\s*<!-- WorkManager is configured.*?</provider>", "", text, flags=re.S)
-text = text.replace('<manifest xmlns:android="http://schemas.android.com/apk/res/android">',
-    '<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="dev.curbside.sample"'
-    ' android:versionCode="1" android:versionName="0.2.0">\n'
-    '    <uses-sdk android:minSdkVersion="26" android:targetSdkVersion="35" />\n'
-    '    <uses-permission android:name="android.permission.INTERNET" />\n'
-    '    <uses-permission android:name="android.permission.ACCESS_NETWORK_STATE" />')
-open(sys.argv[2], "w").write(text)
-PY
-aapt2 compile --dir "$repo/android-sample/curbside/src/main/res" -o "$out/res/library.zip" || fail "aapt2 compile failed"
-aapt2 link -I "$framework" --manifest "$out/AndroidManifest.xml" -A "$repo/android-sample/app/src/main/assets" \
-  -o "$out/unsigned.apk" "$out/res/library.zip" 2> "$out/aapt2.log" || { cat "$out/aapt2.log" >&2; fail "aapt2 link failed"; }
+# The merged manifest, resources and assets the Android suite linked (resources.sh), as AGP
+# would put them in the APK; the dex files join them.
+resources="$module/target/robolectric-res/resources.ap_"
+[ -f "$resources" ] || fail "the Android suite's resources are missing (android-sample/robolectric/resources.sh)"
+cp "$resources" "$out/unsigned.apk"
 (cd "$out/dex" && zip -q -j "$out/unsigned.apk" classes*.dex) || fail "cannot add the dex files"
 zipalign -f 4 "$out/unsigned.apk" "$out/aligned.apk" || fail "zipalign failed"
 keytool -genkeypair -keystore "$out/debug.keystore" -storepass android -keypass android -alias debug \

@@ -101,3 +101,12 @@ public final class ReportModel {
         }
     }
 }
+
+/// A report screen is identified by its draft (for navigation destinations).
+extension ReportModel: Identifiable, Hashable {
+    public nonisolated var id: DraftId { draftId }
+
+    public nonisolated static func == (a: ReportModel, b: ReportModel) -> Bool { a.draftId == b.draftId }
+
+    public nonisolated func hash(into hasher: inout Hasher) { hasher.combine(draftId) }
+}

@@ -87,13 +87,10 @@ class CurbsideTexts(private val string: (name: String, args: Array<out Any>) -> 
          * The texts in `language` ("en", "fi"; English where a text is missing) from the
          * string resources on the classpath: for the JVM outside Android (desktop, tests).
          */
-        fun fromResources(language: String): CurbsideTexts = CurbsideTexts(classpathStrings(language))
-
-        /** The lookup [fromResources] uses: a name and arguments to the text, in `language`. */
-        fun classpathStrings(language: String): (String, Array<out Any>) -> String {
+        fun fromResources(language: String): CurbsideTexts {
             val english = load("values")
             val local = if (language == "en") emptyMap() else load("values-$language")
-            return { name, args ->
+            return CurbsideTexts { name, args ->
                 val format = local[name] ?: english[name] ?: error("no text $name")
                 String.format(java.util.Locale.forLanguageTag(language), format, *args)
             }

@@ -4,7 +4,6 @@ import android.app.Application
 import androidx.work.Configuration
 import dev.curbside.CurbsideConfig
 import dev.curbside.android.Curbside
-import dev.curbside.android.SyncWorker
 
 /**
  * The one place Curbside is opened: once per process, off the main thread. The city is data,
@@ -14,11 +13,8 @@ import dev.curbside.android.SyncWorker
 open class SampleApp : Application(), Configuration.Provider {
     override fun onCreate() {
         super.onCreate()
-        Curbside.initialize(this, ::config, background())
+        Curbside.initialize(this, ::config)
     }
-
-    /** How background sending is asked for: the library's WorkManager worker. */
-    open fun background(): Curbside.BackgroundSync = Curbside.BackgroundSync { SyncWorker.enqueue(it) }
 
     /** What Curbside is opened with (read off the main thread). */
     open fun config(dataDir: String) = CurbsideConfig(

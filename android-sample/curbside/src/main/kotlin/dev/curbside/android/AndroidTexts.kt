@@ -8,12 +8,5 @@ import dev.curbside.CurbsideTexts
  * language (English and Finnish shipped; an app adds `values-xx/strings.xml` for more).
  */
 fun CurbsideTexts.Companion.of(context: Context): CurbsideTexts = CurbsideTexts { name, args ->
-    val id = context.resources.getIdentifier(name, "string", context.packageName)
-    if (id != 0) {
-        context.getString(id, *args)
-    } else {
-        // Resources not merged (a plain JVM or Robolectric without resource processing):
-        // the same files, read from the classpath.
-        CurbsideTexts.classpathStrings(context.resources.configuration.locales[0].language)(name, args)
-    }
+    context.getString(context.resources.getIdentifier(name, "string", context.packageName), *args)
 }

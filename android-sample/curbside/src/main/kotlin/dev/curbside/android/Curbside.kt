@@ -36,7 +36,10 @@ object Curbside {
         fun schedule(context: Context)
     }
 
-    private var background: BackgroundSync = BackgroundSync { SyncWorker.enqueue(it) }
+    /** Background sending by WorkManager: the library's [SyncWorker]. */
+    val workManager = BackgroundSync { SyncWorker.enqueue(it) }
+
+    private var background: BackgroundSync = workManager
     private var scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
     @Volatile private var opening: Deferred<CurbsideCore>? = null
     private var network: NetworkHint? = null
@@ -58,7 +61,7 @@ object Curbside {
     fun initialize(
         context: Context,
         config: (dataDir: String) -> CurbsideConfig,
-        background: BackgroundSync = BackgroundSync { SyncWorker.enqueue(it) },
+        background: BackgroundSync = workManager,
     ): Deferred<CurbsideCore> {
         opening?.let { return it }
         this.background = background
