@@ -976,3 +976,101 @@ async fn a_screen_reads_a_page_newest_first_with_the_total() {
     // The page is what the full list says, field for field.
     assert_eq!(curbside.reports().unwrap()[..2], first[..]);
 }
+
+#[tokio::test]
+async fn a_server_paused_mid_batch_gets_nothing_more_and_its_marks_are_taken_back() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    let mut wrong = server(&sandbox);
+    wrong.api_key = Some(ApiKey::new("expired"));
+    curbside.set_server("other", wrong).unwrap();
+    let to_other = |text: &str| {
+        let draft = curbside.create_draft(pothole(text)).unwrap();
+        curbside.submit(&draft.id, "other").unwrap()
+    };
+    // The first batch is one report; the quick answer makes the next one take the rest.
+    let first = submit(&curbside, pothole("good first"));
+    let refused: Vec<_> = (0..5).map(|i| to_other(&format!("refused {i}"))).collect();
+    let later: Vec<_> = (0..2)
+        .map(|i| submit(&curbside, pothole(&format!("good {i}"))))
+        .collect();
+
+    let summary = curbside
+        .run_pending(Instant::now() + Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(summary.sent, 3, "{summary:?}");
+    assert_eq!(summary.failed, 1, "one refusal, the rest not tried: {summary:?}");
+    let posted_to_other = sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.field("description").is_some_and(|d| d.starts_with("refused")))
+        .count();
+    assert_eq!(posted_to_other, 0, "the refused POST stored nothing");
+    for report in [&first].into_iter().chain(&later) {
+        assert_eq!(curbside.report(&report.id).unwrap().0.state, ReportState::Sent);
+    }
+    let states: Vec<_> = refused
+        .iter()
+        .map(|r| curbside.report(&r.id).unwrap().0)
+        .collect();
+    let parked = states
+        .iter()
+        .filter(|r| matches!(r.state, ReportState::NeedsAttention { .. }))
+        .count();
+    assert_eq!(parked, 1);
+    for report in states.iter().filter(|r| r.state == ReportState::Queued) {
+        assert_eq!(report.attempts, 0, "a mark taken back is not an attempt");
+    }
+    assert_eq!(
+        states.iter().filter(|r| r.state == ReportState::Queued).count(),
+        4,
+        "marked with the batch, held back when the server was paused"
+    );
+}
+
+#[tokio::test]
+async fn a_run_cut_off_by_its_deadline_leaves_nothing_marked_that_was_not_posted() {
+    let config = SandboxConfig {
+        modes: vec![curbside_sandbox::Mode::Slow { millis: 200 }],
+        ..Default::default()
+    };
+    let sandbox = Sandbox::start(config, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    let reports: Vec<_> = (0..20)
+        .map(|i| submit(&curbside, pothole(&format!("slow {i}"))))
+        .collect();
+    // Batches of about five (what is sent in a second at 200 ms each); no step starts with
+    // less than a second left, so the run stops inside a batch.
+    let summary = curbside
+        .run_pending(Instant::now() + Duration::from_millis(2500))
+        .await
+        .unwrap();
+    let rows: Vec<_> = reports
+        .iter()
+        .map(|r| curbside.report(&r.id).unwrap())
+        .collect();
+    let sent = rows
+        .iter()
+        .filter(|(r, _)| r.state == ReportState::Sent)
+        .count();
+    assert_eq!(summary.sent as usize, sent);
+    assert_eq!(sandbox.requests().len(), sent, "every POST that left is recorded as sent");
+    let queued: Vec<_> = rows
+        .iter()
+        .filter(|(r, _)| r.state == ReportState::Queued)
+        .collect();
+    assert_eq!(sent + queued.len(), 20, "nothing left in flight or checking");
+    assert!(!queued.is_empty(), "the deadline came before the outbox was empty");
+    for (report, history) in &queued {
+        assert_eq!(report.attempts, 0);
+        assert_eq!(history.len(), 1, "only submitted: {history:?}");
+    }
+
+    drain(&curbside).await;
+    for (i, _) in reports.iter().enumerate() {
+        assert_eq!(on_server(&sandbox, &format!("slow {i}")), 1);
+    }
+}

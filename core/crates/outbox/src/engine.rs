@@ -1,18 +1,18 @@
-//! The sync engine: takes due reports one at a time under a lease that makes it the only
-//! sender for this database, carries out the effect the state machine asks for (post, search,
-//! poll a token), turns what happened into the next event, and commits the transition before
-//! acting on anything else. The phases and the transition table are the module doc of
-//! `outbox/mod.rs`; the reconciliation rules are in `reconcile.rs`.
+//! The sync engine: takes due reports in batches under a lease that makes it the only sender
+//! for this database, carries out the effect the state machine asks for (post, search, poll a
+//! token), turns what happened into the next event, and commits the results with the next
+//! batch's attempt marks (the rules are "Batches" in the module doc of `lib.rs`; the
+//! reconciliation rules are in `reconcile.rs`).
 //!
 //! A server that refuses the app's key or jurisdiction (401/403, or a 4xx naming them) is
 //! paused: nothing more is sent to it until its settings really change (`put_server`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use curbside_store::Transaction;
+use curbside_store::{Connection, Transaction};
 use tokio::sync::{broadcast, Notify};
 
 use curbside_open311::{ApiKey, Open311Client, Open311Error, ServerConfig, Submission};
@@ -29,8 +29,15 @@ use crate::Outbox;
 
 /// Name of the lease row that makes one instance the sender.
 const SENDER: &str = "sender";
-/// How long a lease lasts without renewal (renewed before every step).
+/// How long a lease lasts without renewal (renewed at half its life).
 const LEASE: Duration = Duration::from_secs(120);
+/// Most reports a run takes at once: their attempt marks are one transaction, and their
+/// results go in with the next batch's marks.
+const BATCH: usize = 32;
+/// The longest a step's result waits for its transaction (and listeners for the news), and
+/// the work a batch is sized for: on a slow network a batch shrinks to what is sent in this
+/// time, so a crash leaves few marked reports to check rather than post.
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// The engine's in-memory state. Everything that matters is in the database; this only
 /// wakes the worker, caches clients and fans out events.
@@ -234,123 +241,236 @@ impl Outbox {
         follow_hint: bool,
         summary: &mut RunSummary,
     ) -> Result<()> {
+        let mut pending = Pending::default();
+        let drained = self
+            .drain_batches(deadline, follow_hint, &mut pending, summary)
+            .await;
+        // Whatever is left (results, marks taken back), in one transaction.
+        let settled = self.commit(|tx, events| self.settle(tx, pending, events, summary));
+        drained?;
+        settled
+    }
+
+    /// Takes due reports in batches and steps through them, leaving the results in `pending`.
+    async fn drain_batches(
+        &self,
+        deadline: Instant,
+        follow_hint: bool,
+        pending: &mut Pending,
+        summary: &mut RunSummary,
+    ) -> Result<()> {
+        let stopped = || {
+            deadline.saturating_duration_since(Instant::now()) < Duration::from_secs(1)
+                || (follow_hint && !self.engine.online())
+        };
         // `run` has just taken the lease.
         let mut renewed = Instant::now();
+        let mut size = 1;
         loop {
-            if deadline.saturating_duration_since(Instant::now()) < Duration::from_secs(1) {
-                return Ok(());
-            }
-            if follow_hint && !self.engine.online() {
+            if stopped() {
                 return Ok(());
             }
             // Renewed at half its life, not before every step (each renewal is a durable
-            // write). Renewed only: recovery ran when `run` took the lease, and nothing of
-            // ours is in flight between steps.
+            // write). Renewed only: recovery ran when `run` took the lease, and between
+            // batches nothing of ours is in flight.
             if renewed.elapsed() >= LEASE / 2 {
                 if !self.take_lease(false)? {
                     return Ok(());
                 }
                 renewed = Instant::now();
             }
-            let Some(row) = self.store.read(|c| reports::next_due(c, now_ms()))? else {
+            // One transaction: the last batch's results, then this batch's attempt marks.
+            let done = std::mem::take(pending);
+            let batch = self.commit(|tx, events| {
+                self.settle(tx, done, events, summary)?;
+                self.take_due(tx, size, events)
+            })?;
+            if batch.is_empty() {
                 return Ok(());
-            };
-            // A slow upload may outlast the lease: renew it while the step runs.
-            let step = async {
-                let step = self.step(row);
-                tokio::pin!(step);
-                loop {
-                    tokio::select! {
-                        outcome = &mut step => break outcome,
-                        () = tokio::time::sleep(LEASE / 4) => { self.take_lease(false)?; }
-                    }
-                }
-            };
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let outcome = match tokio::time::timeout(remaining, step).await {
-                Ok(outcome) => outcome?,
-                Err(_) => return Ok(()),
-            };
-            match outcome {
-                Outcome::Sent => summary.sent += 1,
-                Outcome::Failed => summary.failed += 1,
-                Outcome::Progress => {}
             }
+            let started = Instant::now();
+            let taken = batch.len();
+            let mut paused = HashSet::new();
+            for Taken { row, effect, client } in batch {
+                let server = row.server_id.clone();
+                if pending.reached.get(&server) == Some(&false) {
+                    // Its server was just out of reach: it waits for the network too.
+                    pending.push(row, Event::Unreachable);
+                    continue;
+                }
+                if stopped() || paused.contains(&server) {
+                    if row.progress.phase == Phase::InFlight {
+                        pending.push(row, Event::HeldBack);
+                    }
+                    continue;
+                }
+                // A slow upload may outlast the lease: renew it while the step runs.
+                let step = async {
+                    let step = self.step(&client, effect, row);
+                    tokio::pin!(step);
+                    loop {
+                        tokio::select! {
+                            outcome = &mut step => break outcome,
+                            () = tokio::time::sleep(LEASE / 4) => { self.take_lease(false)?; }
+                        }
+                    }
+                };
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                let (row, event) = match tokio::time::timeout(remaining, step).await {
+                    Ok(done) => done?,
+                    // Cut off: it stays in flight, to be checked before it is posted again;
+                    // the rest of the batch is taken back above.
+                    Err(_) => continue,
+                };
+                if matches!(&event, Event::Refused { kind, .. } if *kind == AttentionKind::SettingsRefused)
+                {
+                    paused.insert(server);
+                }
+                pending.push(row, event);
+                if pending.overdue() {
+                    let done = std::mem::take(pending);
+                    self.commit(|tx, events| self.settle(tx, done, events, summary))?;
+                }
+            }
+            // The next batch is what this pace sends in `SETTLE`.
+            let each = started.elapsed() / taken as u32;
+            size = (SETTLE.as_micros() / each.as_micros().max(1)).clamp(1, BATCH as u128) as usize;
         }
     }
 
-    /// Takes one due report one step further.
-    async fn step(&self, row: Row) -> Result<Outcome> {
-        let client = match self.client(&row.server_id) {
-            Ok(client) => client,
-            Err(e) => {
-                let refused = Event::Refused {
-                    kind: AttentionKind::BadSettings,
-                    messages: vec![],
-                };
-                self.fire(row, refused, |r| r.last_error = Some(e.to_string()))?;
-                return Ok(Outcome::Failed);
+    /// Takes up to `limit` due reports inside `tx`: each to be posted gets its attempt-started
+    /// mark (durable, with the transaction, before a byte leaves). A report whose server's
+    /// settings make no client is not taken: it is stopped for the user (or backed off when
+    /// it may already be on the server).
+    fn take_due(
+        &self,
+        tx: &Transaction<'_>,
+        limit: usize,
+        events: &mut Vec<OutboxEvent>,
+    ) -> Result<Vec<Taken>> {
+        let mut clients: HashMap<String, std::result::Result<Arc<Open311Client>, String>> =
+            HashMap::new();
+        let mut taken = Vec::new();
+        for row in reports::due(tx, now_ms(), limit)? {
+            let client = clients
+                .entry(row.server_id.clone())
+                .or_insert_with(|| self.client_in(tx, &row.server_id).map_err(|e| e.to_string()))
+                .clone();
+            let start =
+                machine::transition(&row.progress, Event::Start, now_ms(), &self.engine.policy())
+                    .ok()
+                    .and_then(|start| start.effect.map(|effect| (start.progress, effect)))
+                    .ok_or_else(|| {
+                        Error::CorruptData(format!("a due report in phase {}", row.progress.phase.name()))
+                    })?;
+            let (progress, effect) = start;
+            let row = match progress == row.progress {
+                true => row,
+                false => {
+                    let (row, event) = self.apply(tx, row, Event::Start, |_| {})?;
+                    events.extend(event);
+                    row
+                }
+            };
+            match client {
+                Ok(client) => taken.push(Taken { row, effect, client }),
+                Err(reason) => {
+                    let event = match row.progress.phase {
+                        Phase::InFlight => Event::Refused {
+                            kind: AttentionKind::BadSettings,
+                            messages: vec![],
+                        },
+                        _ => Event::Busy { retry_after: None },
+                    };
+                    let edit = |r: &mut Row| r.last_error = Some(reason);
+                    events.extend(self.apply(tx, row, event, edit)?.1);
+                }
             }
-        };
-        let start =
-            machine::transition(&row.progress, Event::Start, now_ms(), &self.engine.policy())
-                .map_err(|e| {
-                    Error::CorruptData(format!("a due report in phase {}", e.phase.name()))
-                })?;
-        let row = match start.progress == row.progress {
-            true => row,
-            // The attempt-started mark, durable before a byte leaves.
-            false => self.fire(row, Event::Start, |_| {})?,
-        };
-        let after = match start.effect {
-            Some(Effect::Post) => self.post(&client, row).await?,
-            Some(Effect::Search) => self.search(&client, row).await?,
-            Some(Effect::ResolveToken) => self.resolve_token(&client, row).await?,
-            _ => row,
-        };
-        // Every failure leaves its reason in `last_error`; a step that worked clears it.
-        Ok(match after.progress.phase {
-            Phase::Sent => Outcome::Sent,
-            Phase::NeedsUser => Outcome::Failed,
-            _ if after.last_error.is_some() => Outcome::Failed,
-            _ => Outcome::Progress,
-        })
+        }
+        Ok(taken)
     }
 
-    async fn post(&self, client: &Open311Client, row: Row) -> Result<Row> {
+    /// Commits what steps did: each result (one that no longer applies, its report having
+    /// changed meanwhile, is dropped), then what the servers' answers said of the network.
+    fn settle(
+        &self,
+        tx: &Transaction<'_>,
+        pending: Pending,
+        events: &mut Vec<OutboxEvent>,
+        summary: &mut RunSummary,
+    ) -> Result<()> {
+        for (row, event) in pending.results {
+            let held_back = event == Event::HeldBack;
+            let (row, changed) = self.apply(tx, row, event, |_| {})?;
+            let Some(changed) = changed else { continue };
+            events.push(changed);
+            // Every failure leaves its reason in `last_error`; a step that worked clears it.
+            match row.progress.phase {
+                _ if held_back => {}
+                Phase::Sent => summary.sent += 1,
+                Phase::NeedsUser => summary.failed += 1,
+                _ if row.last_error.is_some() => summary.failed += 1,
+                _ => {}
+            }
+        }
+        for (server, reached) in pending.reached {
+            match reached {
+                // The server answered: whatever waited for the network to reach it can go.
+                true => self.network_back_in(tx, Some(&server), events)?,
+                false => self.network_gone_in(tx, Some(&server), events)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Carries out a taken report's effect; the report with what the step learned, and the
+    /// event to fire (committed later, by `settle`).
+    async fn step(
+        &self,
+        client: &Open311Client,
+        effect: Effect,
+        row: Row,
+    ) -> Result<(Row, Event)> {
+        match effect {
+            Effect::Post => Ok(self.post(client, row).await),
+            Effect::Search => self.search(client, row).await,
+            Effect::ResolveToken => Ok(resolve_token(client, row).await),
+            Effect::PauseServer => Err(Error::CorruptData("a step that pauses".into())),
+        }
+    }
+
+    async fn post(&self, client: &Open311Client, mut row: Row) -> (Row, Event) {
         let started = Instant::now();
         let answer = client.submit(&row.payload).await;
         tracing::info!(target: "curbside::outbox", report = %row.id, outcome = %outcome_name(&answer), ms = started.elapsed().as_millis() as u64, "POST requests");
-        let server = row.server_id.clone();
-        let row = match answer {
+        let event = match answer {
             Ok(Submission::Created { id, service_notice }) => {
-                let event = Event::Created {
-                    id: Some(id.clone()),
-                };
-                self.fire(row, event, |r| {
-                    r.request_id = Some(id);
-                    r.service_notice = service_notice;
-                    r.last_error = None;
-                })?
+                row.request_id = Some(id.clone());
+                row.service_notice = service_notice;
+                row.last_error = None;
+                Event::Created { id: Some(id) }
             }
             Ok(Submission::Accepted { service_notice }) => {
-                self.fire(row, Event::Created { id: None }, |r| {
-                    r.service_notice = service_notice;
-                    r.last_error = None;
-                })?
+                row.service_notice = service_notice;
+                row.last_error = None;
+                Event::Created { id: None }
             }
             Ok(Submission::Queued {
                 token,
                 service_notice,
-            }) => self.fire(row, Event::GotToken, |r| {
-                r.token = Some(token);
-                r.service_notice = service_notice;
-                r.last_error = None;
-            })?,
-            Err(Open311Error::Unreachable { reason }) => return self.unreachable(row, reason),
+            }) => {
+                row.token = Some(token);
+                row.service_notice = service_notice;
+                row.last_error = None;
+                Event::GotToken
+            }
+            Err(Open311Error::Unreachable { reason }) => {
+                row.last_error = Some(reason);
+                Event::Unreachable
+            }
             Err(e) => {
-                let reason = e.to_string();
-                let event = match e {
+                row.last_error = Some(e.to_string());
+                match e {
                     Open311Error::Transient { retry_after, .. } => Event::Busy { retry_after },
                     Open311Error::UnknownOutcome { reason } => Event::Unanswered { reason },
                     Open311Error::ServerFailed { status, messages } => {
@@ -371,109 +491,61 @@ impl Outbox {
                         messages: vec![],
                     },
                     Open311Error::Unreachable { .. } => unreachable!("handled above"),
-                };
-                self.fire(row, event, |r| r.last_error = Some(reason))?
+                }
             }
         };
-        // The server answered: whatever waited for the network to reach it can go.
-        self.network_back(Some(&server))?;
-        Ok(row)
+        (row, event)
     }
 
     /// Looks for an unanswered POST on the server (the rules are in `reconcile.rs`).
-    async fn search(&self, client: &Open311Client, row: Row) -> Result<Row> {
+    async fn search(&self, client: &Open311Client, mut row: Row) -> Result<(Row, Event)> {
         let started = row.progress.attempt_started_at.unwrap_or(row.created_at);
         let others = self
             .store
             .read(|c| reports::request_ids_except(c, &row.id))?;
         let search = find_on_server(client, &row.payload, &row.id, started, &others).await;
-        let server = row.server_id.clone();
-        let row = match search {
+        let event = match search {
             Ok(Search::Found(found)) => {
                 let found = *found;
-                let id = found.id.clone().unwrap_or_default();
-                self.fire(row, Event::Found { id }, |r| {
-                    r.request_id = found.id;
-                    r.status = found.status;
-                    r.last_error = None;
-                })?
+                row.request_id = found.id.clone();
+                row.status = found.status;
+                row.last_error = None;
+                Event::Found {
+                    id: found.id.unwrap_or_default(),
+                }
             }
-            Ok(Search::NotFound) => self.fire(row, Event::NotFound, |r| r.last_error = None)?,
-            Ok(Search::Ambiguous(count)) => self.fire(row, Event::Ambiguous { count }, |_| {})?,
+            Ok(Search::NotFound) => {
+                row.last_error = None;
+                Event::NotFound
+            }
+            Ok(Search::Ambiguous(count)) => Event::Ambiguous { count },
             Ok(Search::Unsearchable(why)) => {
-                let last = why.clone();
-                self.fire(row, Event::Unsearchable { why }, |r| {
-                    r.last_error = Some(last)
-                })?
+                row.last_error = Some(why.clone());
+                Event::Unsearchable { why }
             }
-            Err(Open311Error::Unreachable { reason }) => return self.unreachable(row, reason),
+            Err(Open311Error::Unreachable { reason }) => {
+                row.last_error = Some(reason);
+                Event::Unreachable
+            }
             Err(Open311Error::Transient {
                 retry_after,
                 reason,
-            }) => self.fire(row, Event::Busy { retry_after }, |r| {
-                r.last_error = Some(reason)
-            })?,
+            }) => {
+                row.last_error = Some(reason);
+                Event::Busy { retry_after }
+            }
             Err(e) => {
                 let why = e.to_string();
-                let last = why.clone();
-                self.fire(row, Event::Unsearchable { why }, |r| {
-                    r.last_error = Some(last)
-                })?
+                row.last_error = Some(why.clone());
+                Event::Unsearchable { why }
             }
         };
-        self.network_back(Some(&server))?;
-        Ok(row)
-    }
-
-    async fn resolve_token(&self, client: &Open311Client, row: Row) -> Result<Row> {
-        let token = row.token.clone().unwrap_or_default();
-        let server = row.server_id.clone();
-        let row = match client.resolve_token(&token).await {
-            Ok(Some(id)) => {
-                let event = Event::TokenResolved { id: id.clone() };
-                self.fire(row, event, |r| {
-                    r.request_id = Some(id);
-                    r.last_error = None;
-                })?
-            }
-            Ok(None) => self.fire(row, Event::TokenPending, |r| r.last_error = None)?,
-            Err(Open311Error::Unreachable { reason }) => return self.unreachable(row, reason),
-            Err(Open311Error::Transient {
-                retry_after,
-                reason,
-            }) => self.fire(row, Event::Busy { retry_after }, |r| {
-                r.last_error = Some(reason)
-            })?,
-            Err(e) => {
-                let reason = e.to_string();
-                self.fire(row, Event::TokenUnreadable, |r| r.last_error = Some(reason))?
-            }
-        };
-        self.network_back(Some(&server))?;
-        Ok(row)
-    }
-
-    /// No connection could be made for `row`: it and every other report of its server wait
-    /// for the network, with nothing counted.
-    fn unreachable(&self, row: Row, reason: String) -> Result<Row> {
-        let server = row.server_id.clone();
-        let row = self.fire(row, Event::Unreachable, |r| r.last_error = Some(reason))?;
-        self.network_gone(Some(&server))?;
-        Ok(row)
-    }
-
-    /// Fires `event` on `row` in one transaction: the transition, the data `edit` sets, the
-    /// history entry, the effect on the server (a pause); then tells listeners.
-    pub(crate) fn fire(&self, row: Row, event: Event, edit: impl FnOnce(&mut Row)) -> Result<Row> {
-        self.commit(|tx, events| {
-            let (row, changed) = self.apply(tx, row, event, edit)?;
-            events.extend(changed);
-            Ok(row)
-        })
+        Ok((row, event))
     }
 
     /// Applies `event` to `row` inside `tx`: the transition function, then persistence. A
-    /// pair the table does not allow is an error (`ReportLocked` for the user's events).
+    /// pair the table does not allow is an error (`ReportLocked` for the user's events). No
+    /// event (and nothing written) when the stored report changed since `row` was read.
     pub(crate) fn apply(
         &self,
         tx: &Transaction<'_>,
@@ -495,13 +567,18 @@ impl Outbox {
         )?;
         row.progress = progress;
         edit(&mut row);
-        let finished = matches!(row.progress.phase, Phase::Sent | Phase::Cancelled);
-        if finished
+        // Personal data is kept only as long as needed: not once the report is finished.
+        let forget = matches!(row.progress.phase, Phase::Sent | Phase::Cancelled)
             && from != row.progress.phase
-            && !self.engine.keep_contact.load(Ordering::Relaxed)
-        {
-            // Personal data is kept only as long as needed: not once the report is finished.
+            && !self.engine.keep_contact.load(Ordering::Relaxed);
+        if forget {
             forget_contact(&mut row);
+        }
+        if !reports::update(tx, &mut row)? {
+            tracing::info!(target: "curbside::outbox", report = %row.id, event = name, "changed meanwhile: the step's result no longer applies");
+            return Ok((row, None));
+        }
+        if forget {
             reports::rewrite_content(tx, &row)?;
         }
         if effect == Some(Effect::PauseServer) {
@@ -511,7 +588,6 @@ impl Outbox {
                 "the server refused the app's key or jurisdiction",
             )?;
         }
-        reports::update(tx, &mut row)?;
         if let Some(event) = &history {
             reports::add_history(tx, &row.id, event)?;
         }
@@ -531,33 +607,49 @@ impl Outbox {
         if waiting.is_empty() {
             return Ok(());
         }
-        self.commit(|tx, events| {
-            for row in reports::in_phase(tx, "waiting_for_network", server)? {
-                events.extend(self.apply(tx, row, Event::NetworkBack, |_| {})?.1);
-            }
-            Ok(())
-        })
+        self.commit(|tx, events| self.network_back_in(tx, server, events))
+    }
+
+    fn network_back_in(
+        &self,
+        tx: &Transaction<'_>,
+        server: Option<&str>,
+        events: &mut Vec<OutboxEvent>,
+    ) -> Result<()> {
+        for row in reports::in_phase(tx, "waiting_for_network", server)? {
+            events.extend(self.apply(tx, row, Event::NetworkBack, |_| {})?.1);
+        }
+        Ok(())
     }
 
     /// The network is absent (for `server`, or for all): every report that would go out
     /// waits for it, with no attempt counted and no backoff grown.
     fn network_gone(&self, server: Option<&str>) -> Result<()> {
-        self.commit(|tx, events| {
-            for phase in ["queued", "checking", "waiting_for_id"] {
-                for row in reports::in_phase(tx, phase, server)? {
-                    events.extend(self.apply(tx, row, Event::Unreachable, |_| {})?.1);
-                }
+        self.commit(|tx, events| self.network_gone_in(tx, server, events))
+    }
+
+    fn network_gone_in(
+        &self,
+        tx: &Transaction<'_>,
+        server: Option<&str>,
+        events: &mut Vec<OutboxEvent>,
+    ) -> Result<()> {
+        for phase in ["queued", "checking", "waiting_for_id"] {
+            for row in reports::in_phase(tx, phase, server)? {
+                events.extend(self.apply(tx, row, Event::Unreachable, |_| {})?.1);
             }
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
     /// The client for a server, rebuilt when its settings change.
     pub fn client(&self, server_id: &str) -> Result<Arc<Open311Client>> {
-        let (mut config, _) = self
-            .store
-            .read(|c| servers::get(c, server_id))?
-            .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
+        self.store.read(|c| self.client_in(c, server_id))
+    }
+
+    fn client_in(&self, conn: &Connection, server_id: &str) -> Result<Arc<Open311Client>> {
+        let (mut config, _) =
+            servers::get(conn, server_id)?.ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
         config.api_key = self.engine.keys.lock().unwrap().get(server_id).cloned();
         let mut clients = self.engine.clients.lock().unwrap();
         if let Some((cached, client)) = clients.get(server_id) {
@@ -571,11 +663,71 @@ impl Outbox {
     }
 }
 
-/// What a step did, for the run's summary.
-enum Outcome {
-    Sent,
-    Failed,
-    Progress,
+/// Polls a token for the city's id.
+async fn resolve_token(client: &Open311Client, mut row: Row) -> (Row, Event) {
+    let token = row.token.clone().unwrap_or_default();
+    let event = match client.resolve_token(&token).await {
+        Ok(Some(id)) => {
+            row.request_id = Some(id.clone());
+            row.last_error = None;
+            Event::TokenResolved { id }
+        }
+        Ok(None) => {
+            row.last_error = None;
+            Event::TokenPending
+        }
+        Err(Open311Error::Unreachable { reason }) => {
+            row.last_error = Some(reason);
+            Event::Unreachable
+        }
+        Err(Open311Error::Transient {
+            retry_after,
+            reason,
+        }) => {
+            row.last_error = Some(reason);
+            Event::Busy { retry_after }
+        }
+        Err(e) => {
+            row.last_error = Some(e.to_string());
+            Event::TokenUnreadable
+        }
+    };
+    (row, event)
+}
+
+/// A report a run took: its row (marked in flight when it is to be posted), what to do with
+/// it, and the client of its server.
+struct Taken {
+    row: Row,
+    effect: Effect,
+    client: Arc<Open311Client>,
+}
+
+/// Steps done and not yet committed.
+#[derive(Default)]
+struct Pending {
+    /// Each report with what its step learned, and the event to fire.
+    results: Vec<(Row, Event)>,
+    /// What each server's last answer said of the network: reached, or out of reach.
+    reached: HashMap<String, bool>,
+    /// When the oldest result was done.
+    since: Option<Instant>,
+}
+
+impl Pending {
+    fn push(&mut self, row: Row, event: Event) {
+        if event != Event::HeldBack {
+            self.reached
+                .insert(row.server_id.clone(), event != Event::Unreachable);
+        }
+        self.since.get_or_insert_with(Instant::now);
+        self.results.push((row, event));
+    }
+
+    /// True when the oldest result has waited `SETTLE`.
+    fn overdue(&self) -> bool {
+        self.since.is_some_and(|since| since.elapsed() >= SETTLE)
+    }
 }
 
 /// A POST's outcome for the log: never the body, the key or the server's words.

@@ -3,11 +3,26 @@
 //! A submitted report is a row in SQLite before any network call, and the row (never memory)
 //! is the truth: one persisted **phase** per report (`phase.rs`), moved only by a pure
 //! transition function `(progress, event, now, policy) -> (progress, effect, history)`. The
-//! engine (`engine.rs`) takes due reports one at a time under a lease, carries out the effect
+//! engine (`engine.rs`) takes due reports in batches under a lease, carries out the effect
 //! (post, search, poll a token), turns what happened into the next event, and commits the
-//! result; listeners hear of each change after its commit, in commit order, each with the
+//! results; listeners hear of each change after its commit, in commit order, each with the
 //! report's `version`. User actions (`queue.rs`) go through the same function.
 //!
+//! # Batches
+//! A durable transaction costs an fsync, more than a POST on a good network; so a run commits
+//! in batches, each one transaction: the previous batch's results, then the attempt-started
+//! marks of the next reports due (up to 32). A batch is sized to what the last one sent in a
+//! second, and results wait at most a second for their commit: on a slow network that is one
+//! report per transaction, as before. The rules that keep it safe:
+//! - nothing is posted before its mark is durable;
+//! - a mark whose POST never left (the run stopped: a deadline, the network hint, its server
+//!   paused) is taken back (`held_back`: queued again, not an attempt); a report whose server
+//!   was just out of reach waits for the network with it;
+//! - a result is written only over the version of the report it was worked out from; one
+//!   that changed meanwhile (the network hint, another instance) keeps its new state;
+//! - a result lost with the process leaves its report in flight, so it is checked on the
+//!   server, never posted blind: a crash costs at most a second of results a search each.
+
 //! # Phases
 //! - `queued`: due at `next_at` to be posted.
 //! - `in_flight`: the attempt-started mark, committed before the POST leaves.
@@ -29,6 +44,7 @@
 //! | checking | start | checking | search |
 //! | waiting_for_id | start | waiting_for_id | resolve_token |
 //! | in_flight | recover | checking | - |
+//! | in_flight | held_back | queued | - |
 //! | queued | unreachable | waiting_for_network(post) | - |
 //! | in_flight | unreachable | waiting_for_network(post) | - |
 //! | checking | unreachable | waiting_for_network(check) | - |
@@ -88,12 +104,12 @@
 //! to a blind re-post. Reconciliation's rules are the module doc of `engine.rs`.
 //!
 //! # What survives a crash
-//! Every transition is one SQLite transaction (WAL, `synchronous=FULL`). Killed in
-//! `queued`, `checking`, `waiting_for_id` or offline: the row resumes as it is. Killed while
-//! `in_flight` (the POST may or may not have left): the next engine to take the lease finds it
-//! and fires `recover`, which checks before posting again. Killed after the POST's answer but
-//! before its commit: still `in_flight`, so checked and found. History entries and the phase
-//! are committed together, so the history never tells of a step that did not happen.
+//! Every commit is one SQLite transaction (WAL, `synchronous=FULL`), and a report's phase and
+//! history are written together, so the history never tells of a step that did not happen.
+//! Killed in `queued`, `checking`, `waiting_for_id` or offline: the row resumes as it is.
+//! Killed while `in_flight` (marked with its batch, its POST may or may not have left, or its
+//! answer not yet committed): the next engine to take the lease finds it and fires `recover`,
+//! which checks before posting again.
 
 mod engine;
 mod machine;

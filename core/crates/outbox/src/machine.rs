@@ -18,6 +18,9 @@ pub enum Event {
     Start,
     /// Found in flight when the engine starts: the process died mid-send.
     Recover,
+    /// Marked in flight with its batch, but the run stopped before posting it (a deadline,
+    /// the network hint, its server paused): nothing left, so the mark is taken back.
+    HeldBack,
     /// The network is back: the hint, a request to its server that worked, a sync, a run.
     NetworkBack,
     /// No connection could be made (DNS, refused, no route, connect timeout), or the hint
@@ -96,6 +99,7 @@ impl Event {
         match self {
             Event::Start => "start",
             Event::Recover => "recover",
+            Event::HeldBack => "held_back",
             Event::NetworkBack => "network_back",
             Event::Unreachable => "unreachable",
             Event::Busy { .. } => "busy",
@@ -193,6 +197,11 @@ pub fn transition(
             p.phase = Checking;
             p.next_at = now;
             history = Some(HistoryEvent::Recovered);
+        }
+        (InFlight, Event::HeldBack) => {
+            // Never posted: not an attempt, and due again at once.
+            p.phase = Queued;
+            p.attempts = p.attempts.saturating_sub(1);
         }
         (Offline(resume), Event::NetworkBack) => {
             p.phase = match resume {

@@ -72,25 +72,24 @@ impl Outbox {
                     }
                 }
             }
-            for remote in found {
-                let Some(row) = batch.iter().find(|r| r.request_id == remote.id) else {
-                    continue;
-                };
-                let updated = self.commit(|tx, events| {
+            // One transaction per page of ids.
+            changed += self.commit(|tx, events| {
+                let mut updated = 0;
+                for remote in &found {
+                    let Some(row) = batch.iter().find(|r| r.request_id == remote.id) else {
+                        continue;
+                    };
                     // Read again inside the transaction: the row may have moved meanwhile.
                     let Some(current) = reports::get(tx, &row.id)? else {
-                        return Ok(false);
+                        continue;
                     };
-                    Ok(match apply_status(tx, current, &remote)? {
-                        Some(report) => {
-                            events.push(OutboxEvent::Changed(report));
-                            true
-                        }
-                        None => false,
-                    })
-                })?;
-                changed += u32::from(updated);
-            }
+                    if let Some(report) = apply_status(tx, current, remote)? {
+                        events.push(OutboxEvent::Changed(report));
+                        updated += 1;
+                    }
+                }
+                Ok(updated)
+            })?;
         }
         Ok(changed)
     }
@@ -106,9 +105,11 @@ impl Outbox {
                 let Some(mut row) = reports::get(tx, &row.id)? else {
                     continue;
                 };
-                if row.last_error != *error {
-                    row.last_error = error.clone();
-                    reports::update(tx, &mut row)?;
+                if row.last_error == *error {
+                    continue;
+                }
+                row.last_error = error.clone();
+                if reports::update(tx, &mut row)? {
                     events.push(OutboxEvent::Changed(row.to_report()));
                 }
             }
@@ -156,7 +157,9 @@ fn apply_status(
     row.status = remote.status.clone().or(row.status.take());
     row.status_notes = remote.status_notes.clone();
     row.status_updated_at = remote.updated_at.map(|t| t.timestamp_millis());
-    reports::update(tx, &mut row)?;
+    if !reports::update(tx, &mut row)? {
+        return Ok(None);
+    }
     for event in &news {
         reports::add_history(tx, &row.id, event)?;
     }

@@ -183,6 +183,8 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 /// linger in free pages.
 pub fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Room for every statement the engine repeats (the default 16 would evict some).
+    conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     // The write-ahead log is emptied at each checkpoint; this keeps its file short too.

@@ -161,35 +161,41 @@ pub fn insert(conn: &Connection, row: &Row) -> Result<()> {
     Ok(())
 }
 
-/// Writes every changeable column of `row`, stamping `updated_at` and growing `version`.
-pub fn update(conn: &Connection, row: &mut Row) -> Result<()> {
-    row.updated_at = now_ms();
-    row.version += 1;
+/// Writes every changeable column of `row`, stamping `updated_at` and growing `version`, if
+/// the stored report is still the version `row` was read at. False (nothing written) when it
+/// changed meanwhile: a result worked out from the old version no longer applies.
+#[must_use = "a report that changed meanwhile is not written"]
+pub fn update(conn: &Connection, row: &mut Row) -> Result<bool> {
+    let read_at = row.version;
     let p = &row.progress;
     let (phase, resume) = p.phase.columns();
-    conn.execute(
-        "UPDATE reports SET phase = ?2, resume = ?3, said_duplicate = ?4, attempts = ?5, checks = ?6,
-             server_failures = ?7, server_messages = ?8, next_attempt_at = ?9, attempt_started_at = ?10,
-             token = ?11, request_id = ?12, service_notice = ?13, attention = ?14, last_error = ?15,
-             status = ?16, status_notes = ?17, status_updated_at = ?18, version = ?19, updated_at = ?20
-         WHERE id = ?1",
-        params![
+    let now = now_ms();
+    let written = conn
+        .prepare_cached(
+            "UPDATE reports SET phase = ?2, resume = ?3, said_duplicate = ?4, attempts = ?5, checks = ?6,
+                 server_failures = ?7, server_messages = ?8, next_attempt_at = ?9, attempt_started_at = ?10,
+                 token = ?11, request_id = ?12, service_notice = ?13, attention = ?14, last_error = ?15,
+                 status = ?16, status_notes = ?17, status_updated_at = ?18, version = ?19 + 1, updated_at = ?20
+             WHERE id = ?1 AND version = ?19",
+        )?
+        .execute(params![
             row.id.to_string(), phase, resume, p.said_duplicate, p.attempts, p.checks, p.server_failures,
             json(&p.server_messages), p.next_at, p.attempt_started_at, row.token, row.request_id,
             row.service_notice, p.attention.as_ref().map(json), row.last_error, row.status, row.status_notes,
-            row.status_updated_at, row.version, row.updated_at,
-        ],
-    )?;
-    Ok(())
+            row.status_updated_at, read_at, now,
+        ])?;
+    if written == 1 {
+        row.version = read_at + 1;
+        row.updated_at = now;
+    }
+    Ok(written == 1)
 }
 
 /// Rewrites a report's frozen content (what is sent, and the draft it came from): only to
 /// remove personal data from a finished report.
 pub fn rewrite_content(conn: &Connection, row: &Row) -> Result<()> {
-    conn.execute(
-        "UPDATE reports SET payload = ?2, fields = ?3 WHERE id = ?1",
-        params![row.id.to_string(), json(&row.payload), json(&row.fields)],
-    )?;
+    conn.prepare_cached("UPDATE reports SET payload = ?2, fields = ?3 WHERE id = ?1")?
+        .execute(params![row.id.to_string(), json(&row.payload), json(&row.fields)])?;
     Ok(())
 }
 
@@ -201,13 +207,10 @@ pub fn delete(conn: &Connection, id: &ReportId) -> Result<()> {
 
 /// One report by id.
 pub fn get(conn: &Connection, id: &ReportId) -> Result<Option<Row>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM reports WHERE id = ?1"),
-        [id.to_string()],
-        |r| Ok(from_row(r)),
-    )
-    .optional()?
-    .transpose()
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM reports WHERE id = ?1"))?
+        .query_row([id.to_string()], |r| Ok(from_row(r)))
+        .optional()?
+        .transpose()
 }
 
 /// Phases after which nothing more is sent (`Phase::Sent`, `Phase::Cancelled`), as SQL.
@@ -255,19 +258,16 @@ pub fn media(conn: &Connection, finished: bool) -> Result<Vec<std::path::PathBuf
 /// Phases in which a report falls due (`Phase::is_active`), as SQL.
 const ACTIVE: &str = "phase IN ('queued', 'checking', 'waiting_for_id')";
 
-/// The report whose next step is due first (active, due by `now`, its server not paused).
-pub fn next_due(conn: &Connection, now: i64) -> Result<Option<Row>> {
-    conn.query_row(
-        &format!(
-            "SELECT {COLUMNS} FROM reports WHERE {ACTIVE} AND next_attempt_at <= ?1
-               AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)
-             ORDER BY next_attempt_at, created_at LIMIT 1"
-        ),
-        [now],
-        |r| Ok(from_row(r)),
-    )
-    .optional()?
-    .transpose()
+/// The reports whose next step is due by `now` (active, their server not paused), first due
+/// first, at most `limit`.
+pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM reports WHERE {ACTIVE} AND next_attempt_at <= ?1
+           AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)
+         ORDER BY next_attempt_at, created_at LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![now, limit as i64], |r| Ok(from_row(r)))?;
+    rows.map(|r| r?).collect()
 }
 
 /// When the next active step falls due, if any (servers not paused).
@@ -366,15 +366,15 @@ fn from_row(r: &SqlRow<'_>) -> Result<Row> {
 
 /// Adds an entry to a report's history: its code in `kind`, its arguments as JSON in `args`.
 pub fn add_history(conn: &Connection, id: &ReportId, event: &HistoryEvent) -> Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO report_history (report_id, at, kind, summary, args) VALUES (?1, ?2, ?3, '', ?4)",
-        params![
+    )?
+    .execute(params![
             id.to_string(),
             now_ms(),
             event.code(),
             serde_json::to_string(event).expect("serializable")
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 

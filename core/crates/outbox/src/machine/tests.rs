@@ -49,6 +49,7 @@ fn event(name: &str) -> Event {
     match name {
         "start" => Event::Start,
         "recover" => Event::Recover,
+        "held_back" => Event::HeldBack,
         "network_back" => Event::NetworkBack,
         "unreachable" => Event::Unreachable,
         "busy" | "busy_at_max_checks" => Event::Busy { retry_after: None },
@@ -161,6 +162,7 @@ fn pairs_the_table_leaves_out_are_refused() {
     let events = [
         "start",
         "recover",
+        "held_back",
         "network_back",
         "unreachable",
         "busy",
