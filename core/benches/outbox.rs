@@ -2,9 +2,10 @@
 //!
 //! Against the sandbox on loopback, in one run:
 //! - drain 1,000 queued reports with the engine, beside a baseline that POSTs the same bodies
-//!   with a bare reqwest client (no outbox, no durability);
+//!   with a bare reqwest client (no outbox, no durability), interleaved, five rounds each;
+//! - the same in a child process under `eatmydata` (fsync made free);
 //! - submit latency (draft → outbox, one durable transaction each), p50 and p99;
-//! - cold open with 10,000 reports in the outbox (open, migrate check, list them all);
+//! - autosave latency;
 //! - the end of a dead zone: 100 reports queued while the server was out of reach (five
 //!   offline runs first), then the time from "network back" to all 100 sent, beside the
 //!   baseline's time for 100 bodies.
@@ -38,22 +39,39 @@ fn fill(curbside: &Curbside, n: usize) -> Vec<Duration> {
     latencies
 }
 
+/// The same drain in a child process under `eatmydata` (fsync a no-op): how much of the
+/// drain is durability. Skipped, and said so, when `eatmydata` is not installed.
+fn fsync_free(n: usize) {
+    let exe = std::env::current_exe().unwrap();
+    let output = std::process::Command::new("eatmydata")
+        .arg(exe)
+        .arg("--drain-only")
+        .output();
+    let text = match &output {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).to_string(),
+        _ => {
+            println!("drain {n}, fsync made free: SKIPPED (eatmydata not installed: apt-get install eatmydata)");
+            return;
+        }
+    };
+    let numbers: Vec<f64> = text.split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    if let [drain, base] = numbers[..] {
+        println!(
+            "drain {n}, fsync made free (eatmydata)  {drain:.0} ms  beside the bare client {base:.0} ms  ratio {:.2} x",
+            drain / base
+        );
+    }
+}
+
 fn config(sandbox: &Sandbox) -> ServerConfig {
     let mut config = ServerConfig::new(sandbox.endpoint());
     config.api_key = Some(ApiKey::new("sandbox-key"));
     config
 }
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let n = 1000;
-    println!(
-        "Curbside outbox benchmark (2 cores, sandbox on loopback, SQLite WAL + synchronous=FULL)\n"
-    );
-
-    // Baseline: the same bodies, POSTed with a bare HTTP client.
-    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
-    let bodies: Vec<String> = (0..n)
+/// The bodies a bare client POSTs: what Curbside sends for the same drafts.
+fn bodies(n: usize) -> Vec<String> {
+    (0..n)
         .map(|i| {
             let d = draft(i);
             let loc = d.location.unwrap();
@@ -67,11 +85,18 @@ async fn main() {
                 .append_pair("attribute[DEPTH]", "9")
                 .finish()
         })
-        .collect();
+        .collect()
+}
+
+/// The reference: the same bodies POSTed one after another with a bare reqwest client (no
+/// outbox, no durability), to a fresh sandbox.
+async fn baseline(bodies: &[String]) -> Duration {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
     let url = format!("{}requests.json", sandbox.endpoint());
     let start = Instant::now();
-    for body in &bodies {
+    for body in bodies {
         let response = client
             .post(&url)
             .header("Content-Type", "application/x-www-form-urlencoded")
@@ -82,11 +107,14 @@ async fn main() {
         assert!(response.status().is_success());
         response.bytes().await.unwrap();
     }
-    let baseline = start.elapsed();
-    assert_eq!(sandbox.requests().len(), n);
-    drop(sandbox);
+    let elapsed = start.elapsed();
+    assert_eq!(sandbox.requests().len(), bodies.len());
+    elapsed
+}
 
-    // Curbside: submit 1,000 (durably), then drain them.
+/// Curbside: `n` reports submitted (durably), then drained by the engine to a fresh sandbox.
+/// The drain's time, and the submits' latencies.
+async fn drain(n: usize) -> (Duration, Vec<Duration>) {
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let curbside = Curbside::open(dir.path()).unwrap();
@@ -97,24 +125,70 @@ async fn main() {
         .run_pending(Instant::now() + Duration::from_secs(600))
         .await
         .unwrap();
-    let drain = start.elapsed();
+    let elapsed = start.elapsed();
     assert_eq!(summary.sent as usize, n);
     assert_eq!(sandbox.requests().len(), n);
+    (elapsed, latencies)
+}
 
+/// Drain and reference, interleaved (each goes first in turn), `rounds` times: their medians
+/// and ranges.
+async fn drain_beside_baseline(n: usize, rounds: usize) -> (Vec<Duration>, Vec<Duration>, Vec<Duration>) {
+    let bodies = bodies(n);
+    let (mut drains, mut bases, mut submits) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            bases.push(baseline(&bodies).await);
+        }
+        let (elapsed, latencies) = drain(n).await;
+        drains.push(elapsed);
+        submits.extend(latencies);
+        if round % 2 == 1 {
+            bases.push(baseline(&bodies).await);
+        }
+    }
+    drains.sort();
+    bases.sort();
+    submits.sort();
+    (drains, bases, submits)
+}
+
+/// "median (min-max) ms".
+fn spread(sorted: &[Duration]) -> String {
+    format!(
+        "{:.0} ms ({:.0}-{:.0})",
+        ms(sorted[sorted.len() / 2]),
+        ms(sorted[0]),
+        ms(sorted[sorted.len() - 1])
+    )
+}
+
+fn ratio(a: &[Duration], b: &[Duration]) -> f64 {
+    a[a.len() / 2].as_secs_f64() / b[b.len() / 2].as_secs_f64()
+}
+
+const ROUNDS: usize = 5;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let n = 1000;
+    if std::env::args().any(|a| a == "--drain-only") {
+        // Run under `eatmydata` by the main run: fsync made free.
+        let (drains, bases, _) = drain_beside_baseline(n, ROUNDS).await;
+        println!("{} {}", ms(drains[ROUNDS / 2]), ms(bases[ROUNDS / 2]));
+        return;
+    }
     println!(
-        "drain {n} reports                     {:>9.0} ms  ({:.0} reports/s)",
-        ms(drain),
-        n as f64 / drain.as_secs_f64()
+        "Curbside outbox benchmark (2 cores, sandbox on loopback, SQLite WAL + synchronous=FULL)\n"
     );
+    let (drains, bases, latencies) = drain_beside_baseline(n, ROUNDS).await;
     println!(
-        "baseline: bare reqwest, same bodies  {:>9.0} ms  ({:.0} reports/s)",
-        ms(baseline),
-        n as f64 / baseline.as_secs_f64()
+        "drain {n} reports (median of {ROUNDS}, interleaved)   {}  beside a bare reqwest client, same bodies: {}  ratio {:.2} x  (goal <= 1.3 x)",
+        spread(&drains),
+        spread(&bases),
+        ratio(&drains, &bases)
     );
-    println!(
-        "ratio outbox / baseline              {:>9.2} x",
-        drain.as_secs_f64() / baseline.as_secs_f64()
-    );
+    fsync_free(n);
     println!(
         "submit latency p50                   {:>9.2} ms",
         ms(percentile(&latencies, 0.50))
@@ -123,6 +197,11 @@ async fn main() {
         "submit latency p99                   {:>9.2} ms",
         ms(percentile(&latencies, 0.99))
     );
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    curbside.set_server("city", config(&sandbox)).unwrap();
+    let baseline = bases[ROUNDS / 2];
 
     // Autosave: one draft updated on every keystroke of a 1,000-character description.
     let draft = curbside.create_draft(draft(0)).unwrap();
@@ -179,26 +258,5 @@ async fn main() {
         ms(back),
         ms(baseline_100),
         back.as_secs_f64() / baseline_100.as_secs_f64()
-    );
-
-    // Cold open with 10,000 reports in the outbox.
-    let big = tempfile::tempdir().unwrap();
-    {
-        let curbside = Curbside::open(big.path()).unwrap();
-        curbside.set_server("city", config(&sandbox)).unwrap();
-        fill(&curbside, 10_000);
-    }
-    let mut opens = Vec::new();
-    for _ in 0..5 {
-        let start = Instant::now();
-        let curbside = Curbside::open(big.path()).unwrap();
-        let reports = curbside.reports().unwrap();
-        opens.push(start.elapsed());
-        assert_eq!(reports.len(), 10_000);
-    }
-    opens.sort();
-    println!(
-        "cold open + list, 10,000 reports     {:>9.1} ms  (median of 5)",
-        ms(opens[2])
     );
 }

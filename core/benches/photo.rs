@@ -4,8 +4,10 @@
 //! each variant runs in its own process, round-robin: Curbside's pipeline, `vipsthumbnail`
 //! (libvips), libjpeg-turbo's `djpeg -scale` then `cjpeg`, and the naive `image`-crate
 //! pipeline. Prints median wall time, median peak RSS (from wait4), output bytes and size, and
-//! the ratios to vips. Needs `vipsthumbnail`, `djpeg` and `cjpeg` (Debian: libvips-tools,
-//! libjpeg-turbo-progs); missing tools are reported and skipped.
+//! the ratios to vips. Then the memory one photo adds inside a process, beside libvips
+//! in-process (pyvips with its cache off; `CURBSIDE_BENCH_PYTHON` names a Python that has it).
+//! Needs `vipsthumbnail`, `djpeg` and `cjpeg` (Debian: libvips-tools, libjpeg-turbo-progs);
+//! missing tools are reported and skipped. `tests/bench` installs all of them.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +20,9 @@ type Results<'a> = Vec<(&'a str, Vec<(Duration, u64)>, Option<(u64, (u32, u32))>
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--in-process") {
+        return in_process(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
+    }
     if let Some(i) = args.iter().position(|a| a == "--variant") {
         return run_variant(
             &args[i + 1],
@@ -75,8 +80,103 @@ fn main() {
                 rss as f64 / 1024.0
             );
         }
+        memory_in_process(&input, work.path());
         println!();
     }
+}
+
+/// Memory a process adds for one photo, beside libvips in-process (pyvips, its cache off):
+/// each in a child that first warms up on a small photo, then resets its peak
+/// (`/proc/self/clear_refs`) and reports peak minus resident before the photo.
+fn memory_in_process(input: &Path, work: &Path) {
+    let out = work.join("in-process.jpg");
+    let me = std::env::current_exe().unwrap();
+    let ours = median_kib((0..5).filter_map(|_| {
+        kib_from(Command::new(&me).arg("--in-process").arg(input).arg(&out))
+    }));
+    let python = std::env::var("CURBSIDE_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let vips = median_kib((0..5).filter_map(|_| {
+        kib_from(
+            Command::new(&python)
+                .arg("-c")
+                .arg(PYVIPS)
+                .arg(input)
+                .arg(&out)
+                .arg(EDGE.to_string()),
+        )
+    }));
+    let mib = |k: u64| k as f64 / 1024.0;
+    match (ours, vips) {
+        (Some(o), Some(v)) => println!(
+            "memory added in-process: curbside {:.1} MiB, libvips (pyvips, cache off) {:.1} MiB, ratio {:.2} x (goal <= 0.75 x)",
+            mib(o), mib(v), o as f64 / v as f64
+        ),
+        (Some(o), None) => println!(
+            "memory added in-process: curbside {:.1} MiB; libvips in-process SKIPPED (pyvips not importable by {python})",
+            mib(o)
+        ),
+        _ => println!("memory added in-process: SKIPPED (not on Linux)"),
+    }
+}
+
+/// The child's answer: KiB on its standard output.
+fn kib_from(command: &mut Command) -> Option<u64> {
+    let output = command.stderr(std::process::Stdio::null()).output().ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    String::from_utf8_lossy(&output.stdout).trim().parse().ok()
+}
+
+fn median_kib(samples: impl Iterator<Item = u64>) -> Option<u64> {
+    let mut samples: Vec<u64> = samples.collect();
+    samples.sort();
+    samples.get(samples.len() / 2).copied()
+}
+
+/// libvips in-process: the same box, quality and stripping as `vipsthumbnail` above.
+const PYVIPS: &str = r#"
+import sys, pyvips
+pyvips.cache_set_max(0)
+def status(key):
+    for line in open('/proc/self/status'):
+        if line.startswith(key):
+            return int(line.split()[1])
+src, out, edge = sys.argv[1], sys.argv[2], int(sys.argv[3])
+warm = out + '.warm.jpg'
+pyvips.Image.black(64, 48).jpegsave(warm)
+pyvips.Image.thumbnail(warm, 32).jpegsave(out, Q=80, strip=True)
+open('/proc/self/clear_refs', 'w').write('5')
+before = status('VmRSS:')
+pyvips.Image.thumbnail(src, edge).jpegsave(out, Q=80, strip=True)
+print(status('VmHWM:') - before)
+"#;
+
+/// KiB of /proc/self/status's `key`.
+fn status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(key))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Curbside's side of `memory_in_process`: warm up, reset the peak, process one photo, print
+/// the KiB its peak rose above what was resident before.
+fn in_process(input: &Path, out: &Path) {
+    let dir = out.parent().unwrap().join("in-process-out");
+    let warm = out.with_extension("warm.jpg");
+    image::RgbImage::from_pixel(64, 48, image::Rgb([90, 120, 150]))
+        .save_with_format(&warm, image::ImageFormat::Jpeg)
+        .unwrap();
+    curbside_core::photo::process(&warm, &dir, &Default::default()).unwrap();
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = status_kib("VmRSS:").unwrap();
+    curbside_core::photo::process(input, &dir, &Default::default()).unwrap();
+    println!("{}", status_kib("VmHWM:").unwrap().saturating_sub(before));
 }
 
 /// The two inputs: real camera files when ../shared is beside the clone, else generated ones.

@@ -519,6 +519,7 @@ async fn photos_upload_as_multipart_media() {
         "fields travel as parts too"
     );
     assert_eq!(stored.media_urls.len(), 1);
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let served = reqwest::get(&stored.media_urls[0])
         .await
         .unwrap()

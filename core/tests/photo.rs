@@ -169,7 +169,14 @@ fn close(a: [u8; 3], b: [u8; 3]) -> bool {
 #[test]
 fn every_exif_orientation_ends_upright_by_pixels() {
     let dir = tempfile::tempdir().unwrap();
-    let upright = card(600, 400);
+    // Whole 16 px blocks (turned on the JPEG's blocks) and not (turned on the pixels).
+    for (w, h) in [(640, 480), (600, 400)] {
+        every_orientation_upright(dir.path(), w, h);
+    }
+}
+
+fn every_orientation_upright(dir: &Path, w: u32, h: u32) {
+    let upright = card(w, h);
     for tag in 1..=8u8 {
         // Store the pixels as a camera held that way would: the inverse of the tag's transform.
         let inverse = match tag {
@@ -183,9 +190,9 @@ fn every_exif_orientation_ends_upright_by_pixels() {
             &jpeg_bytes(&stored.into_rgb8(), 95),
             &exif_segment(tag as u16, None),
         );
-        let input = write(dir.path(), &format!("o{tag}.jpg"), &jpeg);
-        let out = process(&input, &dir.path().join("out"), &PhotoProfile::default()).unwrap();
-        assert_eq!((out.width, out.height), (600, 400), "orientation {tag}");
+        let input = write(dir, &format!("o{tag}-{w}.jpg"), &jpeg);
+        let out = process(&input, &dir.join("out"), &PhotoProfile::default()).unwrap();
+        assert_eq!((out.width, out.height), (w, h), "orientation {tag}");
         assert!(
             close(pixel(&out.path, 0.1, 0.1), [230, 20, 20]),
             "orientation {tag}: red not top-left"

@@ -251,11 +251,12 @@ impl Transport {
 }
 
 /// TLS 1.2+ with Mozilla's root certificates (webpki-roots), built in so it works the same on
-/// Android, iOS and desktops with no platform initialisation; HTTP/2 or 1.1 by ALPN.
+/// Android, iOS and desktops with no platform initialisation; rustls on ring; HTTP/1.1 (the
+/// client speaks no HTTP/2, so ALPN offers none).
 fn tls_config() -> Result<rustls::ClientConfig, Open311Error> {
     let mut roots = rustls::RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| Open311Error::Config {
@@ -263,7 +264,7 @@ fn tls_config() -> Result<rustls::ClientConfig, Open311Error> {
         })?
         .with_root_certificates(roots)
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
 
