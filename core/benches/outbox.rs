@@ -54,7 +54,10 @@ fn fsync_free(n: usize) {
             return;
         }
     };
-    let numbers: Vec<f64> = text.split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    let numbers: Vec<f64> = text
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
     if let [drain, base] = numbers[..] {
         println!(
             "drain {n}, fsync made free (eatmydata)  {drain:.0} ms  beside the bare client {base:.0} ms  ratio {:.2} x",
@@ -133,7 +136,10 @@ async fn drain(n: usize) -> (Duration, Vec<Duration>) {
 
 /// Drain and reference, interleaved (each goes first in turn), `rounds` times: their medians
 /// and ranges.
-async fn drain_beside_baseline(n: usize, rounds: usize) -> (Vec<Duration>, Vec<Duration>, Vec<Duration>) {
+async fn drain_beside_baseline(
+    n: usize,
+    rounds: usize,
+) -> (Vec<Duration>, Vec<Duration>, Vec<Duration>) {
     let bodies = bodies(n);
     let (mut drains, mut bases, mut submits) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {

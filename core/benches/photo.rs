@@ -91,9 +91,9 @@ fn main() {
 fn memory_in_process(input: &Path, work: &Path) {
     let out = work.join("in-process.jpg");
     let me = std::env::current_exe().unwrap();
-    let ours = median_kib((0..5).filter_map(|_| {
-        kib_from(Command::new(&me).arg("--in-process").arg(input).arg(&out))
-    }));
+    let ours = median_kib(
+        (0..5).filter_map(|_| kib_from(Command::new(&me).arg("--in-process").arg(input).arg(&out))),
+    );
     let python = std::env::var("CURBSIDE_BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
     let vips = median_kib((0..5).filter_map(|_| {
         kib_from(

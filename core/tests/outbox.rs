@@ -1001,15 +1001,24 @@ async fn a_server_paused_mid_batch_gets_nothing_more_and_its_marks_are_taken_bac
         .await
         .unwrap();
     assert_eq!(summary.sent, 3, "{summary:?}");
-    assert_eq!(summary.failed, 1, "one refusal, the rest not tried: {summary:?}");
+    assert_eq!(
+        summary.failed, 1,
+        "one refusal, the rest not tried: {summary:?}"
+    );
     let posted_to_other = sandbox
         .requests()
         .iter()
-        .filter(|r| r.field("description").is_some_and(|d| d.starts_with("refused")))
+        .filter(|r| {
+            r.field("description")
+                .is_some_and(|d| d.starts_with("refused"))
+        })
         .count();
     assert_eq!(posted_to_other, 0, "the refused POST stored nothing");
     for report in [&first].into_iter().chain(&later) {
-        assert_eq!(curbside.report(&report.id).unwrap().0.state, ReportState::Sent);
+        assert_eq!(
+            curbside.report(&report.id).unwrap().0.state,
+            ReportState::Sent
+        );
     }
     let states: Vec<_> = refused
         .iter()
@@ -1024,7 +1033,10 @@ async fn a_server_paused_mid_batch_gets_nothing_more_and_its_marks_are_taken_bac
         assert_eq!(report.attempts, 0, "a mark taken back is not an attempt");
     }
     assert_eq!(
-        states.iter().filter(|r| r.state == ReportState::Queued).count(),
+        states
+            .iter()
+            .filter(|r| r.state == ReportState::Queued)
+            .count(),
         4,
         "marked with the batch, held back when the server was paused"
     );
@@ -1057,13 +1069,24 @@ async fn a_run_cut_off_by_its_deadline_leaves_nothing_marked_that_was_not_posted
         .filter(|(r, _)| r.state == ReportState::Sent)
         .count();
     assert_eq!(summary.sent as usize, sent);
-    assert_eq!(sandbox.requests().len(), sent, "every POST that left is recorded as sent");
+    assert_eq!(
+        sandbox.requests().len(),
+        sent,
+        "every POST that left is recorded as sent"
+    );
     let queued: Vec<_> = rows
         .iter()
         .filter(|(r, _)| r.state == ReportState::Queued)
         .collect();
-    assert_eq!(sent + queued.len(), 20, "nothing left in flight or checking");
-    assert!(!queued.is_empty(), "the deadline came before the outbox was empty");
+    assert_eq!(
+        sent + queued.len(),
+        20,
+        "nothing left in flight or checking"
+    );
+    assert!(
+        !queued.is_empty(),
+        "the deadline came before the outbox was empty"
+    );
     for (report, history) in &queued {
         assert_eq!(report.attempts, 0);
         assert_eq!(history.len(), 1, "only submitted: {history:?}");

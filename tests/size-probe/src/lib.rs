@@ -29,7 +29,8 @@ pub fn probe(url: String, picture: Vec<u8>) -> Result<String, ProbeError> {
     let one: f64 = conn
         .query_row("SELECT 1.0", [], |r| r.get(0))
         .map_err(|e| fail(&e))?;
-    let metres = geo::Haversine.distance(geo::Point::new(24.94, 60.17), geo::Point::new(24.95, 60.18));
+    let metres =
+        geo::Haversine.distance(geo::Point::new(24.94, 60.17), geo::Point::new(24.95, 60.18));
     let width = image::load_from_memory(&picture)
         .map_err(|e| fail(&e))?
         .width();

@@ -291,7 +291,13 @@ impl Outbox {
             let started = Instant::now();
             let taken = batch.len();
             let mut paused = HashSet::new();
-            for Taken { row, effect, client } in batch {
+            let mut batch = batch.into_iter();
+            while let Some(Taken {
+                row,
+                effect,
+                client,
+            }) = batch.next()
+            {
                 let server = row.server_id.clone();
                 if pending.reached.get(&server) == Some(&false) {
                     // Its server was just out of reach: it waits for the network too.
@@ -317,7 +323,12 @@ impl Outbox {
                 };
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 let (row, event) = match tokio::time::timeout(remaining, step).await {
-                    Ok(done) => done?,
+                    Ok(Ok(done)) => done,
+                    Ok(Err(e)) => {
+                        // The run ends: what it marked and did not post is taken back.
+                        pending.hold_back(batch);
+                        return Err(e);
+                    }
                     // Cut off: it stays in flight, to be checked before it is posted again;
                     // the rest of the batch is taken back above.
                     Err(_) => continue,
@@ -329,7 +340,11 @@ impl Outbox {
                 pending.push(row, event);
                 if pending.overdue() {
                     let done = std::mem::take(pending);
-                    self.commit(|tx, events| self.settle(tx, done, events, summary))?;
+                    if let Err(e) = self.commit(|tx, events| self.settle(tx, done, events, summary))
+                    {
+                        pending.hold_back(batch);
+                        return Err(e);
+                    }
                 }
             }
             // The next batch is what this pace sends in `SETTLE`.
@@ -354,14 +369,20 @@ impl Outbox {
         for row in reports::due(tx, now_ms(), limit)? {
             let client = clients
                 .entry(row.server_id.clone())
-                .or_insert_with(|| self.client_in(tx, &row.server_id).map_err(|e| e.to_string()))
+                .or_insert_with(|| {
+                    self.client_in(tx, &row.server_id)
+                        .map_err(|e| e.to_string())
+                })
                 .clone();
             let start =
                 machine::transition(&row.progress, Event::Start, now_ms(), &self.engine.policy())
                     .ok()
                     .and_then(|start| start.effect.map(|effect| (start.progress, effect)))
                     .ok_or_else(|| {
-                        Error::CorruptData(format!("a due report in phase {}", row.progress.phase.name()))
+                        Error::CorruptData(format!(
+                            "a due report in phase {}",
+                            row.progress.phase.name()
+                        ))
                     })?;
             let (progress, effect) = start;
             let row = match progress == row.progress {
@@ -373,7 +394,11 @@ impl Outbox {
                 }
             };
             match client {
-                Ok(client) => taken.push(Taken { row, effect, client }),
+                Ok(client) => taken.push(Taken {
+                    row,
+                    effect,
+                    client,
+                }),
                 Err(reason) => {
                     let event = match row.progress.phase {
                         Phase::InFlight => Event::Refused {
@@ -425,12 +450,7 @@ impl Outbox {
 
     /// Carries out a taken report's effect; the report with what the step learned, and the
     /// event to fire (committed later, by `settle`).
-    async fn step(
-        &self,
-        client: &Open311Client,
-        effect: Effect,
-        row: Row,
-    ) -> Result<(Row, Event)> {
+    async fn step(&self, client: &Open311Client, effect: Effect, row: Row) -> Result<(Row, Event)> {
         match effect {
             Effect::Post => Ok(self.post(client, row).await),
             Effect::Search => self.search(client, row).await,
@@ -648,8 +668,8 @@ impl Outbox {
     }
 
     fn client_in(&self, conn: &Connection, server_id: &str) -> Result<Arc<Open311Client>> {
-        let (mut config, _) =
-            servers::get(conn, server_id)?.ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
+        let (mut config, _) = servers::get(conn, server_id)?
+            .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
         config.api_key = self.engine.keys.lock().unwrap().get(server_id).cloned();
         let mut clients = self.engine.clients.lock().unwrap();
         if let Some((cached, client)) = clients.get(server_id) {
@@ -722,6 +742,13 @@ impl Pending {
         }
         self.since.get_or_insert_with(Instant::now);
         self.results.push((row, event));
+    }
+
+    /// The rest of a batch the run will not step through: its marks are taken back.
+    fn hold_back(&mut self, rest: impl Iterator<Item = Taken>) {
+        for taken in rest.filter(|t| t.row.progress.phase == Phase::InFlight) {
+            self.push(taken.row, Event::HeldBack);
+        }
     }
 
     /// True when the oldest result has waited `SETTLE`.

@@ -195,7 +195,11 @@ pub fn update(conn: &Connection, row: &mut Row) -> Result<bool> {
 /// remove personal data from a finished report.
 pub fn rewrite_content(conn: &Connection, row: &Row) -> Result<()> {
     conn.prepare_cached("UPDATE reports SET payload = ?2, fields = ?3 WHERE id = ?1")?
-        .execute(params![row.id.to_string(), json(&row.payload), json(&row.fields)])?;
+        .execute(params![
+            row.id.to_string(),
+            json(&row.payload),
+            json(&row.fields)
+        ])?;
     Ok(())
 }
 
