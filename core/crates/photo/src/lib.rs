@@ -4,9 +4,9 @@
 //! JPEG goes through libjpeg-turbo (TurboJPEG 3, built from source by `turbojpeg-sys`) with a
 //! DCT-scaled decode: never more pixels than the target needs, so a 48 MP photo never becomes
 //! a 146 MiB buffer. PNG and WebP go through the `image` crate with allocation limits. The
-//! rest is `fast_image_resize` (Lanczos3, SIMD), a baseline 4:2:0 TurboJPEG encode with
-//! optimised Huffman tables, searched down by a secant on ln(size) only when over budget, and
-//! orientation as a lossless transform of the finished JPEG (no second copy of the pixels).
+//! rest is `fast_image_resize` (Lanczos3, SIMD), a baseline 4:2:0 TurboJPEG encode, searched
+//! down by a secant on ln(size) only when over budget, and orientation as a lossless transform
+//! of the finished JPEG when its sides are whole blocks (no second copy of the pixels).
 
 mod exif;
 mod markers;
