@@ -1,15 +1,16 @@
-//! decode (DCT-scaled) → resize → encode under budget → orient (lossless, on the JPEG) →
-//! write by content hash.
+//! decode (DCT-scaled, to YCbCr planes) → resize each plane → encode under budget → orient
+//! (lossless, on the JPEG) → write by content hash. Pixels stay in the planes JPEG stores: no
+//! colour conversion or chroma upsampling on the way, half the bytes of RGB.
 
 use std::path::Path;
 
-use fast_image_resize as fir;
 use sha2::{Digest, Sha256};
 use turbojpeg::{
     Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp, Transform, TransformOp,
-    Transformer,
+    Transformer, YuvImage, YuvPlanesImage,
 };
 
+use super::resize::{self, Plane};
 use super::{exif, markers, PhotoError, PhotoProfile, ProcessedPhoto};
 
 /// Largest input file read, in bytes (a 200 MP camera JPEG is about 60 MB).
@@ -58,11 +59,56 @@ fn read_bounded(input: &Path) -> Result<Vec<u8>, PhotoError> {
     Ok(bytes)
 }
 
-/// An RGB image in memory.
-struct Rgb {
-    pixels: Vec<u8>,
-    width: u32,
-    height: u32,
+/// A picture as JPEG stores it: luma and two chroma planes (at the file's subsampling when
+/// decoded, 4:2:0 once resized).
+struct Ycc {
+    y: Plane,
+    cb: Plane,
+    cr: Plane,
+}
+
+impl Ycc {
+    fn width(&self) -> u32 {
+        self.y.width as u32
+    }
+
+    fn height(&self) -> u32 {
+        self.y.height as u32
+    }
+
+    /// From packed 8-bit RGB, with JPEG's full-range BT.601 (chroma at full size).
+    fn from_rgb(rgb: &[u8], width: usize, height: usize) -> Ycc {
+        let n = width * height;
+        let (mut y, mut cb, mut cr) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for p in rgb.chunks_exact(3) {
+            let (r, g, b) = (p[0] as f32, p[1] as f32, p[2] as f32);
+            y.push((0.299 * r + 0.587 * g + 0.114 * b).round() as u8);
+            cb.push(
+                (-0.168_736 * r - 0.331_264 * g + 0.5 * b + 128.0)
+                    .round()
+                    .clamp(0.0, 255.0) as u8,
+            );
+            cr.push(
+                (0.5 * r - 0.418_688 * g - 0.081_312 * b + 128.0)
+                    .round()
+                    .clamp(0.0, 255.0) as u8,
+            );
+        }
+        let plane = |pixels| Plane {
+            pixels,
+            width,
+            height,
+        };
+        Ycc {
+            y: plane(y),
+            cb: plane(cb),
+            cr: plane(cr),
+        }
+    }
 }
 
 /// Turns the photo at `input` into an upload-ready JPEG in `out_dir`.
@@ -83,13 +129,13 @@ pub fn process(
         (decode_other(&file, profile)?, Vec::new())
     };
     drop(file);
-    let target = fit(decoded.width, decoded.height, profile.max_edge);
-    let mut image = resize(decoded, target)?;
+    let target = fit(decoded.width(), decoded.height(), profile.max_edge);
+    let mut image = resize(decoded, target);
     // Upright on the finished JPEG's blocks when its sides are whole 16 px blocks (a phone
     // photo's are: no second copy of the pixels), else on the pixels now (exact sizes).
     let mut orientation = info.orientation;
-    if image.width % 16 != 0 || image.height % 16 != 0 {
-        image = orient(image, orientation)?;
+    if image.width() % 16 != 0 || image.height() % 16 != 0 {
+        image = orient(image, orientation);
         orientation = 1;
     }
 
@@ -99,15 +145,15 @@ pub fn process(
             break;
         }
         let smaller = fit(
-            image.width,
-            image.height,
+            image.width(),
+            image.height(),
             (profile.max_edge as f64 * factor) as u32,
         );
-        let step = resize(image, smaller)?;
+        let step = resize(image, smaller);
         let (j, q) = encode_within(&step, profile)?;
         (jpeg, quality, image) = (j, q, step);
     }
-    let (w, h) = (image.width, image.height);
+    let (w, h) = (image.width(), image.height());
     drop(image);
     let (mut jpeg, (width, height)) = orient_jpeg(jpeg, orientation, (w, h))?;
     if !icc.is_empty() {
@@ -183,8 +229,9 @@ fn check_memory(width: u64, height: u64, bytes_per_pixel: f64) -> Result<(), Pho
     Ok(())
 }
 
-/// Decodes at the smallest DCT scale (M/8) whose long edge still covers the target.
-fn decode_jpeg(file: &[u8], profile: &PhotoProfile) -> Result<Rgb, PhotoError> {
+/// Decodes at the smallest DCT scale (M/8) whose long edge still covers the target, to the
+/// file's own planes.
+fn decode_jpeg(file: &[u8], profile: &PhotoProfile) -> Result<Ycc, PhotoError> {
     let corrupt = |e: turbojpeg::Error| PhotoError::Corrupt(e.to_string());
     let mut decompressor = Decompressor::new().map_err(corrupt)?;
     let header = decompressor.read_header(file).map_err(corrupt)?;
@@ -218,29 +265,76 @@ fn decode_jpeg(file: &[u8], profile: &PhotoProfile) -> Result<Rgb, PhotoError> {
         .find(|s| s.scale(long) >= profile.max_edge as usize)
         .unwrap_or(ScalingFactor::ONE);
     decompressor.set_scaling_factor(scale).map_err(corrupt)?;
-    // Chroma is upsampled by replication (what libvips' shrink-on-load does too): the 4:2:0
-    // output and the resize that follows make the smoother upsampling invisible.
-    decompressor.set_fast_upsample(true).map_err(corrupt)?;
     let (width, height) = (scale.scale(header.width), scale.scale(header.height));
-    let mut pixels = vec![0u8; width * height * 3];
-    let image = Image {
+    if header.subsamp == Subsamp::Unknown {
+        // An unusual subsampling TurboJPEG cannot give as planes: through RGB.
+        let mut pixels = vec![0u8; width * height * 3];
+        let image = Image {
+            pixels: pixels.as_mut_slice(),
+            width,
+            pitch: width * 3,
+            height,
+            format: PixelFormat::RGB,
+        };
+        decompressor.decompress(file, image).map_err(corrupt)?;
+        return Ok(Ycc::from_rgb(&pixels, width, height));
+    }
+    let len = turbojpeg::yuv_pixels_len(width, 1, height, header.subsamp).map_err(corrupt)?;
+    let mut pixels = vec![0u8; len];
+    let image = YuvImage {
         pixels: pixels.as_mut_slice(),
         width,
-        pitch: width * 3,
+        align: 1,
         height,
-        format: PixelFormat::RGB,
+        subsamp: header.subsamp,
     };
     // TurboJPEG reports a truncated or damaged stream (even one it could partly draw) as an error.
-    decompressor.decompress(file, image).map_err(corrupt)?;
-    Ok(Rgb {
+    decompressor
+        .decompress_to_yuv(file, image)
+        .map_err(corrupt)?;
+    // The planes, one after another: luma, then (unless gray) the two chroma planes, each
+    // padded to whole subsampling units (TurboJPEG's plane sizes).
+    let (hf, vf) = header.subsamp.size();
+    let luma = (width.next_multiple_of(hf), height.next_multiple_of(vf));
+    let chroma = (luma.0 / hf, luma.1 / vf);
+    let mut planes = pixels;
+    let (cb, cr) = if header.subsamp == Subsamp::Gray {
+        let neutral = vec![128u8; width.div_ceil(2) * height.div_ceil(2)];
+        (neutral.clone(), neutral)
+    } else {
+        let cr = planes.split_off(luma.0 * luma.1 + chroma.0 * chroma.1);
+        let cb = planes.split_off(luma.0 * luma.1);
+        (cb, cr)
+    };
+    let chroma = match header.subsamp {
+        Subsamp::Gray => (width.div_ceil(2), height.div_ceil(2)),
+        _ => chroma,
+    };
+    let plane = |pixels, (width, height)| Plane {
         pixels,
-        width: width as u32,
-        height: height as u32,
+        width,
+        height,
+    };
+    Ok(Ycc {
+        y: plane(unpad(planes, luma.0, width, height), (width, height)),
+        cb: plane(cb, chroma),
+        cr: plane(cr, chroma),
     })
 }
 
+/// The first `width` x `height` of a plane whose rows are `stride` long, in place.
+fn unpad(mut pixels: Vec<u8>, stride: usize, width: usize, height: usize) -> Vec<u8> {
+    if stride != width {
+        for row in 1..height {
+            pixels.copy_within(row * stride..row * stride + width, row * width);
+        }
+    }
+    pixels.truncate(width * height);
+    pixels
+}
+
 /// PNG and WebP through `image`, with its allocation limits as a second guard.
-fn decode_other(file: &[u8], profile: &PhotoProfile) -> Result<Rgb, PhotoError> {
+fn decode_other(file: &[u8], profile: &PhotoProfile) -> Result<Ycc, PhotoError> {
     let format = image::guess_format(file).map_err(|_| PhotoError::NotAnImage)?;
     if !matches!(format, image::ImageFormat::Png | image::ImageFormat::WebP) {
         return Err(PhotoError::NotAnImage);
@@ -261,45 +355,40 @@ fn decode_other(file: &[u8], profile: &PhotoProfile) -> Result<Rgb, PhotoError> 
     let image = image::DynamicImage::from_decoder(decoder)
         .map_err(|e| PhotoError::Corrupt(e.to_string()))?;
     let rgb = image.into_rgb8();
-    Ok(Rgb {
-        width: rgb.width(),
-        height: rgb.height(),
-        pixels: rgb.into_raw(),
-    })
+    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+    Ok(Ycc::from_rgb(rgb.as_raw(), width, height))
 }
 
-/// Lanczos3 to `(width, height)` with SIMD; a no-op at the same size.
-fn resize(src: Rgb, (width, height): (u32, u32)) -> Result<Rgb, PhotoError> {
-    if (src.width, src.height) == (width, height) {
-        return Ok(src);
+/// Lanczos3 to `(width, height)`, chroma to 4:2:0; a no-op at the same size.
+fn resize(src: Ycc, (width, height): (u32, u32)) -> Ycc {
+    let (w, h) = (width as usize, height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    Ycc {
+        y: resize::resize(src.y, w, h),
+        cb: resize::resize(src.cb, cw, ch),
+        cr: resize::resize(src.cr, cw, ch),
     }
-    let fail = |e: String| PhotoError::Corrupt(format!("resize: {e}"));
-    let from =
-        fir::images::Image::from_vec_u8(src.width, src.height, src.pixels, fir::PixelType::U8x3)
-            .map_err(|e| fail(e.to_string()))?;
-    let mut to = fir::images::Image::new(width, height, fir::PixelType::U8x3);
-    let options = fir::ResizeOptions::new()
-        .resize_alg(fir::ResizeAlg::Convolution(fir::FilterType::Lanczos3));
-    fir::Resizer::new()
-        .resize(&from, &mut to, &options)
-        .map_err(|e| fail(e.to_string()))?;
-    Ok(Rgb {
-        pixels: to.into_vec(),
-        width,
-        height,
-    })
 }
 
-/// Applies an EXIF orientation (1 to 8) to the pixels, after resizing (a 3 MP copy instead
-/// of a 12 MP one), in 32x32 tiles so that rotations stay in cache.
-fn orient(src: Rgb, orientation: u8) -> Result<Rgb, PhotoError> {
+/// Applies an EXIF orientation (1 to 8) to each plane, after resizing.
+fn orient(src: Ycc, orientation: u8) -> Ycc {
+    Ycc {
+        y: orient_plane(src.y, orientation),
+        cb: orient_plane(src.cb, orientation),
+        cr: orient_plane(src.cr, orientation),
+    }
+}
+
+/// Applies an EXIF orientation (1 to 8) to one plane, in 32x32 tiles so that rotations stay
+/// in cache.
+fn orient_plane(src: Plane, orientation: u8) -> Plane {
     if !(2..=8).contains(&orientation) {
-        return Ok(src);
+        return src;
     }
     let (w, h) = (src.width as isize, src.height as isize);
     let (ow, oh) = if orientation >= 5 { (h, w) } else { (w, h) };
-    // The stored pixel shown at displayed (ox, oy) is at `origin + ox * step_x + oy * step_y`
-    // (in pixels), so the copy is a strided walk with no per-pixel branching.
+    // The stored pixel shown at displayed (ox, oy) is at `origin + ox * step_x + oy * step_y`,
+    // so the copy is a strided walk with no per-pixel branching.
     let (origin, step_x, step_y) = match orientation {
         2 => (w - 1, -1, w),
         3 => (w * h - 1, -1, -w),
@@ -309,28 +398,26 @@ fn orient(src: Rgb, orientation: u8) -> Result<Rgb, PhotoError> {
         7 => (w * h - 1, -w, -1),
         _ => (w - 1, w, -1),
     };
-    let mut out = vec![0u8; (ow * oh * 3) as usize];
-    let (pixels, _) = src.pixels.as_chunks::<3>();
-    let (target, _) = out.as_chunks_mut::<3>();
+    let mut out = vec![0u8; (ow * oh) as usize];
     const TILE: isize = 32;
     for ty in (0..oh).step_by(TILE as usize) {
         for tx in (0..ow).step_by(TILE as usize) {
             for oy in ty..(ty + TILE).min(oh) {
                 let row =
-                    &mut target[(oy * ow + tx) as usize..(oy * ow + (tx + TILE).min(ow)) as usize];
+                    &mut out[(oy * ow + tx) as usize..(oy * ow + (tx + TILE).min(ow)) as usize];
                 let mut from = origin + tx * step_x + oy * step_y;
                 for pixel in row {
-                    *pixel = pixels[from as usize];
+                    *pixel = src.pixels[from as usize];
                     from += step_x;
                 }
             }
         }
     }
-    Ok(Rgb {
+    Plane {
         pixels: out,
-        width: ow as u32,
-        height: oh as u32,
-    })
+        width: ow as usize,
+        height: oh as usize,
+    }
 }
 
 /// Turns the finished JPEG upright for its EXIF orientation (1 to 8) losslessly, on its DCT
@@ -363,25 +450,47 @@ fn orient_jpeg(
     Ok((upright, (header.width as u32, header.height as u32)))
 }
 
-fn encode(image: &Rgb, quality: u8) -> Result<Vec<u8>, PhotoError> {
+/// A baseline 4:2:0 JPEG of the planes.
+fn encode(image: &Ycc, quality: u8) -> Result<Vec<u8>, PhotoError> {
     let fail = |e: turbojpeg::Error| PhotoError::Corrupt(format!("encode: {e}"));
     let mut compressor = Compressor::new().map_err(fail)?;
     compressor.set_quality(quality as i32).map_err(fail)?;
-    compressor.set_subsamp(Subsamp::Sub2x2).map_err(fail)?;
-    let view = Image {
-        pixels: image.pixels.as_slice(),
-        width: image.width as usize,
-        pitch: image.width as usize * 3,
-        height: image.height as usize,
-        format: PixelFormat::RGB,
+    // 4:2:0 wants luma in whole 2x2 units: an odd side gets its edge repeated once.
+    let (w, h) = (image.y.width, image.y.height);
+    let (pw, ph) = (w.next_multiple_of(2), h.next_multiple_of(2));
+    let padded;
+    let luma = if (pw, ph) == (w, h) {
+        image.y.pixels.as_slice()
+    } else {
+        let mut rows: Vec<u8> = Vec::with_capacity(pw * ph);
+        for row in image.y.pixels.chunks_exact(w) {
+            rows.extend_from_slice(row);
+            rows.extend(std::iter::repeat_n(row[w - 1], pw - w));
+        }
+        if ph != h {
+            rows.extend_from_within((h - 1) * pw..h * pw);
+        }
+        padded = rows;
+        padded.as_slice()
     };
-    compressor.compress_to_vec(view).map_err(fail)
+    let planes = YuvPlanesImage {
+        y_plane: luma,
+        u_plane: image.cb.pixels.as_slice(),
+        v_plane: image.cr.pixels.as_slice(),
+        width: w,
+        height: h,
+        y_stride: pw,
+        u_stride: image.cb.width,
+        v_stride: image.cr.width,
+        subsamp: Subsamp::Sub2x2,
+    };
+    compressor.compress_yuv_planes_to_vec(&planes).map_err(fail)
 }
 
 /// Encodes at the profile's quality; only when that is over budget, searches a lower quality
 /// by a secant on ln(size) (typically 1 to 3 more encodes), never below the floor. Returns the
 /// best fit, or the smallest over-budget result when even the floor does not fit.
-fn encode_within(image: &Rgb, profile: &PhotoProfile) -> Result<(Vec<u8>, u8), PhotoError> {
+fn encode_within(image: &Ycc, profile: &PhotoProfile) -> Result<(Vec<u8>, u8), PhotoError> {
     let budget = profile.budget_bytes;
     let first = encode(image, profile.quality)?;
     if first.len() as u64 <= budget {

@@ -1,0 +1,226 @@
+//! Lanczos3 for one 8-bit plane (a JPEG's luma or chroma), separable and streamed: each output
+//! row is made from the few input rows under its filter, resized across first and kept in a
+//! ring, so the only full-size buffers are the input and the output. Weights are 14-bit fixed
+//! point, summing exactly to one; the down pass runs over whole rows, which the compiler
+//! vectorises.
+
+/// An 8-bit plane, rows packed (no padding).
+pub(crate) struct Plane {
+    pub(crate) pixels: Vec<u8>,
+    pub(crate) width: usize,
+    pub(crate) height: usize,
+}
+
+const BITS: u32 = 14;
+const ONE: i32 = 1 << BITS;
+
+/// The filter over one axis: for each output index, its first input index and its weights.
+struct Filter {
+    starts: Vec<usize>,
+    /// `taps` weights per output index (zeros past a window cut by the edge).
+    weights: Vec<i16>,
+    taps: usize,
+}
+
+fn lanczos3(x: f64) -> f64 {
+    if x == 0.0 {
+        return 1.0;
+    }
+    if x.abs() >= 3.0 {
+        return 0.0;
+    }
+    let px = std::f64::consts::PI * x;
+    3.0 * px.sin() * (px / 3.0).sin() / (px * px)
+}
+
+impl Filter {
+    fn new(from: usize, to: usize) -> Filter {
+        let scale = from as f64 / to as f64;
+        let stretch = scale.max(1.0);
+        let support = 3.0 * stretch;
+        let taps = (2.0 * support).ceil() as usize + 1;
+        let mut starts = Vec::with_capacity(to);
+        let mut weights = vec![0i16; to * taps];
+        for (i, row) in weights.chunks_exact_mut(taps).enumerate() {
+            let center = (i as f64 + 0.5) * scale - 0.5;
+            let first = ((center - support).ceil().max(0.0) as usize).min(from - 1);
+            let last = ((center + support).floor() as usize).min(from - 1);
+            let count = (last + 1 - first).min(taps);
+            let raw: Vec<f64> = (first..first + count)
+                .map(|j| lanczos3((j as f64 - center) / stretch))
+                .collect();
+            let sum: f64 = raw.iter().sum();
+            let mut total = 0;
+            for (w, r) in row.iter_mut().zip(&raw) {
+                *w = (r / sum * ONE as f64).round() as i16;
+                total += *w as i32;
+            }
+            // The rounding's remainder goes to the largest weight: a flat plane stays flat.
+            let (largest, _) = row[..count]
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, w)| **w)
+                .expect("a window holds at least one input");
+            row[largest] += (ONE - total) as i16;
+            starts.push(first);
+        }
+        Filter {
+            starts,
+            weights,
+            taps,
+        }
+    }
+
+    fn window(&self, i: usize) -> (usize, &[i16]) {
+        (
+            self.starts[i],
+            &self.weights[i * self.taps..(i + 1) * self.taps],
+        )
+    }
+}
+
+fn clamp_round(acc: i32) -> u8 {
+    ((acc + (ONE >> 1)) >> BITS).clamp(0, 255) as u8
+}
+
+/// `src` resized to `width` x `height`; the same plane when the size is already that.
+pub(crate) fn resize(src: Plane, width: usize, height: usize) -> Plane {
+    if (src.width, src.height) == (width, height) {
+        return src;
+    }
+    let across = Filter::new(src.width, width);
+    let down = Filter::new(src.height, height);
+    // Input rows resized across, kept while an output row may still need them.
+    let ring_len = down.taps;
+    let mut ring = vec![0u8; ring_len * width];
+    let mut ring_row = vec![usize::MAX; ring_len];
+    let mut pixels = vec![0u8; width * height];
+    let mut acc = vec![0i32; width];
+    for (y, out) in pixels.chunks_exact_mut(width).enumerate() {
+        let (first, weights) = down.window(y);
+        acc.fill(0);
+        for (k, &w) in weights.iter().enumerate() {
+            let r = first + k;
+            if w == 0 || r >= src.height {
+                continue;
+            }
+            let slot = r % ring_len;
+            let row = &mut ring[slot * width..(slot + 1) * width];
+            if ring_row[slot] != r {
+                across_row(
+                    &src.pixels[r * src.width..(r + 1) * src.width],
+                    &across,
+                    row,
+                );
+                ring_row[slot] = r;
+            }
+            let w = w as i32;
+            for (a, &p) in acc.iter_mut().zip(row.iter()) {
+                *a += w * p as i32;
+            }
+        }
+        for (o, &a) in out.iter_mut().zip(&acc) {
+            *o = clamp_round(a);
+        }
+    }
+    Plane {
+        pixels,
+        width,
+        height,
+    }
+}
+
+/// One row resized across.
+fn across_row(src: &[u8], filter: &Filter, out: &mut [u8]) {
+    for (x, o) in out.iter_mut().enumerate() {
+        let (first, weights) = filter.window(x);
+        let end = (first + weights.len()).min(src.len());
+        let acc: i32 = src[first..end]
+            .iter()
+            .zip(weights)
+            .map(|(&p, &w)| p as i32 * w as i32)
+            .sum();
+        *o = clamp_round(acc);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(width: usize, height: usize, f: impl Fn(usize, usize) -> u8) -> Plane {
+        let pixels = (0..height)
+            .flat_map(|y| (0..width).map(move |x| (x, y)))
+            .map(|(x, y)| f(x, y))
+            .collect();
+        Plane {
+            pixels,
+            width,
+            height,
+        }
+    }
+
+    #[test]
+    fn a_flat_plane_stays_flat_at_any_size() {
+        for (w, h) in [(1, 1), (7, 3), (640, 480), (1999, 17)] {
+            let out = resize(plane(403, 301, |_, _| 173), w, h);
+            assert_eq!((out.width, out.height), (w, h));
+            assert!(out.pixels.iter().all(|&p| p == 173), "{w}x{h}");
+        }
+    }
+
+    #[test]
+    fn a_ramp_stays_a_ramp_and_halves_keep_their_sides() {
+        // Left half dark, right half light: the edge stays in the middle, each side its value.
+        let out = resize(
+            plane(400, 200, |x, _| if x < 200 { 40 } else { 220 }),
+            100,
+            50,
+        );
+        for row in out.pixels.chunks(100) {
+            assert!(row[..45].iter().all(|&p| p == 40), "{:?}", &row[..50]);
+            assert!(row[55..].iter().all(|&p| p == 220), "{:?}", &row[50..]);
+        }
+        let ramp = resize(plane(1000, 10, |x, _| (x / 4) as u8), 250, 10);
+        for pair in ramp.pixels[5..245].windows(2) {
+            assert!(pair[1] >= pair[0], "monotonic: {pair:?}");
+        }
+    }
+
+    #[test]
+    fn it_matches_the_image_crates_lanczos3() {
+        // A photo-like plane: smooth gradients, an edge and fine texture.
+        let f = |x: usize, y: usize| {
+            let wave = ((x as f64 / 7.0).sin() * 30.0 + (y as f64 / 11.0).cos() * 30.0) as i32;
+            let edge = if x * 3 > y * 4 { 60 } else { 0 };
+            (100 + wave + edge + ((x * 7 + y * 13) % 9) as i32).clamp(0, 255) as u8
+        };
+        let (sw, sh, dw, dh) = (1013, 761, 401, 301);
+        let ours = resize(plane(sw, sh, f), dw, dh);
+        let source = image::GrayImage::from_fn(sw as u32, sh as u32, |x, y| {
+            image::Luma([f(x as usize, y as usize)])
+        });
+        let theirs = image::imageops::resize(
+            &source,
+            dw as u32,
+            dh as u32,
+            image::imageops::FilterType::Lanczos3,
+        );
+        let diffs: Vec<i32> = ours
+            .pixels
+            .iter()
+            .zip(theirs.as_raw())
+            .map(|(&a, &b)| (a as i32 - b as i32).abs())
+            .collect();
+        let max = *diffs.iter().max().unwrap();
+        let mean = diffs.iter().sum::<i32>() as f64 / diffs.len() as f64;
+        assert!(max <= 2 && mean < 0.3, "max {max}, mean {mean:.2}");
+    }
+
+    #[test]
+    fn enlarging_works_too() {
+        let out = resize(plane(3, 2, |x, y| (x * 80 + y * 10) as u8), 12, 8);
+        assert_eq!(out.pixels.len(), 96);
+        assert!(out.pixels[0] < out.pixels[11], "left darker than right");
+    }
+}
