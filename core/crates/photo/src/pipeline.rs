@@ -134,7 +134,7 @@ pub fn process(
     // Upright on the finished JPEG's blocks when its sides are whole 16 px blocks (a phone
     // photo's are: no second copy of the pixels), else on the pixels now (exact sizes).
     let mut orientation = info.orientation;
-    if image.width() % 16 != 0 || image.height() % 16 != 0 {
+    if !image.width().is_multiple_of(16) || !image.height().is_multiple_of(16) {
         image = orient(image, orientation);
         orientation = 1;
     }
