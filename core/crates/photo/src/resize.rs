@@ -1,8 +1,8 @@
 //! Lanczos3 for one 8-bit plane (a JPEG's luma or chroma), separable and streamed: each output
-//! row is made from the few input rows under its filter, resized across first and kept in a
-//! ring, so the only full-size buffers are the input and the output. Weights are 14-bit fixed
-//! point, summing exactly to one; the down pass runs over whole rows, which the compiler
-//! vectorises.
+//! row is the input rows under its filter combined down (over whole rows, which the compiler
+//! vectorises), then resized across; so the only full-size buffers are the input and the
+//! output. Weights are 14-bit fixed point, summing exactly to one, in windows padded to whole
+//! groups of 8 so that the across pass vectorises too.
 
 /// An 8-bit plane, rows packed (no padding).
 pub(crate) struct Plane {
@@ -12,12 +12,15 @@ pub(crate) struct Plane {
 }
 
 const BITS: u32 = 14;
+/// Taps are summed in groups of this many (one SIMD register of 16-bit lanes).
+const LANES: usize = 8;
 const ONE: i32 = 1 << BITS;
 
 /// The filter over one axis: for each output index, its first input index and its weights.
 struct Filter {
     starts: Vec<usize>,
-    /// `taps` weights per output index (zeros past a window cut by the edge).
+    /// `taps` weights per output index (zeros past a window cut by the edge, and up to a
+    /// multiple of [`LANES`]).
     weights: Vec<i16>,
     taps: usize,
 }
@@ -38,7 +41,7 @@ impl Filter {
         let scale = from as f64 / to as f64;
         let stretch = scale.max(1.0);
         let support = 3.0 * stretch;
-        let taps = (2.0 * support).ceil() as usize + 1;
+        let taps = ((2.0 * support).ceil() as usize + 1).next_multiple_of(LANES);
         let mut starts = Vec::with_capacity(to);
         let mut weights = vec![0i16; to * taps];
         for (i, row) in weights.chunks_exact_mut(taps).enumerate() {
@@ -88,14 +91,30 @@ pub(crate) fn resize(src: Plane, width: usize, height: usize) -> Plane {
     if (src.width, src.height) == (width, height) {
         return src;
     }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked just above.
+        return unsafe { resize_avx2(src, width, height) };
+    }
+    resize_planes(src, width, height)
+}
+
+/// The same code, compiled for AVX2 (x86 desktops and emulators have it; ARM phones take
+/// NEON, their baseline, in `resize_planes`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn resize_avx2(src: Plane, width: usize, height: usize) -> Plane {
+    resize_planes(src, width, height)
+}
+
+#[inline(always)]
+fn resize_planes(src: Plane, width: usize, height: usize) -> Plane {
     let across = Filter::new(src.width, width);
     let down = Filter::new(src.height, height);
-    // Input rows resized across, kept while an output row may still need them.
-    let ring_len = down.taps;
-    let mut ring = vec![0u8; ring_len * width];
-    let mut ring_row = vec![usize::MAX; ring_len];
     let mut pixels = vec![0u8; width * height];
-    let mut acc = vec![0i32; width];
+    let mut acc = vec![0i32; src.width];
+    // One input-wide row combined down, padded so that every across window is whole.
+    let mut combined = vec![0u8; src.width + across.taps];
     for (y, out) in pixels.chunks_exact_mut(width).enumerate() {
         let (first, weights) = down.window(y);
         acc.fill(0);
@@ -104,24 +123,16 @@ pub(crate) fn resize(src: Plane, width: usize, height: usize) -> Plane {
             if w == 0 || r >= src.height {
                 continue;
             }
-            let slot = r % ring_len;
-            let row = &mut ring[slot * width..(slot + 1) * width];
-            if ring_row[slot] != r {
-                across_row(
-                    &src.pixels[r * src.width..(r + 1) * src.width],
-                    &across,
-                    row,
-                );
-                ring_row[slot] = r;
-            }
             let w = w as i32;
-            for (a, &p) in acc.iter_mut().zip(row.iter()) {
+            let row = &src.pixels[r * src.width..(r + 1) * src.width];
+            for (a, &p) in acc.iter_mut().zip(row) {
                 *a += w * p as i32;
             }
         }
-        for (o, &a) in out.iter_mut().zip(&acc) {
-            *o = clamp_round(a);
+        for (c, &a) in combined.iter_mut().zip(&acc) {
+            *c = clamp_round(a);
         }
+        across_row(&combined, &across, out);
     }
     Plane {
         pixels,
@@ -130,17 +141,19 @@ pub(crate) fn resize(src: Plane, width: usize, height: usize) -> Plane {
     }
 }
 
-/// One row resized across.
+/// One row resized across; `src` holds every window whole (padded at its end).
+#[inline(always)]
 fn across_row(src: &[u8], filter: &Filter, out: &mut [u8]) {
     for (x, o) in out.iter_mut().enumerate() {
         let (first, weights) = filter.window(x);
-        let end = (first + weights.len()).min(src.len());
-        let acc: i32 = src[first..end]
-            .iter()
-            .zip(weights)
-            .map(|(&p, &w)| p as i32 * w as i32)
-            .sum();
-        *o = clamp_round(acc);
+        let window = &src[first..first + weights.len()];
+        let mut acc = [0i32; LANES];
+        for (pixels, weights) in window.chunks_exact(LANES).zip(weights.chunks_exact(LANES)) {
+            for lane in 0..LANES {
+                acc[lane] += pixels[lane] as i32 * weights[lane] as i32;
+            }
+        }
+        *o = clamp_round(acc.iter().sum());
     }
 }
 
