@@ -154,3 +154,58 @@ fn a_support_export_keeps_what_was_read_but_no_contact_details_or_keys() {
         assert!(!holds(private), "{private} left the device");
     }
 }
+
+#[test]
+fn a_large_database_opens_at_once_and_damage_found_behind_it_is_repaired_at_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    let db = dir.path().join("curbside.sqlite3");
+    // Past the size checked before the open returns (4 MiB): a city's worth of history.
+    let root: u32 = {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch("CREATE TABLE history_padding (b BLOB); INSERT INTO history_padding VALUES (zeroblob(6000000)); PRAGMA wal_checkpoint(TRUNCATE);")
+            .unwrap();
+        conn.query_row(
+            "SELECT rootpage FROM sqlite_master WHERE name = 'reports'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 4 * 1024 * 1024);
+    let page = (root as usize - 1) * 4096;
+    bytes[page + 8..page + 400].fill(0xA5);
+    std::fs::write(&db, bytes).unwrap();
+
+    let curbside = Curbside::open(dir.path()).expect("a damaged database never blocks opening");
+    assert!(
+        curbside.database_recovery().is_none(),
+        "not checked before the open returned"
+    );
+    let marker = dir.path().join("curbside.sqlite3.damaged");
+    let waited = std::time::Instant::now();
+    while !marker.exists() && waited.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(marker.exists(), "the background check found the damage");
+    drop(curbside);
+
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let recovery = curbside
+        .database_recovery()
+        .expect("the next open deals with it")
+        .clone();
+    assert!(recovery.moved_to.exists(), "the damaged file is kept");
+    assert!(!marker.exists(), "dealt with once");
+    assert_eq!(
+        curbside.list_drafts().unwrap().len(),
+        DRAFTS,
+        "the drafts' pages were not damaged"
+    );
+    drop(curbside);
+    assert!(Curbside::open(dir.path())
+        .unwrap()
+        .database_recovery()
+        .is_none());
+}

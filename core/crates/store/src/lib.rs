@@ -129,31 +129,81 @@ impl Store {
     }
 }
 
+/// Databases up to this size are checked for damage (`PRAGMA quick_check`, about half a
+/// millisecond a megabyte) before the open returns; a bigger one is checked in the
+/// background, so that the first screen does not wait for it, and damage found there is
+/// dealt with at the next open (a marker file beside the database says so).
+const CHECK_AT_OPEN_BYTES: u64 = 4 * 1024 * 1024;
+
 /// Opens the database at `path`; a damaged one is moved aside (never deleted: it may hold
 /// unsent reports), a fresh one takes its place, and what can be read is brought back. The
 /// second value says where the damaged file went and what was salvaged.
 pub fn open_recovering(
     path: &Path,
 ) -> Result<(Store, Option<(std::path::PathBuf, salvage::Salvage)>)> {
+    let metadata = std::fs::metadata(path).ok();
     // An existing file of zero bytes, untouched for a minute, held something once: damaged,
     // not new. (A file another process is creating right now is zero bytes for a moment.)
-    let emptied = std::fs::metadata(path).is_ok_and(|m| {
+    let emptied = metadata.as_ref().is_some_and(|m| {
         m.len() == 0
             && m.modified()
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age > Duration::from_secs(60))
     });
+    let marker = damage_marker(path);
+    let check_now = marker.exists() || metadata.is_none_or(|m| m.len() <= CHECK_AT_OPEN_BYTES);
     match Store::open(path) {
-        Ok(store) if !emptied && store.is_sound() => return Ok((store, None)),
+        Ok(store) if !emptied && !check_now => {
+            check_in_background(path.to_path_buf());
+            return Ok((store, None));
+        }
+        Ok(store) if !emptied && store.is_sound() => {
+            let _ = std::fs::remove_file(&marker);
+            return Ok((store, None));
+        }
         Ok(_) => {}
         Err(e) if is_corruption(&e) => {}
         Err(e) => return Err(e),
     }
     let aside = move_aside(path)?;
+    let _ = std::fs::remove_file(&marker);
     let store = Store::open(path)?;
     let salvage = store.salvage_from(&aside);
     Ok((store, Some((aside, salvage))))
+}
+
+/// The file that says a background check found the database at `path` damaged.
+fn damage_marker(path: &Path) -> std::path::PathBuf {
+    path.with_extension("sqlite3.damaged")
+}
+
+/// Checks the database at `path` on a thread of its own, on a read-only connection of its own
+/// (WAL lets it read beside the store); damage leaves the marker for the next open.
+fn check_in_background(path: std::path::PathBuf) {
+    let check = move || {
+        let flags =
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let Ok(conn) = Connection::open_with_flags(&path, flags) else {
+            return;
+        };
+        let _ = conn.busy_timeout(Duration::from_secs(5));
+        let verdict = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0));
+        let damaged = match verdict {
+            Ok(verdict) => verdict != "ok",
+            Err(e) => is_corruption(&e.into()),
+        };
+        if damaged {
+            tracing::warn!(target: "curbside::store", "the database is damaged: it is repaired at the next open");
+            let _ = std::fs::write(damage_marker(&path), b"");
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("curbside-check".into())
+        .spawn(check);
+    if let Err(e) = spawned {
+        tracing::debug!(target: "curbside::store", error = %e, "no thread for the database check");
+    }
 }
 
 /// Bytes free for this user on the filesystem holding `dir`.
