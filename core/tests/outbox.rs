@@ -1097,3 +1097,32 @@ async fn a_run_cut_off_by_its_deadline_leaves_nothing_marked_that_was_not_posted
         assert_eq!(on_server(&sandbox, &format!("slow {i}")), 1);
     }
 }
+
+#[tokio::test]
+async fn a_start_with_nothing_to_send_writes_nothing() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let curbside = open(dir.path(), &sandbox);
+        submit(&curbside, pothole("sent yesterday"));
+        drain(&curbside).await;
+    }
+    // Another connection sees every commit made by anyone else as a new data_version.
+    let watcher = rusqlite::Connection::open(dir.path().join("curbside.sqlite3")).unwrap();
+    let version = || -> i64 {
+        watcher
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = version();
+    // An app's start: open, its settings again, the network hint, a background run, a screen.
+    let curbside = open(dir.path(), &sandbox);
+    curbside.set_network_available(true);
+    let summary = curbside
+        .run_pending(Instant::now() + Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!((summary.sent, summary.waiting), (0, 0));
+    assert_eq!(curbside.reports_page(50, 0).unwrap().1, 1);
+    assert_eq!(version(), before, "nothing was written");
+}

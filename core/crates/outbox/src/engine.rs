@@ -202,6 +202,11 @@ impl Outbox {
             summary.waiting = self.store.read(reports::waiting)?;
             return Ok(summary);
         };
+        // Nothing due and nothing cut off in flight: no lease taken, nothing written.
+        if !self.store.read(|c| reports::has_work(c, now_ms()))? {
+            summary.waiting = self.store.read(reports::waiting)?;
+            return Ok(summary);
+        }
         if !self.take_lease(true)? {
             summary.skipped_busy = true;
             summary.waiting = self.store.read(reports::waiting)?;

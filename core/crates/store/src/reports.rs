@@ -274,6 +274,18 @@ pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Row>> {
     rows.map(|r| r?).collect()
 }
 
+/// Whether a run has anything to do: a step due by `now` (its server not paused), or a report
+/// left in flight by a run that was cut off.
+pub fn has_work(conn: &Connection, now: i64) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT EXISTS (SELECT 1 FROM reports WHERE phase = 'in_flight')
+                 OR EXISTS (SELECT 1 FROM reports WHERE {ACTIVE} AND next_attempt_at <= ?1
+                   AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL))"
+        ))?
+        .query_row([now], |r| r.get(0))?)
+}
+
 /// When the next active step falls due, if any (servers not paused).
 pub fn next_due_at(conn: &Connection) -> Result<Option<i64>> {
     Ok(conn.query_row(
