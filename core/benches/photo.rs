@@ -20,6 +20,9 @@ type Results<'a> = Vec<(&'a str, Vec<(Duration, u64)>, Option<(u64, (u32, u32))>
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--ssim") {
+        return bytes_at_equal_quality(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
+    }
     if let Some(i) = args.iter().position(|a| a == "--in-process") {
         return in_process(Path::new(&args[i + 1]), Path::new(&args[i + 2]));
     }
@@ -81,6 +84,14 @@ fn main() {
             );
         }
         memory_in_process(&input, work.path());
+        // In a child: the exact reference's full decode would count in every later child's
+        // peak RSS (a forked child's peak includes what it shared before its exec).
+        let me = std::env::current_exe().unwrap();
+        let _ = Command::new(me)
+            .arg("--ssim")
+            .arg(&input)
+            .arg(work.path())
+            .status();
         println!();
     }
 }
@@ -117,6 +128,111 @@ fn memory_in_process(input: &Path, work: &Path) {
         ),
         _ => println!("memory added in-process: SKIPPED (not on Linux)"),
     }
+}
+
+/// Bytes at equal quality: SSIM (luma) against a reference made the slow, exact way (full
+/// decode, EXIF orientation, Lanczos3 in floating point to the same size), for Curbside at
+/// its default quality, and for `vipsthumbnail` at qualities around it; the vips bytes at
+/// Curbside's SSIM are interpolated between the two qualities that bracket it.
+fn bytes_at_equal_quality(input: &Path, work: &Path) {
+    let dir = work.join("ssim");
+    let ours = curbside_core::photo::process(input, &dir, &Default::default()).unwrap();
+    let ours_image = image::open(&ours.path).unwrap().to_luma8();
+    let (w, h) = ours_image.dimensions();
+    let mut decoder = image::ImageReader::open(input)
+        .unwrap()
+        .into_decoder()
+        .unwrap();
+    let orientation = image::ImageDecoder::orientation(&mut decoder).unwrap();
+    let mut full = image::DynamicImage::from_decoder(decoder).unwrap();
+    full.apply_orientation(orientation);
+    let reference = full
+        .resize_exact(w, h, image::imageops::FilterType::Lanczos3)
+        .to_luma8();
+    drop(full);
+    let ours_ssim = ssim(&ours_image, &reference);
+    let mut vips: Vec<(u8, f64, u64)> = Vec::new();
+    for q in (50..=95).step_by(5) {
+        let out = work.join(format!("vips-q{q}.jpg"));
+        let made = Command::new("vipsthumbnail")
+            .arg(input)
+            .arg("-s")
+            .arg(EDGE.to_string())
+            .arg("-o")
+            .arg(format!("{}[Q={q},strip]", out.display()))
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            println!("bytes at equal SSIM: SKIPPED (vipsthumbnail not installed)");
+            return;
+        }
+        let theirs = image::open(&out).unwrap().to_luma8();
+        if theirs.dimensions() != (w, h) {
+            println!(
+                "bytes at equal SSIM: SKIPPED (vips made {:?}, Curbside {w}x{h})",
+                theirs.dimensions()
+            );
+            return;
+        }
+        vips.push((
+            q,
+            ssim(&theirs, &reference),
+            std::fs::metadata(&out).unwrap().len(),
+        ));
+    }
+    let bracket = vips
+        .windows(2)
+        .find(|p| p[0].1 <= ours_ssim && ours_ssim <= p[1].1);
+    let Some([(_, s0, b0), (_, s1, b1)]) = bracket.map(|p| [p[0], p[1]]) else {
+        println!(
+            "bytes at equal SSIM: Curbside SSIM {ours_ssim:.4} is outside vips' Q50-95 range ({:.4}-{:.4})",
+            vips[0].1,
+            vips[vips.len() - 1].1
+        );
+        return;
+    };
+    let t = if s1 > s0 {
+        (ours_ssim - s0) / (s1 - s0)
+    } else {
+        0.0
+    };
+    let vips_bytes = b0 as f64 + t * (b1 as f64 - b0 as f64);
+    println!(
+        "bytes at equal SSIM {ours_ssim:.4}: curbside {} bytes (q80), vipsthumbnail {:.0} bytes (interpolated), ratio {:.2} x (goal <= 1)",
+        ours.bytes,
+        vips_bytes,
+        ours.bytes as f64 / vips_bytes
+    );
+}
+
+/// Mean SSIM of two same-size luma images, over 8x8 windows every 4 pixels.
+fn ssim(a: &image::GrayImage, b: &image::GrayImage) -> f64 {
+    let (w, h) = a.dimensions();
+    let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
+    let (mut total, mut windows) = (0.0, 0u64);
+    for y in (0..h.saturating_sub(8)).step_by(4) {
+        for x in (0..w.saturating_sub(8)).step_by(4) {
+            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0.0, 0.0, 0.0, 0.0, 0.0);
+            for dy in 0..8 {
+                for dx in 0..8 {
+                    let p = a.get_pixel(x + dx, y + dy)[0] as f64;
+                    let q = b.get_pixel(x + dx, y + dy)[0] as f64;
+                    sa += p;
+                    sb += q;
+                    saa += p * p;
+                    sbb += q * q;
+                    sab += p * q;
+                }
+            }
+            let n = 64.0;
+            let (ma, mb) = (sa / n, sb / n);
+            let (va, vb, cov) = (saa / n - ma * ma, sbb / n - mb * mb, sab / n - ma * mb);
+            total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2))
+                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            windows += 1;
+        }
+    }
+    total / windows as f64
 }
 
 /// The child's answer: KiB on its standard output.
