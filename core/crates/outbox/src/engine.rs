@@ -33,7 +33,7 @@ const SENDER: &str = "sender";
 const LEASE: Duration = Duration::from_secs(120);
 /// Most reports a run takes at once: their attempt marks are one transaction, and their
 /// results go in with the next batch's marks.
-const BATCH: usize = 32;
+const BATCH: usize = 64;
 /// The longest a step's result waits for its transaction (and listeners for the news), and
 /// the work a batch is sized for: on a slow network a batch shrinks to what is sent in this
 /// time, so a crash leaves few marked reports to check rather than post.
@@ -593,12 +593,11 @@ impl Outbox {
         row.progress = progress;
         edit(&mut row);
         // Personal data is kept only as long as needed: not once the report is finished.
+        // (Rewritten only when there was something to forget: most reports are anonymous.)
         let forget = matches!(row.progress.phase, Phase::Sent | Phase::Cancelled)
             && from != row.progress.phase
-            && !self.engine.keep_contact.load(Ordering::Relaxed);
-        if forget {
-            forget_contact(&mut row);
-        }
+            && !self.engine.keep_contact.load(Ordering::Relaxed)
+            && forget_contact(&mut row);
         if !reports::update(tx, &mut row)? {
             tracing::info!(target: "curbside::outbox", report = %row.id, event = name, "changed meanwhile: the step's result no longer applies");
             return Ok((row, None));
@@ -781,12 +780,18 @@ fn outcome_name(answer: &std::result::Result<Submission, Open311Error>) -> Strin
 }
 
 /// Removes the reporter's contact details from a finished report (what was sent and the
-/// draft it came from).
-fn forget_contact(row: &mut Row) {
+/// draft it came from); false when it had none.
+fn forget_contact(row: &mut Row) -> bool {
     let payload = &mut row.payload;
+    let had = payload.first_name.is_some()
+        || payload.last_name.is_some()
+        || payload.email.is_some()
+        || payload.phone.is_some()
+        || row.fields.contact != Default::default();
     payload.first_name = None;
     payload.last_name = None;
     payload.email = None;
     payload.phone = None;
     row.fields.contact = Default::default();
+    had
 }

@@ -11,7 +11,7 @@
 //! # Batches
 //! A durable transaction costs an fsync, more than a POST on a good network; so a run commits
 //! in batches, each one transaction: the previous batch's results, then the attempt-started
-//! marks of the next reports due (up to 32). A batch is sized to what the last one sent in a
+//! marks of the next reports due (up to 64). A batch is sized to what the last one sent in a
 //! second, and results wait at most a second for their commit: on a slow network that is one
 //! report per transaction, as before. The rules that keep it safe:
 //! - nothing is posted before its mark is durable;

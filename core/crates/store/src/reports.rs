@@ -265,10 +265,14 @@ const ACTIVE: &str = "phase IN ('queued', 'checking', 'waiting_for_id')";
 /// The reports whose next step is due by `now` (active, their server not paused), first due
 /// first, at most `limit`.
 pub fn due(conn: &Connection, now: i64, limit: usize) -> Result<Vec<Row>> {
+    // Chosen and sorted by their keys alone, then read whole: the sort never carries every
+    // due report's content.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM reports WHERE {ACTIVE} AND next_attempt_at <= ?1
-           AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)
-         ORDER BY next_attempt_at, created_at LIMIT ?2"
+        "SELECT {COLUMNS} FROM reports WHERE rowid IN
+           (SELECT rowid FROM reports WHERE {ACTIVE} AND next_attempt_at <= ?1
+              AND server_id NOT IN (SELECT id FROM servers WHERE paused_reason IS NOT NULL)
+            ORDER BY next_attempt_at, created_at LIMIT ?2)
+         ORDER BY next_attempt_at, created_at"
     ))?;
     let rows = stmt.query_map(params![now, limit as i64], |r| Ok(from_row(r)))?;
     rows.map(|r| r?).collect()
