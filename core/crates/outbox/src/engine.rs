@@ -597,7 +597,7 @@ impl Outbox {
         let forget = matches!(row.progress.phase, Phase::Sent | Phase::Cancelled)
             && from != row.progress.phase
             && !self.engine.keep_contact.load(Ordering::Relaxed)
-            && forget_contact(&mut row);
+            && forget_contact(&mut row)?;
         if !reports::update(tx, &mut row)? {
             tracing::info!(target: "curbside::outbox", report = %row.id, event = name, "changed meanwhile: the step's result no longer applies");
             return Ok((row, None));
@@ -780,18 +780,23 @@ fn outcome_name(answer: &std::result::Result<Submission, Open311Error>) -> Strin
 }
 
 /// Removes the reporter's contact details from a finished report (what was sent and the
-/// draft it came from); false when it had none.
-fn forget_contact(row: &mut Row) -> bool {
+/// draft it came from); false when it had none. What was sent is the draft's contact
+/// details, so the draft is decoded only when there are some.
+fn forget_contact(row: &mut Row) -> Result<bool> {
     let payload = &mut row.payload;
     let had = payload.first_name.is_some()
         || payload.last_name.is_some()
         || payload.email.is_some()
-        || payload.phone.is_some()
-        || row.fields.contact != Default::default();
+        || payload.phone.is_some();
+    if !had {
+        return Ok(false);
+    }
     payload.first_name = None;
     payload.last_name = None;
     payload.email = None;
     payload.phone = None;
-    row.fields.contact = Default::default();
-    had
+    let mut fields = row.fields.decode()?;
+    fields.contact = Default::default();
+    row.fields = fields.into();
+    Ok(true)
 }

@@ -94,7 +94,7 @@ impl Outbox {
                 id,
                 server_id: server_id.into(),
                 payload,
-                fields,
+                fields: fields.into(),
                 progress,
                 token: None,
                 request_id: None,
@@ -175,7 +175,7 @@ impl Outbox {
             if !row.progress.editable() {
                 return Err(Error::ReportLocked("edited"));
             }
-            let draft = Draft::new(DraftId::new(), row.fields.clone(), chrono::Utc::now());
+            let draft = Draft::new(DraftId::new(), row.fields.decode()?, chrono::Utc::now());
             drafts::insert(tx, &draft)?;
             reports::delete(tx, id)?;
             events.push(OutboxEvent::Removed {

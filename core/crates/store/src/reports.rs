@@ -18,7 +18,7 @@ pub struct Row {
     /// What is POSTed, frozen at submit.
     pub payload: NewRequest,
     /// The draft it came from, to edit it again while that is still allowed.
-    pub fields: DraftFields,
+    pub fields: FrozenFields,
     /// The phase and what the state machine keeps with it.
     pub progress: Progress,
     /// A batch server's token, until the request id is known.
@@ -41,6 +41,42 @@ pub struct Row {
     pub created_at: i64,
     /// When it last changed (milliseconds).
     pub updated_at: i64,
+}
+
+/// The draft a report came from, kept as stored (JSON) until something needs it: the
+/// engine's steps never do, and its service definition is most of a row.
+#[derive(Debug, Clone)]
+pub enum FrozenFields {
+    /// As read from the database.
+    Stored(String),
+    /// As made or changed in memory.
+    Decoded(DraftFields),
+}
+
+impl FrozenFields {
+    /// The fields, decoded.
+    pub fn decode(&self) -> Result<DraftFields> {
+        match self {
+            FrozenFields::Stored(json) => {
+                serde_json::from_str(json).map_err(|_| Error::CorruptData("report fields".into()))
+            }
+            FrozenFields::Decoded(fields) => Ok(fields.clone()),
+        }
+    }
+
+    /// The fields as stored.
+    fn json(&self) -> String {
+        match self {
+            FrozenFields::Stored(json) => json.clone(),
+            FrozenFields::Decoded(fields) => json(fields),
+        }
+    }
+}
+
+impl From<DraftFields> for FrozenFields {
+    fn from(fields: DraftFields) -> Self {
+        FrozenFields::Decoded(fields)
+    }
 }
 
 /// Now, in the milliseconds the tables keep.
@@ -151,7 +187,7 @@ pub fn insert(conn: &Connection, row: &Row) -> Result<()> {
     conn.execute(
         &format!("INSERT INTO reports ({COLUMNS}, service_code, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"),
         params![
-            row.id.to_string(), row.server_id, json(&row.payload), json(&row.fields), phase, resume,
+            row.id.to_string(), row.server_id, json(&row.payload), row.fields.json(), phase, resume,
             p.said_duplicate, p.attempts, p.checks, p.server_failures, json(&p.server_messages), p.next_at,
             p.attempt_started_at, row.token, row.request_id, row.service_notice, p.attention.as_ref().map(json),
             row.last_error, row.status, row.status_notes, row.status_updated_at, row.version, row.created_at,
@@ -198,7 +234,7 @@ pub fn rewrite_content(conn: &Connection, row: &Row) -> Result<()> {
         .execute(params![
             row.id.to_string(),
             json(&row.payload),
-            json(&row.fields)
+            row.fields.json()
         ])?;
     Ok(())
 }
@@ -355,7 +391,7 @@ fn from_row(r: &SqlRow<'_>) -> Result<Row> {
         id,
         server_id: text(1)?,
         payload: serde_json::from_str(&text(2)?).map_err(|_| corrupt("payload"))?,
-        fields: serde_json::from_str(&text(3)?).map_err(|_| corrupt("fields"))?,
+        fields: FrozenFields::Stored(text(3)?),
         progress: Progress {
             phase,
             said_duplicate: r.get(6)?,
