@@ -50,7 +50,7 @@ pub enum FrozenFields {
     /// As read from the database.
     Stored(String),
     /// As made or changed in memory.
-    Decoded(DraftFields),
+    Decoded(Box<DraftFields>),
 }
 
 impl FrozenFields {
@@ -60,7 +60,7 @@ impl FrozenFields {
             FrozenFields::Stored(json) => {
                 serde_json::from_str(json).map_err(|_| Error::CorruptData("report fields".into()))
             }
-            FrozenFields::Decoded(fields) => Ok(fields.clone()),
+            FrozenFields::Decoded(fields) => Ok(fields.as_ref().clone()),
         }
     }
 
@@ -68,14 +68,14 @@ impl FrozenFields {
     fn json(&self) -> String {
         match self {
             FrozenFields::Stored(json) => json.clone(),
-            FrozenFields::Decoded(fields) => json(fields),
+            FrozenFields::Decoded(fields) => json(fields.as_ref()),
         }
     }
 }
 
 impl From<DraftFields> for FrozenFields {
     fn from(fields: DraftFields) -> Self {
-        FrozenFields::Decoded(fields)
+        FrozenFields::Decoded(Box::new(fields))
     }
 }
 
