@@ -989,7 +989,8 @@ async fn a_server_paused_mid_batch_gets_nothing_more_and_its_marks_are_taken_bac
         let draft = curbside.create_draft(pothole(text)).unwrap();
         curbside.submit(&draft.id, "other").unwrap()
     };
-    // The first batch is one report; the quick answer makes the next one take the rest.
+    // One batch takes the good report and the first refused ones: the refusal pauses the
+    // server, and its marked reports are taken back.
     let first = submit(&curbside, pothole("good first"));
     let refused: Vec<_> = (0..5).map(|i| to_other(&format!("refused {i}"))).collect();
     let later: Vec<_> = (0..2)

@@ -212,12 +212,13 @@ impl Outbox {
             summary.waiting = self.store.read(reports::waiting)?;
             return Ok(summary);
         }
-        let result = self.drain(deadline, follow_hint, &mut summary).await;
-        let released = self
-            .store
-            .write(|tx| lease::release(tx, SENDER, &self.engine.holder));
-        result?;
-        released?;
+        // The drain gives the lease up with its last commit; if that failed, on its own.
+        if let Err(e) = self.drain(deadline, follow_hint, &mut summary).await {
+            let _ = self
+                .store
+                .write(|tx| lease::release(tx, SENDER, &self.engine.holder));
+            return Err(e);
+        }
         summary.waiting = self.store.read(reports::waiting)?;
         Ok(summary)
     }
@@ -240,6 +241,8 @@ impl Outbox {
         })
     }
 
+    /// Steps through due reports in batches until `deadline`, then commits what is left and
+    /// gives the lease up.
     async fn drain(
         &self,
         deadline: Instant,
@@ -250,8 +253,11 @@ impl Outbox {
         let drained = self
             .drain_batches(deadline, follow_hint, &mut pending, summary)
             .await;
-        // Whatever is left (results, marks taken back), in one transaction.
-        let settled = self.commit(|tx, events| self.settle(tx, pending, events, summary));
+        // Whatever is left (results, marks taken back) and the lease, in one transaction.
+        let settled = self.commit(|tx, events| {
+            self.settle(tx, pending, events, summary)?;
+            lease::release(tx, SENDER, &self.engine.holder)
+        });
         drained?;
         settled
     }
@@ -270,7 +276,8 @@ impl Outbox {
         };
         // `run` has just taken the lease.
         let mut renewed = Instant::now();
-        let mut size = 1;
+        // The first batch is small: nothing is known of the network yet.
+        let mut size = 4;
         loop {
             if stopped() {
                 return Ok(());
