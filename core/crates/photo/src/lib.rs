@@ -5,8 +5,9 @@
 //! DCT-scaled decode: never more pixels than the target needs, so a 48 MP photo never becomes
 //! a 146 MiB buffer. PNG and WebP go through the `image` crate with allocation limits. The
 //! rest works on the YCbCr planes JPEG stores: a streamed Lanczos3 of our own per plane
-//! (`resize.rs`), orientation on the resized planes, and a baseline 4:2:0 TurboJPEG encode from
-//! the planes, searched down by a secant on ln(size) only when over budget.
+//! (`resize.rs`) that also turns it upright (each row written where it shows: no second
+//! copy), and a baseline 4:2:0 TurboJPEG encode from the planes, searched down by a secant on
+//! ln(size) only when over budget.
 
 mod exif;
 mod markers;

@@ -1,5 +1,5 @@
-//! decode (DCT-scaled, to YCbCr planes) → resize each plane → orient → encode under budget →
-//! write by content hash. Pixels stay in the planes JPEG stores: no
+//! decode (DCT-scaled, to YCbCr planes) → resize and orient each plane in one pass → encode
+//! under budget → write by content hash. Pixels stay in the planes JPEG stores: no
 //! colour conversion or chroma upsampling on the way, half the bytes of RGB.
 
 use std::path::Path;
@@ -131,8 +131,7 @@ pub fn process(
     };
     drop(file);
     let target = fit(original.0, original.1, profile.max_edge);
-    // Upright on the resized planes: their copy weighs less than the decode before it.
-    let mut image = orient(resize(decoded, target), info.orientation);
+    let mut image = resize(decoded, target, info.orientation);
 
     let (mut jpeg, mut quality) = encode_within(&image, profile)?;
     for factor in STEP_DOWN {
@@ -144,7 +143,7 @@ pub fn process(
             image.height(),
             (profile.max_edge as f64 * factor) as u32,
         );
-        let step = resize(image, smaller);
+        let step = resize(image, smaller, 1);
         let (j, q) = encode_within(&step, profile)?;
         (jpeg, quality, image) = (j, q, step);
     }
@@ -356,64 +355,15 @@ fn decode_other(file: &[u8], profile: &PhotoProfile) -> Result<Ycc, PhotoError> 
     Ok(Ycc::from_rgb(rgb.as_raw(), width, height))
 }
 
-/// Lanczos3 to `(width, height)`, chroma to 4:2:0; a no-op at the same size.
-fn resize(src: Ycc, (width, height): (u32, u32)) -> Ycc {
+/// Lanczos3 to `(width, height)`, chroma to 4:2:0, turned upright for an EXIF
+/// `orientation` in the same pass; a no-op when there is nothing to do.
+fn resize(src: Ycc, (width, height): (u32, u32), orientation: u8) -> Ycc {
     let (w, h) = (width as usize, height as usize);
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     Ycc {
-        y: resize::resize(src.y, w, h),
-        cb: resize::resize(src.cb, cw, ch),
-        cr: resize::resize(src.cr, cw, ch),
-    }
-}
-
-/// Applies an EXIF orientation (1 to 8) to each plane, after resizing.
-fn orient(src: Ycc, orientation: u8) -> Ycc {
-    Ycc {
-        y: orient_plane(src.y, orientation),
-        cb: orient_plane(src.cb, orientation),
-        cr: orient_plane(src.cr, orientation),
-    }
-}
-
-/// Applies an EXIF orientation (1 to 8) to one plane, in 32x32 tiles so that rotations stay
-/// in cache.
-fn orient_plane(src: Plane, orientation: u8) -> Plane {
-    if !(2..=8).contains(&orientation) {
-        return src;
-    }
-    let (w, h) = (src.width as isize, src.height as isize);
-    let (ow, oh) = if orientation >= 5 { (h, w) } else { (w, h) };
-    // The stored pixel shown at displayed (ox, oy) is at `origin + ox * step_x + oy * step_y`,
-    // so the copy is a strided walk with no per-pixel branching.
-    let (origin, step_x, step_y) = match orientation {
-        2 => (w - 1, -1, w),
-        3 => (w * h - 1, -1, -w),
-        4 => ((h - 1) * w, 1, -w),
-        5 => (0, w, 1),
-        6 => ((h - 1) * w, -w, 1),
-        7 => (w * h - 1, -w, -1),
-        _ => (w - 1, w, -1),
-    };
-    let mut out = vec![0u8; (ow * oh) as usize];
-    const TILE: isize = 32;
-    for ty in (0..oh).step_by(TILE as usize) {
-        for tx in (0..ow).step_by(TILE as usize) {
-            for oy in ty..(ty + TILE).min(oh) {
-                let row =
-                    &mut out[(oy * ow + tx) as usize..(oy * ow + (tx + TILE).min(ow)) as usize];
-                let mut from = origin + tx * step_x + oy * step_y;
-                for pixel in row {
-                    *pixel = src.pixels[from as usize];
-                    from += step_x;
-                }
-            }
-        }
-    }
-    Plane {
-        pixels: out,
-        width: ow as usize,
-        height: oh as usize,
+        y: resize::resize(src.y, w, h, orientation),
+        cb: resize::resize(src.cb, cw, ch, orientation),
+        cr: resize::resize(src.cr, cw, ch, orientation),
     }
 }
 

@@ -86,36 +86,81 @@ fn clamp_round(acc: i32) -> u8 {
     ((acc + (ONE >> 1)) >> BITS).clamp(0, 255) as u8
 }
 
-/// `src` resized to `width` x `height`; the same plane when the size is already that.
-pub(crate) fn resize(src: Plane, width: usize, height: usize) -> Plane {
-    if (src.width, src.height) == (width, height) {
+/// `src` resized to `width` x `height` and turned upright for an EXIF `orientation` (1 to 8;
+/// 5 to 8 swap the sides) in the same pass: each output row is written where it shows, so
+/// there is no second copy. The same plane when there is nothing to do.
+pub(crate) fn resize(src: Plane, width: usize, height: usize, orientation: u8) -> Plane {
+    let orientation = if (2..=8).contains(&orientation) {
+        orientation
+    } else {
+        1
+    };
+    if (src.width, src.height, orientation) == (width, height, 1) {
         return src;
     }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2, checked just above.
-        return unsafe { resize_avx2(src, width, height) };
+        return unsafe { resize_avx2(src, width, height, orientation) };
     }
-    resize_planes(src, width, height)
+    resize_plane(src, width, height, orientation)
 }
 
 /// The same code, compiled for AVX2 (x86 desktops and emulators have it; ARM phones take
-/// NEON, their baseline, in `resize_planes`).
+/// NEON, their baseline, in `resize_plane`).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn resize_avx2(src: Plane, width: usize, height: usize) -> Plane {
-    resize_planes(src, width, height)
+unsafe fn resize_avx2(src: Plane, width: usize, height: usize, orientation: u8) -> Plane {
+    resize_plane(src, width, height, orientation)
+}
+
+/// Where the resized pixel (x, y) shows: its index is `start(y) + x * step`.
+struct Placement {
+    width: usize,
+    height: usize,
+    orientation: u8,
+}
+
+impl Placement {
+    /// The upright size.
+    fn shown(&self) -> (usize, usize) {
+        match self.orientation {
+            5..=8 => (self.height, self.width),
+            _ => (self.width, self.height),
+        }
+    }
+
+    /// The index of row `y`'s first pixel, and the step to the next.
+    fn row(&self, y: usize) -> (isize, isize) {
+        let (w, h, y) = (self.width as isize, self.height as isize, y as isize);
+        match self.orientation {
+            2 => (y * w + w - 1, -1),
+            3 => ((h - 1 - y) * w + w - 1, -1),
+            4 => ((h - 1 - y) * w, 1),
+            5 => (y, h),
+            6 => (h - 1 - y, h),
+            7 => ((w - 1) * h + h - 1 - y, -h),
+            8 => ((w - 1) * h + y, -h),
+            _ => (y * w, 1),
+        }
+    }
 }
 
 #[inline(always)]
-fn resize_planes(src: Plane, width: usize, height: usize) -> Plane {
+fn resize_plane(src: Plane, width: usize, height: usize, orientation: u8) -> Plane {
     let across = Filter::new(src.width, width);
     let down = Filter::new(src.height, height);
+    let placement = Placement {
+        width,
+        height,
+        orientation,
+    };
     let mut pixels = vec![0u8; width * height];
     let mut acc = vec![0i32; src.width];
     // One input-wide row combined down, padded so that every across window is whole.
     let mut combined = vec![0u8; src.width + across.taps];
-    for (y, out) in pixels.chunks_exact_mut(width).enumerate() {
+    let mut row_out = vec![0u8; width];
+    for y in 0..height {
         let (first, weights) = down.window(y);
         acc.fill(0);
         for (k, &w) in weights.iter().enumerate() {
@@ -132,8 +177,22 @@ fn resize_planes(src: Plane, width: usize, height: usize) -> Plane {
         for (c, &a) in combined.iter_mut().zip(&acc) {
             *c = clamp_round(a);
         }
-        across_row(&combined, &across, out);
+        match placement.row(y) {
+            (start, 1) => {
+                let start = start as usize;
+                across_row(&combined, &across, &mut pixels[start..start + width]);
+            }
+            (start, step) => {
+                across_row(&combined, &across, &mut row_out);
+                let mut at = start;
+                for &p in &row_out {
+                    pixels[at as usize] = p;
+                    at += step;
+                }
+            }
+        }
     }
+    let (width, height) = placement.shown();
     Plane {
         pixels,
         width,
@@ -176,7 +235,7 @@ mod tests {
     #[test]
     fn a_flat_plane_stays_flat_at_any_size() {
         for (w, h) in [(1, 1), (7, 3), (640, 480), (1999, 17)] {
-            let out = resize(plane(403, 301, |_, _| 173), w, h);
+            let out = resize(plane(403, 301, |_, _| 173), w, h, 1);
             assert_eq!((out.width, out.height), (w, h));
             assert!(out.pixels.iter().all(|&p| p == 173), "{w}x{h}");
         }
@@ -189,12 +248,13 @@ mod tests {
             plane(400, 200, |x, _| if x < 200 { 40 } else { 220 }),
             100,
             50,
+            1,
         );
         for row in out.pixels.chunks(100) {
             assert!(row[..45].iter().all(|&p| p == 40), "{:?}", &row[..50]);
             assert!(row[55..].iter().all(|&p| p == 220), "{:?}", &row[50..]);
         }
-        let ramp = resize(plane(1000, 10, |x, _| (x / 4) as u8), 250, 10);
+        let ramp = resize(plane(1000, 10, |x, _| (x / 4) as u8), 250, 10, 1);
         for pair in ramp.pixels[5..245].windows(2) {
             assert!(pair[1] >= pair[0], "monotonic: {pair:?}");
         }
@@ -209,7 +269,7 @@ mod tests {
             (100 + wave + edge + ((x * 7 + y * 13) % 9) as i32).clamp(0, 255) as u8
         };
         let (sw, sh, dw, dh) = (1013, 761, 401, 301);
-        let ours = resize(plane(sw, sh, f), dw, dh);
+        let ours = resize(plane(sw, sh, f), dw, dh, 1);
         let source = image::GrayImage::from_fn(sw as u32, sh as u32, |x, y| {
             image::Luma([f(x as usize, y as usize)])
         });
@@ -231,8 +291,41 @@ mod tests {
     }
 
     #[test]
+    fn turning_while_resizing_equals_turning_after() {
+        let f = |x: usize, y: usize| ((x * 37 + y * 91) % 251) as u8;
+        let flat = resize(plane(90, 61, f), 45, 30, 1);
+        for orientation in 1..=8u8 {
+            let turned = resize(plane(90, 61, f), 45, 30, orientation);
+            let (w, h) = (45isize, 30isize);
+            // The displayed pixel (ox, oy) shows the stored one this table names.
+            let (origin, step_x, step_y) = match orientation {
+                2 => (w - 1, -1, w),
+                3 => (w * h - 1, -1, -w),
+                4 => ((h - 1) * w, 1, -w),
+                5 => (0, w, 1),
+                6 => ((h - 1) * w, -w, 1),
+                7 => (w * h - 1, -w, -1),
+                8 => (w - 1, w, -1),
+                _ => (0, 1, w),
+            };
+            let (ow, oh) = if orientation >= 5 { (h, w) } else { (w, h) };
+            assert_eq!((turned.width, turned.height), (ow as usize, oh as usize));
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    let stored = origin + ox * step_x + oy * step_y;
+                    assert_eq!(
+                        turned.pixels[(oy * ow + ox) as usize],
+                        flat.pixels[stored as usize],
+                        "orientation {orientation} at ({ox}, {oy})"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn enlarging_works_too() {
-        let out = resize(plane(3, 2, |x, y| (x * 80 + y * 10) as u8), 12, 8);
+        let out = resize(plane(3, 2, |x, y| (x * 80 + y * 10) as u8), 12, 8, 1);
         assert_eq!(out.pixels.len(), 96);
         assert!(out.pixels[0] < out.pixels[11], "left darker than right");
     }
