@@ -130,6 +130,21 @@ impl Placement {
         }
     }
 
+    /// Writes the resized rows from `first` on (`rows`, packed), turned sideways: for each x,
+    /// the rows' pixels are neighbours in the output.
+    fn columns(&self, first: usize, rows: &[u8], pixels: &mut [u8]) {
+        let count = rows.len() / self.width;
+        let (start, step) = self.row(first);
+        // Row `first + j` starts at `start + j * along` (one pixel further along a column).
+        let along = self.row(first + 1).0 - start;
+        for x in 0..self.width {
+            let at = start + x as isize * step;
+            for j in 0..count {
+                pixels[(at + j as isize * along) as usize] = rows[j * self.width + x];
+            }
+        }
+    }
+
     /// The index of row `y`'s first pixel, and the step to the next.
     fn row(&self, y: usize) -> (isize, isize) {
         let (w, h, y) = (self.width as isize, self.height as isize, y as isize);
@@ -159,7 +174,10 @@ fn resize_plane(src: Plane, width: usize, height: usize, orientation: u8) -> Pla
     let mut acc = vec![0i32; src.width];
     // One input-wide row combined down, padded so that every across window is whole.
     let mut combined = vec![0u8; src.width + across.taps];
-    let mut row_out = vec![0u8; width];
+    // Turned sideways (5 to 8), rows are written as columns: a block of them at a time, so
+    // that each column gets a run of bytes rather than one byte a cache line.
+    const BLOCK: usize = 16;
+    let mut block = vec![0u8; BLOCK * width];
     for y in 0..height {
         let (first, weights) = down.window(y);
         acc.fill(0);
@@ -182,12 +200,20 @@ fn resize_plane(src: Plane, width: usize, height: usize, orientation: u8) -> Pla
                 let start = start as usize;
                 across_row(&combined, &across, &mut pixels[start..start + width]);
             }
-            (start, step) => {
-                across_row(&combined, &across, &mut row_out);
-                let mut at = start;
-                for &p in &row_out {
-                    pixels[at as usize] = p;
-                    at += step;
+            (start, -1) => {
+                let row = &mut block[..width];
+                across_row(&combined, &across, row);
+                let end = start as usize + 1;
+                pixels[end - width..end]
+                    .iter_mut()
+                    .zip(row.iter().rev())
+                    .for_each(|(o, &p)| *o = p);
+            }
+            _ => {
+                let j = y % BLOCK;
+                across_row(&combined, &across, &mut block[j * width..(j + 1) * width]);
+                if j == BLOCK - 1 || y == height - 1 {
+                    placement.columns(y - j, &block[..(j + 1) * width], &mut pixels);
                 }
             }
         }
