@@ -155,12 +155,12 @@ fn a_support_export_keeps_what_was_read_but_no_contact_details_or_keys() {
     }
 }
 
-#[test]
-fn a_large_database_opens_at_once_and_damage_found_behind_it_is_repaired_at_the_next_open() {
+/// A data directory past the size checked before the open returns (4 MiB: a city's worth of
+/// history), its reports table damaged.
+fn large_and_damaged() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     filled(dir.path());
     let db = dir.path().join("curbside.sqlite3");
-    // Past the size checked before the open returns (4 MiB): a city's worth of history.
     let root: u32 = {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch("CREATE TABLE history_padding (b BLOB); INSERT INTO history_padding VALUES (zeroblob(6000000)); PRAGMA wal_checkpoint(TRUNCATE);")
@@ -177,21 +177,13 @@ fn a_large_database_opens_at_once_and_damage_found_behind_it_is_repaired_at_the_
     let page = (root as usize - 1) * 4096;
     bytes[page + 8..page + 400].fill(0xA5);
     std::fs::write(&db, bytes).unwrap();
+    dir
+}
 
-    let curbside = Curbside::open(dir.path()).expect("a damaged database never blocks opening");
-    assert!(
-        curbside.database_recovery().is_none(),
-        "not checked before the open returned"
-    );
-    let marker = dir.path().join("curbside.sqlite3.damaged");
-    let waited = std::time::Instant::now();
-    while !marker.exists() && waited.elapsed() < std::time::Duration::from_secs(20) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(marker.exists(), "the background check found the damage");
-    drop(curbside);
-
-    let curbside = Curbside::open(dir.path()).unwrap();
+/// The next open deals with the damage once: the file moved aside, the drafts back.
+fn repaired_at_the_next_open(dir: &Path) {
+    let marker = dir.join("curbside.sqlite3.damaged");
+    let curbside = Curbside::open(dir).unwrap();
     let recovery = curbside
         .database_recovery()
         .expect("the next open deals with it")
@@ -204,8 +196,39 @@ fn a_large_database_opens_at_once_and_damage_found_behind_it_is_repaired_at_the_
         "the drafts' pages were not damaged"
     );
     drop(curbside);
-    assert!(Curbside::open(dir.path())
-        .unwrap()
-        .database_recovery()
-        .is_none());
+    assert!(Curbside::open(dir).unwrap().database_recovery().is_none());
+}
+
+#[test]
+fn a_large_database_opens_at_once_and_damage_found_behind_it_is_repaired_at_the_next_open() {
+    let dir = large_and_damaged();
+    let curbside = Curbside::open(dir.path()).expect("a damaged database never blocks opening");
+    assert!(
+        curbside.database_recovery().is_none(),
+        "not checked before the open returned"
+    );
+    let marker = dir.path().join("curbside.sqlite3.damaged");
+    let waited = std::time::Instant::now();
+    while !marker.exists() && waited.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(marker.exists(), "the background check found the damage");
+    drop(curbside);
+    repaired_at_the_next_open(dir.path());
+}
+
+#[test]
+fn damage_met_in_use_is_marked_at_once_and_repaired_at_the_next_open() {
+    let dir = large_and_damaged();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    assert!(
+        curbside.reports().is_err(),
+        "the damaged table cannot be read"
+    );
+    assert!(
+        dir.path().join("curbside.sqlite3.damaged").exists(),
+        "marked at once, before the background check starts"
+    );
+    drop(curbside);
+    repaired_at_the_next_open(dir.path());
 }

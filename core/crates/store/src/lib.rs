@@ -27,8 +27,9 @@ use curbside_types::Result;
 /// The database of one data directory.
 pub struct Store {
     conn: Mutex<Connection>,
-    /// The folder of the file, to tell a full disk from other I/O errors.
-    dir: std::path::PathBuf,
+    /// The file: its folder tells a full disk from other I/O errors, and damage met in use
+    /// is marked beside it.
+    path: std::path::PathBuf,
 }
 
 impl Store {
@@ -39,7 +40,7 @@ impl Store {
         schema::migrate(&mut conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
-            dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            path: path.to_path_buf(),
         })
     }
 
@@ -70,9 +71,11 @@ impl Store {
     /// SQLite often reports a full disk as a plain I/O error (WAL appends): when the disk
     /// has no room left, say so, so the user knows what to do.
     fn classify(&self, error: curbside_types::Error) -> curbside_types::Error {
+        let error = self.notice_damage(error);
         let io = matches!(&error, curbside_types::Error::Database(rusqlite::Error::SqliteFailure(e, _))
             if matches!(e.code, rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::DiskFull));
-        if io && free_bytes(&self.dir).is_some_and(|free| free < 1024 * 1024) {
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        if io && free_bytes(dir).is_some_and(|free| free < 1024 * 1024) {
             return curbside_types::Error::DiskFull;
         }
         if error.is_disk_full() {
@@ -117,7 +120,17 @@ impl Store {
 
     /// Runs `f` on the connection for reading.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        f(&self.lock())
+        f(&self.lock()).map_err(|e| self.notice_damage(e))
+    }
+
+    /// Damage met while in use (a page SQLite finds corrupt) is marked for the next open,
+    /// which deals with it; the error goes on to the caller.
+    fn notice_damage(&self, error: curbside_types::Error) -> curbside_types::Error {
+        if is_corruption(&error) {
+            tracing::warn!(target: "curbside::store", "the database is damaged: it is repaired at the next open");
+            let _ = std::fs::write(damage_marker(&self.path), b"");
+        }
+        error
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -178,10 +191,16 @@ fn damage_marker(path: &Path) -> std::path::PathBuf {
     path.with_extension("sqlite3.damaged")
 }
 
+/// How long after the open the background check starts: the first seconds of an app (its
+/// first screen, the first sending run) come first.
+const CHECK_DELAY: Duration = Duration::from_secs(2);
+
 /// Checks the database at `path` on a thread of its own, on a read-only connection of its own
-/// (WAL lets it read beside the store); damage leaves the marker for the next open.
+/// (WAL lets it read beside the store), `CHECK_DELAY` after the open; damage leaves the marker
+/// for the next open. (A process that ends sooner skips it; damage it meets is marked anyway.)
 fn check_in_background(path: std::path::PathBuf) {
     let check = move || {
+        std::thread::sleep(CHECK_DELAY);
         let flags =
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let Ok(conn) = Connection::open_with_flags(&path, flags) else {
