@@ -36,8 +36,18 @@ impl Store {
     /// Opens the database file, applies connection settings and brings the schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path)?;
-        configure(&conn)?;
-        schema::migrate(&mut conn)?;
+        // Processes opening a new database at once race to turn on WAL and create the schema,
+        // and SQLite can refuse one as busy without asking its busy handler (when waiting
+        // could deadlock): try again, for as long as the busy timeout.
+        let started = std::time::Instant::now();
+        loop {
+            match configure(&conn).and_then(|()| schema::migrate(&mut conn)) {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                done => break done?,
+            }
+        }
         Ok(Store {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -251,7 +261,7 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 /// overwritten (`secure_delete`), so contact details removed from a finished report do not
 /// linger in free pages.
 pub fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Room for every statement the engine repeats (the default 16 would evict some).
     conn.set_prepared_statement_cache_capacity(64);
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -261,6 +271,15 @@ pub fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "secure_delete", true)?;
     Ok(())
+}
+
+/// How long a call waits for another connection's write to end.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// True when SQLite says another connection holds the lock.
+fn is_busy(error: &curbside_types::Error) -> bool {
+    matches!(error, curbside_types::Error::Database(rusqlite::Error::SqliteFailure(e, _))
+        if e.code == rusqlite::ErrorCode::DatabaseBusy)
 }
 
 /// True when SQLite says the file is not a (sound) database.
