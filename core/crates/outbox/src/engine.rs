@@ -555,22 +555,11 @@ impl Outbox {
                 row.last_error = Some(why.clone());
                 Event::Unsearchable { why }
             }
-            Err(Open311Error::Unreachable { reason }) => {
-                row.last_error = Some(reason);
-                Event::Unreachable
-            }
-            Err(Open311Error::Transient {
-                retry_after,
-                reason,
-            }) => {
-                row.last_error = Some(reason);
-                Event::Busy { retry_after }
-            }
-            Err(e) => {
+            Err(e) => not_now(&mut row, e).unwrap_or_else(|e| {
                 let why = e.to_string();
                 row.last_error = Some(why.clone());
                 Event::Unsearchable { why }
-            }
+            }),
         };
         Ok((row, event))
     }
@@ -707,23 +696,31 @@ async fn resolve_token(client: &Open311Client, mut row: Row) -> (Row, Event) {
             row.last_error = None;
             Event::TokenPending
         }
-        Err(Open311Error::Unreachable { reason }) => {
-            row.last_error = Some(reason);
-            Event::Unreachable
-        }
-        Err(Open311Error::Transient {
-            retry_after,
-            reason,
-        }) => {
-            row.last_error = Some(reason);
-            Event::Busy { retry_after }
-        }
-        Err(e) => {
+        Err(e) => not_now(&mut row, e).unwrap_or_else(|e| {
             row.last_error = Some(e.to_string());
             Event::TokenUnreadable
-        }
+        }),
     };
     (row, event)
+}
+
+/// A request the server could not take now: out of reach, or busy. The event, with the
+/// reason kept on the report; any other error is given back.
+fn not_now(row: &mut Row, error: Open311Error) -> std::result::Result<Event, Open311Error> {
+    match error {
+        Open311Error::Unreachable { reason } => {
+            row.last_error = Some(reason);
+            Ok(Event::Unreachable)
+        }
+        Open311Error::Transient {
+            retry_after,
+            reason,
+        } => {
+            row.last_error = Some(reason);
+            Ok(Event::Busy { retry_after })
+        }
+        other => Err(other),
+    }
 }
 
 /// A report a run took: its row (marked in flight when it is to be posted), what to do with
