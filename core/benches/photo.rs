@@ -139,17 +139,9 @@ fn bytes_at_equal_quality(input: &Path, work: &Path) {
     let ours = curbside_core::photo::process(input, &dir, &Default::default()).unwrap();
     let ours_image = image::open(&ours.path).unwrap().to_luma8();
     let (w, h) = ours_image.dimensions();
-    let mut decoder = image::ImageReader::open(input)
-        .unwrap()
-        .into_decoder()
-        .unwrap();
-    let orientation = image::ImageDecoder::orientation(&mut decoder).unwrap();
-    let mut full = image::DynamicImage::from_decoder(decoder).unwrap();
-    full.apply_orientation(orientation);
-    let reference = full
+    let reference = decode_upright(input)
         .resize_exact(w, h, image::imageops::FilterType::Lanczos3)
         .to_luma8();
-    drop(full);
     let ours_ssim = ssim(&ours_image, &reference);
     let mut vips: Vec<(u8, f64, u64)> = Vec::new();
     for q in (50..=95).step_by(5) {
@@ -203,6 +195,19 @@ fn bytes_at_equal_quality(input: &Path, work: &Path) {
         vips_bytes,
         ours.bytes as f64 / vips_bytes
     );
+}
+
+/// The whole photo decoded by the `image` crate and turned upright by its EXIF orientation:
+/// the slow, exact way.
+fn decode_upright(input: &Path) -> image::DynamicImage {
+    let mut decoder = image::ImageReader::open(input)
+        .unwrap()
+        .into_decoder()
+        .unwrap();
+    let orientation = image::ImageDecoder::orientation(&mut decoder).unwrap();
+    let mut image = image::DynamicImage::from_decoder(decoder).unwrap();
+    image.apply_orientation(orientation);
+    image
 }
 
 /// Mean SSIM of two same-size luma images, over 8x8 windows every 4 pixels.
@@ -415,14 +420,8 @@ fn run_variant(variant: &str, input: &Path, out: &Path) {
             std::fs::rename(photo.path, out).unwrap();
         }
         "image-naive" => {
-            let mut decoder = image::ImageReader::open(input)
-                .unwrap()
-                .into_decoder()
-                .unwrap();
-            let orientation = image::ImageDecoder::orientation(&mut decoder).unwrap();
-            let mut img = image::DynamicImage::from_decoder(decoder).unwrap();
-            img.apply_orientation(orientation);
-            let img = img.resize(EDGE, EDGE, image::imageops::FilterType::Lanczos3);
+            let img =
+                decode_upright(input).resize(EDGE, EDGE, image::imageops::FilterType::Lanczos3);
             let mut file = std::fs::File::create(out).unwrap();
             image::codecs::jpeg::JpegEncoder::new_with_quality(&mut file, 80)
                 .encode_image(&img)

@@ -304,24 +304,22 @@ impl Outbox {
             let taken = batch.len();
             let mut paused = HashSet::new();
             let mut batch = batch.into_iter();
-            while let Some(Taken {
-                row,
-                effect,
-                client,
-            }) = batch.next()
-            {
-                let server = row.server_id.clone();
+            while let Some(taken) = batch.next() {
+                let server = taken.row.server_id.clone();
                 if pending.reached.get(&server) == Some(&false) {
                     // Its server was just out of reach: it waits for the network too.
-                    pending.push(row, Event::Unreachable);
+                    pending.push(taken.row, Event::Unreachable);
                     continue;
                 }
                 if stopped() || paused.contains(&server) {
-                    if row.progress.phase == Phase::InFlight {
-                        pending.push(row, Event::HeldBack);
-                    }
+                    pending.hold_back(std::iter::once(taken));
                     continue;
                 }
+                let Taken {
+                    row,
+                    effect,
+                    client,
+                } = taken;
                 // A slow upload may outlast the lease: renew it while the step runs.
                 let step = async {
                     let step = self.step(&client, effect, row);
@@ -386,7 +384,7 @@ impl Outbox {
                         .map_err(|e| e.to_string())
                 })
                 .clone();
-            let start =
+            let (progress, effect) =
                 machine::transition(&row.progress, Event::Start, now_ms(), &self.engine.policy())
                     .ok()
                     .and_then(|start| start.effect.map(|effect| (start.progress, effect)))
@@ -396,7 +394,6 @@ impl Outbox {
                             row.progress.phase.name()
                         ))
                     })?;
-            let (progress, effect) = start;
             let row = match progress == row.progress {
                 true => row,
                 false => {

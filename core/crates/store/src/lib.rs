@@ -137,8 +137,7 @@ impl Store {
     /// which deals with it; the error goes on to the caller.
     fn notice_damage(&self, error: curbside_types::Error) -> curbside_types::Error {
         if is_corruption(&error) {
-            tracing::warn!(target: "curbside::store", "the database is damaged: it is repaired at the next open");
-            let _ = std::fs::write(damage_marker(&self.path), b"");
+            mark_damaged(&self.path);
         }
         error
     }
@@ -196,9 +195,16 @@ pub fn open_recovering(
     Ok((store, Some((aside, salvage))))
 }
 
-/// The file that says a background check found the database at `path` damaged.
+/// The file that says the database at `path` was found damaged after its open (by the
+/// background check, or by a call); the next open deals with it.
 fn damage_marker(path: &Path) -> std::path::PathBuf {
     path.with_extension("sqlite3.damaged")
+}
+
+/// Leaves the marker beside the database at `path`, and says so in the log.
+fn mark_damaged(path: &Path) {
+    tracing::warn!(target: "curbside::store", "the database is damaged: it is repaired at the next open");
+    let _ = std::fs::write(damage_marker(path), b"");
 }
 
 /// How long after the open the background check starts: the first seconds of an app (its
@@ -216,15 +222,14 @@ fn check_in_background(path: std::path::PathBuf) {
         let Ok(conn) = Connection::open_with_flags(&path, flags) else {
             return;
         };
-        let _ = conn.busy_timeout(Duration::from_secs(5));
+        let _ = conn.busy_timeout(BUSY_TIMEOUT);
         let verdict = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0));
         let damaged = match verdict {
             Ok(verdict) => verdict != "ok",
             Err(e) => is_corruption(&e.into()),
         };
         if damaged {
-            tracing::warn!(target: "curbside::store", "the database is damaged: it is repaired at the next open");
-            let _ = std::fs::write(damage_marker(&path), b"");
+            mark_damaged(&path);
         }
     };
     let spawned = std::thread::Builder::new()
