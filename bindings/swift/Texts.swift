@@ -106,6 +106,8 @@ public struct CurbsideTexts: Sendable {
         case .saidDuplicate: return text("history_said_duplicate")
         case let .foundOnServer(requestId): return text("history_found_on_server", requestId)
         case .notOnServer: return text("history_not_on_server")
+        case .notFoundYet: return text("history_not_found_yet")
+        case let .answeredLate(requestId): return text("history_answered_late", requestId)
         case let .idFromToken(requestId): return text("history_id_from_token", requestId)
         case .tokenUnreadable: return text("history_token_unreadable")
         case .tokenNeverResolved: return text("history_token_never_resolved")

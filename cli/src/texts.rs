@@ -89,6 +89,12 @@ pub(crate) fn history(event: &HistoryEvent) -> String {
             format!("Found on the city's server as request {request_id}; not sent again")
         }
         HistoryEvent::NotOnServer => "Not on the city's server; sending again".into(),
+        HistoryEvent::NotFoundYet => {
+            "Not on the city's server yet; looking again before sending it again".into()
+        }
+        HistoryEvent::AnsweredLate { request_id } => format!(
+            "An earlier attempt's answer arrived late: the city has it as request {request_id}"
+        ),
         HistoryEvent::IdFromToken { request_id } => format!("The city gave it the id {request_id}"),
         HistoryEvent::TokenUnreadable => {
             "Received by the city; its id could not be looked up".into()

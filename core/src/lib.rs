@@ -25,7 +25,7 @@ pub use retention::{Pruned, Retention};
 
 /// Submitted reports: their states, events, history and the retry policy.
 pub mod outbox {
-    pub use curbside_outbox::{CLOCK_SKEW, MAX_SERVER_FAILURES};
+    pub use curbside_outbox::{Timing, CLOCK_SKEW, MAX_REPOSTS, MAX_SERVER_FAILURES};
     pub use curbside_types::report::*;
 }
 
@@ -118,6 +118,24 @@ impl Curbside {
     }
 }
 
+/// Creates `dir` (and its missing parents) readable by this user only (0700); an existing
+/// data directory is made so too: it holds reports with locations and contact details.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
 /// Creates `dir` if needed and proves that files can be created in it, so an unusable
 /// directory is reported as such rather than as an obscure SQLite failure later.
 fn ensure_writable(dir: &Path) -> Result<()> {
@@ -127,7 +145,7 @@ fn ensure_writable(dir: &Path) -> Result<()> {
         std::process::id(),
         uuid::Uuid::new_v4().simple()
     ));
-    std::fs::create_dir_all(dir)
+    create_private_dir(dir)
         .and_then(|()| std::fs::write(&probe, b""))
         .and_then(|()| std::fs::remove_file(&probe))
         .map_err(|source| Error::DataDir {

@@ -88,6 +88,12 @@ impl Curbside {
         self.outbox.set_retry_policy(policy)
     }
 
+    /// Replaces the engine's clocks: the sender lease and the wait before "not found" is
+    /// confirmed (tests shorten them).
+    pub fn set_timing(&self, timing: curbside_outbox::Timing) {
+        self.outbox.set_timing(timing)
+    }
+
     /// The platform's hint that the network came back (`true`) or went away (`false`). Away,
     /// reports wait for the network (no attempt counted, no backoff grown) and the worker
     /// sends nothing; back, every report waiting for it is due at once.

@@ -624,7 +624,7 @@ async fn a_stalled_upload_is_abandoned_as_unknown_outcome() {
         .await
         .unwrap_err()
     {
-        Open311Error::UnknownOutcome { reason } => {
+        Open311Error::UnknownOutcome { reason, .. } => {
             assert!(reason.contains("no progress"), "{reason}")
         }
         other => panic!("{other:?}"),

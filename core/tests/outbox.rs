@@ -341,24 +341,6 @@ async fn a_refused_key_pauses_the_server_until_its_settings_change() {
     );
 }
 
-/// Every byte of the data directory's database files (the WAL included).
-fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            bytes.extend(std::fs::read(&path).unwrap());
-        }
-    }
-    bytes
-}
-
-fn holds(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 #[tokio::test]
 async fn no_api_key_and_no_contact_details_stay_in_the_database_after_a_full_flow() {
     let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();

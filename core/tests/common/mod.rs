@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use curbside_core::open311::{ApiKey, AttributeAnswer, ServerConfig};
-use curbside_core::outbox::{Report, ReportState, RetryPolicy};
+use curbside_core::outbox::{Report, ReportState, RetryPolicy, Timing};
 use curbside_core::{Curbside, DraftFields, Location, LocationSource};
 use curbside_sandbox::Sandbox;
 
@@ -26,13 +26,24 @@ pub fn server(sandbox: &Sandbox) -> ServerConfig {
     let mut config = ServerConfig::new(sandbox.endpoint());
     config.api_key = Some(ApiKey::new("sandbox-key"));
     config.limits.read_timeout = Duration::from_millis(500);
+    // A POST's deadline: "not found" is concluded only after it.
+    config.limits.upload_timeout = Duration::from_secs(2);
     config
+}
+
+/// The engine's clocks, shortened: a 5 s lease, "not found" confirmed after 300 ms.
+pub fn quick() -> Timing {
+    Timing {
+        lease: Duration::from_secs(5),
+        confirm_wait: Duration::from_millis(300),
+    }
 }
 
 pub fn open(dir: &Path, sandbox: &Sandbox) -> Curbside {
     let curbside = Curbside::open(dir).unwrap();
     curbside.set_server(SERVER, server(sandbox)).unwrap();
     curbside.set_retry_policy(fast());
+    curbside.set_timing(quick());
     curbside
 }
 
@@ -69,7 +80,8 @@ pub fn submit(curbside: &Curbside, fields: DraftFields) -> Report {
 }
 
 pub async fn drain(curbside: &Curbside) {
-    for _ in 0..200 {
+    let until = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < until {
         curbside
             .run_pending(Instant::now() + Duration::from_secs(30))
             .await
@@ -105,4 +117,23 @@ pub fn percent_dice(seed: u64) -> impl FnMut() -> u64 {
         rng ^= rng << 17;
         rng % 100
     }
+}
+
+/// Every byte of the data directory's files (the database, its WAL, salvage copies).
+pub fn database_bytes(dir: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            bytes.extend(std::fs::read(&path).unwrap());
+        }
+    }
+    bytes
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
 }

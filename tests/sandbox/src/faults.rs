@@ -21,6 +21,9 @@ pub enum Fault {
     },
     /// Handle the request, then wait this long before answering.
     Stall(Duration),
+    /// Hold the request this long before handling it (a network or proxy that delivers a
+    /// POST late): it is stored only then, and answered.
+    Hold(Duration),
     /// Handle the request, then send half the answer and reset the connection.
     ResetMidBody,
     /// Answer 200 with a Wi-Fi login page, without handling the request.
@@ -33,7 +36,7 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// Parses `commit_then_drop`, `commit_then_504` (any 5xx),  `5xx` / `503`, `429` / `429:SECS`, `stall:MILLIS`, `reset`,
+    /// Parses `commit_then_drop`, `commit_then_504` (any 5xx),  `5xx` / `503`, `429` / `429:SECS`, `stall:MILLIS`, `hold:MILLIS`, `reset`,
     /// `captive_portal`, `trickle:BYTES_PER_SEC`.
     pub fn parse(text: &str) -> Result<Fault, String> {
         let (name, arg) = text
@@ -58,6 +61,7 @@ impl Fault {
                 retry_after_secs: num(1)?,
             },
             "stall" => Fault::Stall(Duration::from_millis(num(60_000)?)),
+            "hold" => Fault::Hold(Duration::from_millis(num(60_000)?)),
             "reset" => Fault::ResetMidBody,
             "captive_portal" => Fault::CaptivePortal,
             "trickle" => Fault::Trickle {

@@ -41,6 +41,35 @@ pub enum Mode {
         /// The wait.
         millis: u64,
     },
+    /// The server's clock is off by this many seconds (`clock_skew:-900`, 15 minutes
+    /// behind): its times, its `Date` header and its date filters are all in its own time.
+    ClockSkew {
+        /// Seconds ahead (negative: behind).
+        secs: i64,
+    },
+    /// Times are stored in the city's local time and labelled `Z` (New York's by default:
+    /// `local_as_z:-5`): listed times are off by that many hours, while the date filters
+    /// and the `Date` header are right.
+    LocalAsZ {
+        /// Hours from UTC of the local time shown.
+        hours: i64,
+    },
+    /// Lists come from a search index refreshed late: a request is listed this long after it
+    /// was stored (`search_lag:MILLIS`, 30 s by default); `GET requests/{id}` sees it at once.
+    SearchLag {
+        /// The lag.
+        millis: u64,
+    },
+    /// `start_date` and `end_date` are compared the wrong way round: every window is empty.
+    BackwardsDates,
+    /// A POST is stored and answered with a notice only, no id and no token, even for a
+    /// realtime service (`[{"service_notice": ...}]`).
+    NoticeOnly,
+    /// A POST is stored and answered `[{}]`.
+    EmptyObject,
+    /// Every POST is refused with a 400 whose message echoes the request body (api_key
+    /// included, form-encoded), as debugging frameworks do.
+    EchoBody,
 }
 
 impl Mode {
@@ -56,6 +85,13 @@ impl Mode {
         "neighbour_twin",
         "bare_errors",
         "slow[:MILLIS]",
+        "clock_skew:SECS",
+        "local_as_z[:HOURS]",
+        "search_lag[:MILLIS]",
+        "backwards_dates",
+        "notice_only",
+        "empty_object",
+        "echo_body",
     ];
 
     /// Parses a mode's name (`ignore_filters:1000` takes the cap, 1,000 by default).
@@ -82,6 +118,25 @@ impl Mode {
                     a.parse().map_err(|_| format!("bad wait in mode {text}"))
                 })?,
             },
+            "clock_skew" => Mode::ClockSkew {
+                secs: arg.map_or(Ok(-900), |a| {
+                    a.parse().map_err(|_| format!("bad seconds in mode {text}"))
+                })?,
+            },
+            "local_as_z" => Mode::LocalAsZ {
+                hours: arg.map_or(Ok(-5), |a| {
+                    a.parse().map_err(|_| format!("bad hours in mode {text}"))
+                })?,
+            },
+            "search_lag" => Mode::SearchLag {
+                millis: arg.map_or(Ok(30_000), |a| {
+                    a.parse().map_err(|_| format!("bad lag in mode {text}"))
+                })?,
+            },
+            "backwards_dates" => Mode::BackwardsDates,
+            "notice_only" => Mode::NoticeOnly,
+            "empty_object" => Mode::EmptyObject,
+            "echo_body" => Mode::EchoBody,
             _ => {
                 return Err(format!(
                     "unknown mode {text} (one of {})",
@@ -145,6 +200,53 @@ impl Active {
             Mode::Slow { millis } => Some(std::time::Duration::from_millis(*millis)),
             _ => None,
         })
+    }
+
+    /// How far the server's clock is from the true time.
+    pub(crate) fn skew(&self) -> chrono::Duration {
+        self.0
+            .iter()
+            .find_map(|m| match m {
+                Mode::ClockSkew { secs } => Some(chrono::Duration::seconds(*secs)),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// The server's own "now".
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + self.skew()
+    }
+
+    /// How far listed times are shifted from what is stored (local time labelled `Z`).
+    pub(crate) fn label_shift(&self) -> chrono::Duration {
+        self.0
+            .iter()
+            .find_map(|m| match m {
+                Mode::LocalAsZ { hours } => Some(chrono::Duration::hours(*hours)),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// How late lists see a stored request.
+    pub(crate) fn search_lag(&self) -> chrono::Duration {
+        self.0
+            .iter()
+            .find_map(|m| match m {
+                Mode::SearchLag { millis } => Some(chrono::Duration::milliseconds(*millis as i64)),
+                _ => None,
+            })
+            .unwrap_or_default()
+    }
+
+    /// How requests are shown under these modes.
+    pub(crate) fn view(&self) -> crate::store::View {
+        crate::store::View {
+            status_ids: self.has(Mode::StatusIds),
+            no_positions: self.has(Mode::NoPositions),
+            label_shift: self.label_shift(),
+        }
     }
 
     pub(crate) fn row_cap(&self) -> Option<usize> {

@@ -22,7 +22,7 @@ use tokio::sync::Notify;
 
 use crate::modes::Active;
 use crate::render::{render, Format};
-use crate::store::{Filter, Store, View};
+use crate::store::{Filter, Store};
 use crate::{catalog, Fault, Faults, Mode, Modes, SandboxConfig, Scope};
 
 type Body = BoxBody<Bytes, std::io::Error>;
@@ -201,7 +201,15 @@ async fn handle(
         }
         _ => {}
     }
-    let answer = route(&state, &path, req, &modes).await;
+    if let Some(Fault::Hold(wait)) = fault {
+        tokio::time::sleep(wait).await;
+    }
+    let mut answer = route(&state, &path, req, &modes).await;
+    if modes.skew() != chrono::Duration::zero() {
+        // The server's clock is off: so is its Date header.
+        let date = modes.now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        answer.headers.push(("date", date));
+    }
     Ok(match fault {
         Some(Fault::CommitThen(code)) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::GATEWAY_TIMEOUT);
@@ -336,10 +344,7 @@ async fn route(state: &State, path: &str, req: Request<Incoming>, modes: &Active
     if let Some(wait) = modes.wait() {
         tokio::time::sleep(wait).await;
     }
-    let view = View {
-        status_ids: modes.has(Mode::StatusIds),
-        no_positions: modes.has(Mode::NoPositions),
-    };
+    let view = modes.view();
     let not_found = || Answer::text(StatusCode::NOT_FOUND, "text/plain", "Not found");
     if let Some(rest) = path.strip_prefix("/media/") {
         return match rest.parse().ok().and_then(|id| state.store.media(id)) {
@@ -500,10 +505,7 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &
     if let Some(refused) = strict(modes, &q, format) {
         return refused;
     }
-    let view = View {
-        status_ids: modes.has(Mode::StatusIds),
-        no_positions: modes.has(Mode::NoPositions),
-    };
+    let view = modes.view();
     let extensions = param(&q, "extensions") == Some("true");
     let doc = |rows: &[crate::StoredRequest]| {
         let shown: Vec<Value> = rows
@@ -553,7 +555,26 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &
             );
         }
     }
+    let backwards = modes.has(Mode::BackwardsDates);
+    let (start, end) = (filter.start, filter.end);
+    let filter = match backwards {
+        true => Filter {
+            start: None,
+            end: None,
+            ..filter
+        },
+        false => filter,
+    };
     let mut all = state.store.list(&filter);
+    if backwards {
+        // The comparison the wrong way round: a window lists what lies outside it at both ends.
+        all.retain(|r| {
+            start.is_none_or(|s| r.requested_at <= s) && end.is_none_or(|e| r.requested_at >= e)
+        });
+    }
+    // Stored times are in the server's clock; the index sees a request `lag` after it.
+    let seen_by = Utc::now() - modes.search_lag() + modes.skew();
+    all.retain(|r| r.requested_at <= seen_by);
     match near(&q) {
         Ok(Some(inside)) => all.retain(|r| {
             let position = |key: &str| r.field(key).and_then(|v| v.parse::<f64>().ok());
@@ -715,6 +736,36 @@ async fn post_request(
         }
     };
     let field = |name: &str| param(&fields, name).map(String::from);
+    if modes.has(Mode::EchoBody) {
+        // The body as received, as parsed (JSON) and as a query string with %20 for spaces.
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.extend_pairs(&fields);
+        let parsed: serde_json::Map<String, Value> = fields
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let query: Vec<String> = fields
+            .iter()
+            .map(|(k, v)| {
+                let e = |t: &str| {
+                    percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC)
+                        .to_string()
+                };
+                format!("{}={}", e(k), e(v))
+            })
+            .collect();
+        return Answer::errors(
+            format,
+            StatusCode::BAD_REQUEST,
+            &[format!(
+                "Could not process request body: {}; parsed: {}; as a query: {}",
+                body.finish(),
+                Value::Object(parsed),
+                query.join("&")
+            )],
+            modes,
+        );
+    }
     if let Some(expected) = &state.config.api_key {
         if field("api_key").as_deref() != Some(expected.as_str()) {
             return match modes.has(Mode::KeyAs400) {
@@ -810,11 +861,17 @@ async fn post_request(
             })
             .cloned()
             .collect();
-        state.store.insert(&code, false, twin, Vec::new());
+        state
+            .store
+            .insert_at(&code, false, twin, Vec::new(), modes.now());
     }
-    let stored = state.store.insert(&code, batch, fields, media_urls);
+    let stored = state
+        .store
+        .insert_at(&code, batch, fields, media_urls, modes.now());
     let notice = "Thank you. The city will look at this within 3 working days.";
     let answer = match &stored.token {
+        _ if modes.has(Mode::EmptyObject) => json!([{}]),
+        _ if modes.has(Mode::NoticeOnly) => json!([{"service_notice": notice}]),
         Some(token) => json!([{"token": token, "service_notice": notice}]),
         None => {
             json!([{"service_request_id": stored.id, "service_notice": notice, "account_id": ""}])

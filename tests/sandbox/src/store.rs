@@ -82,8 +82,8 @@ impl StoredRequest {
             "description": f("description"),
             "agency_responsible": "Sandbox Public Works",
             "service_notice": "",
-            "requested_datetime": time(self.requested_at),
-            "updated_datetime": time(self.updated_at),
+            "requested_datetime": time(self.requested_at + view.label_shift),
+            "updated_datetime": time(self.updated_at + view.label_shift),
             "expected_datetime": "",
             "address": f("address_string"),
             "address_id": f("address_id"),
@@ -129,6 +129,8 @@ pub(crate) struct View {
     pub(crate) status_ids: bool,
     /// No position or address.
     pub(crate) no_positions: bool,
+    /// Added to every time shown (local time labelled `Z`).
+    pub(crate) label_shift: chrono::Duration,
 }
 
 /// The storage.
@@ -167,18 +169,8 @@ impl Store {
         })
     }
 
-    /// Stores a new request; ids start at 1001 so they never look like list positions.
-    pub(crate) fn insert(
-        &self,
-        service_code: &str,
-        batch: bool,
-        fields: Vec<(String, String)>,
-        media_urls: Vec<String>,
-    ) -> StoredRequest {
-        self.insert_at(service_code, batch, fields, media_urls, Utc::now())
-    }
-
-    /// Stores a request received at `now`.
+    /// Stores a request received at `now` (the server's clock); ids start at 1001 so they
+    /// never look like list positions.
     pub(crate) fn insert_at(
         &self,
         service_code: &str,

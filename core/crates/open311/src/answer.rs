@@ -38,8 +38,15 @@ pub(crate) fn answer(
         return parse::document(&response.body).map_err(|reason| not_protocol(method, reason));
     }
     let mut messages = parse::error_messages(&response.body);
+    // Words that echo the request (the key in them, in any encoding) say nothing of the
+    // settings, however they name the api_key.
+    let mut own_words = Vec::new();
     for m in &mut messages {
-        m.description = transport.redact(&m.description);
+        let redacted = transport.redact(&m.description);
+        if redacted == m.description {
+            own_words.push(m.clone());
+        }
+        m.description = redacted;
     }
     let retry_after = retry_after(&response.headers);
     let code = status.as_u16();
@@ -48,7 +55,7 @@ pub(crate) fn answer(
             status: code,
             messages,
         },
-        400..=499 if names_settings(&messages) => Open311Error::Auth {
+        400..=499 if names_settings(&own_words) => Open311Error::Auth {
             status: code,
             messages,
         },
@@ -70,6 +77,7 @@ pub(crate) fn answer(
             // A redirect we did not follow: a POST may well have been acted on before it.
             Method::Post => Open311Error::UnknownOutcome {
                 reason: format!("the server answered a redirect (HTTP {status})"),
+                answered: true,
             },
             Method::Get => Open311Error::Config {
                 reason: format!(
@@ -115,7 +123,10 @@ pub(crate) fn not_protocol(method: Method, reason: String) -> Open311Error {
             reason,
             retry_after: None,
         },
-        Method::Post => Open311Error::UnknownOutcome { reason },
+        Method::Post => Open311Error::UnknownOutcome {
+            reason,
+            answered: true,
+        },
     }
 }
 

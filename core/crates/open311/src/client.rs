@@ -163,10 +163,14 @@ impl Open311Client {
         };
         let listed_ids: Vec<String> = requests.iter().filter_map(|r| r.id.clone()).collect();
         let before = requests.len();
+        let undated = requests.iter().filter(|r| query.admits_undated(r)).count();
         requests.retain(|r| query.admits(r));
         let oversized = paged && query.page_size.is_some_and(|size| count > size as usize);
+        let contradicted = requests.len() < before || oversized;
         Ok(RequestPage {
-            contradicted: requests.len() < before || oversized,
+            contradicted,
+            dates_only: contradicted && !oversized && undated == before,
+            server_time: server_time(&headers),
             requests,
             next_page,
             listed_ids,
@@ -468,3 +472,11 @@ fn next_page(
 
 #[cfg(test)]
 mod tests;
+
+/// The `Date` header of an answer: the server's clock when it answered.
+fn server_time(headers: &HeaderMap) -> Option<DateTime<Utc>> {
+    let date = headers.get(reqwest::header::DATE)?.to_str().ok()?;
+    DateTime::parse_from_rfc2822(date)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}

@@ -24,6 +24,43 @@ impl ApiKey {
         &self.0
     }
 
+    /// `text` with the key removed in every form a server may echo it: as given,
+    /// form-encoded (`+` for spaces), percent-encoded (either case of hex digits) and
+    /// JSON-escaped (with `/` escaped or not). Each becomes `***`.
+    pub fn redact(&self, text: &str) -> String {
+        let key = self.0.as_str();
+        if key.is_empty() {
+            return text.to_string();
+        }
+        let percent = |lower: bool| -> String {
+            key.bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ if lower => format!("%{b:02x}"),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect()
+        };
+        let json = serde_json::to_string(key).expect("a string");
+        let json = json[1..json.len() - 1].to_string();
+        let mut forms = vec![
+            key.to_string(),
+            form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>(),
+            percent(false),
+            percent(true),
+            json.replace('/', "\\/"),
+            json,
+        ];
+        // Longest first, so that no form is left half-replaced by a shorter one.
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        forms
+            .iter()
+            .fold(text.to_string(), |text, form| text.replace(form.as_str(), "***"))
+    }
+
     /// Tells a changed key from the same one without keeping it: 16 bytes of a SHA-256 over
     /// `context` (such as the server's id) and the key, in hex. Stored instead of the key.
     pub fn fingerprint(&self, context: &str) -> String {

@@ -75,6 +75,9 @@ pub enum Open311Error {
     UnknownOutcome {
         /// What happened.
         reason: String,
+        /// A whole answer came (a page that is not Open311, a redirect): nothing of this
+        /// POST can arrive after it. False when it was cut off (a timeout, a reset).
+        answered: bool,
     },
     /// A POST was answered with a server error (5xx, gateways included): the backend may have
     /// stored it before failing, so this is an unknown outcome too, but the server did answer,

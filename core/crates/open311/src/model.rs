@@ -418,6 +418,16 @@ impl Area {
 }
 
 impl RequestQuery {
+    /// Whether `r` passes every filter but the dates.
+    pub fn admits_undated(&self, r: &ServiceRequest) -> bool {
+        RequestQuery {
+            start: None,
+            end: None,
+            ..self.clone()
+        }
+        .admits(r)
+    }
+
     /// Whether `r` passes these filters, as the spec defines them (ids override the rest).
     /// What the server did not send cannot be checked and passes.
     pub fn admits(&self, r: &ServiceRequest) -> bool {
@@ -463,4 +473,12 @@ pub struct RequestPage {
     /// Every request id the server listed on this page, before filtering on the device.
     #[serde(default)]
     pub listed_ids: Vec<String>,
+    /// True when every row the filters exclude was excluded by its time alone (and the page
+    /// was not oversized): the server's dates, not its filters, are in doubt (a clock or a
+    /// zone off, a date filter applied backwards).
+    #[serde(default)]
+    pub dates_only: bool,
+    /// The server's clock when it answered (its `Date` header), if it sent one.
+    #[serde(default)]
+    pub server_time: Option<DateTime<Utc>>,
 }

@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, CONTENT_LENGTH};
 use reqwest::{redirect, Body, Client, StatusCode};
 use url::Url;
 
-use super::{config::check_transport_security, Limits, Open311Error, ServerConfig};
+use super::{config::check_transport_security, ApiKey, Limits, Open311Error, ServerConfig};
 
 /// A response, read whole within the size cap.
 pub(crate) struct Response {
@@ -44,7 +44,7 @@ pub(crate) struct Transport {
     get: Client,
     post: Client,
     limits: Limits,
-    secret: Option<String>,
+    secret: Option<ApiKey>,
 }
 
 impl Transport {
@@ -95,15 +95,15 @@ impl Transport {
                 .build()
                 .map_err(config_error)?,
             limits: config.limits,
-            secret: config.api_key.as_ref().map(|k| k.expose().to_string()),
+            secret: config.api_key.clone(),
         })
     }
 
     /// Removes the api_key from text that may end up in logs or errors.
     pub(crate) fn redact(&self, text: &str) -> String {
         match &self.secret {
-            Some(secret) if !secret.is_empty() => text.replace(secret.as_str(), "***"),
-            _ => text.to_string(),
+            Some(secret) => secret.redact(text),
+            None => text.to_string(),
         }
     }
 
@@ -143,6 +143,7 @@ impl Transport {
             Ok(result) => result,
             Err(_) => Err(Open311Error::UnknownOutcome {
                 reason: format!("no complete answer within {} s", limit.as_secs()),
+                answered: false,
             }),
         }
     }
@@ -192,6 +193,7 @@ impl Transport {
             () = watch.stalled(stall) => {
                 return Err(Open311Error::UnknownOutcome {
                     reason: format!("the upload made no progress for {} s", stall.as_secs()),
+                    answered: false,
                 })
             }
         };
@@ -245,7 +247,10 @@ impl Transport {
                 retry_after: None,
             }
         } else {
-            Open311Error::UnknownOutcome { reason }
+            Open311Error::UnknownOutcome {
+                reason,
+                answered: false,
+            }
         }
     }
 }
@@ -316,7 +321,10 @@ fn too_large(method: Method, cap: usize) -> Open311Error {
             reason,
             retry_after: None,
         },
-        Method::Post => Open311Error::UnknownOutcome { reason },
+        Method::Post => Open311Error::UnknownOutcome {
+            reason,
+            answered: false,
+        },
     }
 }
 

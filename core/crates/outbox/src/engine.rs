@@ -15,11 +15,16 @@ use std::time::{Duration, Instant};
 use curbside_store::{Connection, Transaction};
 use tokio::sync::{broadcast, Notify};
 
-use curbside_open311::{ApiKey, Open311Client, Open311Error, ServerConfig, Submission};
+use curbside_open311::{
+    ApiKey, Open311Client, Open311Error, ServerConfig, Service, ServiceType, Submission,
+};
 use curbside_store::reports::{self, now_ms, Row};
-use curbside_store::{lease, servers};
-use curbside_types::phase::Phase;
-use curbside_types::report::{AttentionKind, OutboxEvent, Report, RetryPolicy, RunSummary};
+use curbside_store::servers::Learnt;
+use curbside_store::{catalog, lease, servers};
+use curbside_types::phase::{Phase, Resume};
+use curbside_types::report::{
+    AttentionKind, HistoryEvent, OutboxEvent, Report, RetryPolicy, RunSummary,
+};
 use curbside_types::{Error, Result};
 
 use crate::machine::{self, Effect, Event, Transition};
@@ -29,8 +34,30 @@ use crate::Outbox;
 
 /// Name of the lease row that makes one instance the sender.
 const SENDER: &str = "sender";
-/// How long a lease lasts without renewal (renewed at half its life).
-const LEASE: Duration = Duration::from_secs(120);
+
+/// The engine's clocks: apps keep the defaults; tests shorten them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How long the sender lease lasts without renewal (renewed at half its life).
+    pub lease: Duration,
+    /// The least wait between a search that found nothing and the search that confirms it
+    /// (longer when the server's list was seen to lag more).
+    pub confirm_wait: Duration,
+}
+
+impl Default for Timing {
+    /// A two-minute lease; "not found" confirmed after two minutes (a search index refreshed
+    /// every 30 s, a replica a minute behind).
+    fn default() -> Self {
+        Timing {
+            lease: Duration::from_secs(120),
+            confirm_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The longest search lag believed (a server "lagging" more is not searchable in practice).
+const MAX_SEARCH_LAG: Duration = Duration::from_secs(3600);
 /// Most reports a run takes at once: their attempt marks are one transaction, and their
 /// results go in with the next batch's marks.
 const BATCH: usize = 64;
@@ -46,6 +73,7 @@ pub(crate) struct Engine {
     pub(crate) wake: Notify,
     network: AtomicBool,
     policy: Mutex<RetryPolicy>,
+    timing: Mutex<Timing>,
     events: broadcast::Sender<OutboxEvent>,
     clients: Mutex<HashMap<String, (ServerConfig, Arc<Open311Client>)>>,
     /// Each server's api_key, as the app gave it at open: never stored.
@@ -65,6 +93,7 @@ impl Engine {
             wake: Notify::new(),
             network: AtomicBool::new(true),
             policy: Mutex::new(RetryPolicy::default()),
+            timing: Mutex::new(Timing::default()),
             events: broadcast::channel(1024).0,
             clients: Mutex::new(HashMap::new()),
             keys: Mutex::new(HashMap::new()),
@@ -79,6 +108,10 @@ impl Engine {
 
     fn policy(&self) -> RetryPolicy {
         *self.policy.lock().unwrap()
+    }
+
+    fn timing(&self) -> Timing {
+        *self.timing.lock().unwrap()
     }
 
     pub(crate) fn online(&self) -> bool {
@@ -110,6 +143,11 @@ impl Outbox {
     /// Replaces the retry policy (tests and apps with their own scheduling use this).
     pub fn set_retry_policy(&self, policy: RetryPolicy) {
         *self.engine.policy.lock().unwrap() = policy;
+    }
+
+    /// Replaces the engine's clocks (tests shorten them).
+    pub fn set_timing(&self, timing: Timing) {
+        *self.engine.timing.lock().unwrap() = timing;
     }
 
     /// The platform's hint that the network came back (`true`) or went away (`false`). Away,
@@ -227,7 +265,7 @@ impl Outbox {
     /// was cut off (crash, kill, deadline): it is checked before anything else.
     fn take_lease(&self, recover: bool) -> Result<bool> {
         let now = now_ms();
-        let until = now + LEASE.as_millis() as i64;
+        let until = now + self.engine.timing().lease.as_millis() as i64;
         self.commit(|tx, events| {
             let mine = lease::acquire(tx, SENDER, &self.engine.holder, now, until)?;
             if mine && recover {
@@ -285,7 +323,7 @@ impl Outbox {
             // Renewed at half its life, not before every step (each renewal is a durable
             // write). Renewed only: recovery ran when `run` took the lease, and between
             // batches nothing of ours is in flight.
-            if renewed.elapsed() >= LEASE / 2 {
+            if renewed.elapsed() >= self.engine.timing().lease / 2 {
                 if !self.take_lease(false)? {
                     return Ok(());
                 }
@@ -327,12 +365,12 @@ impl Outbox {
                     loop {
                         tokio::select! {
                             outcome = &mut step => break outcome,
-                            () = tokio::time::sleep(LEASE / 4) => { self.take_lease(false)?; }
+                            () = tokio::time::sleep(self.engine.timing().lease / 4) => { self.take_lease(false)?; }
                         }
                     }
                 };
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                let (row, event) = match tokio::time::timeout(remaining, step).await {
+                let (row, event, learnt) = match tokio::time::timeout(remaining, step).await {
                     Ok(Ok(done)) => done,
                     Ok(Err(e)) => {
                         // The run ends: what it marked and did not post is taken back.
@@ -345,7 +383,10 @@ impl Outbox {
                 };
                 if matches!(&event, Event::Refused { kind, .. } if *kind == AttentionKind::SettingsRefused)
                 {
-                    paused.insert(server);
+                    paused.insert(server.clone());
+                }
+                if let Some(learnt) = learnt {
+                    pending.learnt.insert(server, learnt);
                 }
                 pending.push(row, event);
                 if pending.overdue() {
@@ -377,6 +418,14 @@ impl Outbox {
             HashMap::new();
         let mut taken = Vec::new();
         for row in reports::due(tx, now_ms(), limit)? {
+            // An answer that reached a paused sender late is the report's answer: nothing
+            // more to send or search.
+            if let Some(id) = row.late_request_id.clone() {
+                let late = Event::AnsweredLate { id: id.clone() };
+                let edit = |r: &mut Row| r.request_id = Some(id);
+                events.extend(self.apply(tx, row, late, edit)?.1);
+                continue;
+            }
             let client = clients
                 .entry(row.server_id.clone())
                 .or_insert_with(|| {
@@ -394,10 +443,20 @@ impl Outbox {
                             row.progress.phase.name()
                         ))
                     })?;
+            // A POST may arrive until its longest upload is over.
+            let longest = client
+                .as_ref()
+                .map_or(Duration::ZERO, |c| c.config().limits.upload_timeout);
             let row = match progress == row.progress {
                 true => row,
                 false => {
-                    let (row, event) = self.apply(tx, row, Event::Start, |_| {})?;
+                    let deadline = now_ms() + longest.as_millis() as i64;
+                    let edit = |r: &mut Row| {
+                        if effect == Effect::Post {
+                            r.progress.post_deadline = Some(deadline);
+                        }
+                    };
+                    let (row, event) = self.apply(tx, row, Event::Start, edit)?;
                     events.extend(event);
                     row
                 }
@@ -447,6 +506,9 @@ impl Outbox {
                 _ => {}
             }
         }
+        for (server, learnt) in pending.learnt {
+            servers::set_learnt(tx, &server, &learnt)?;
+        }
         for (server, reached) in pending.reached {
             match reached {
                 // The server answered: whatever waited for the network to reach it can go.
@@ -457,13 +519,18 @@ impl Outbox {
         Ok(())
     }
 
-    /// Carries out a taken report's effect; the report with what the step learned, and the
-    /// event to fire (committed later, by `settle`).
-    async fn step(&self, client: &Open311Client, effect: Effect, row: Row) -> Result<(Row, Event)> {
+    /// Carries out a taken report's effect; the report with what the step learned, the event
+    /// to fire and what was learnt of its server (committed later, by `settle`).
+    async fn step(
+        &self,
+        client: &Open311Client,
+        effect: Effect,
+        row: Row,
+    ) -> Result<(Row, Event, Option<Learnt>)> {
         match effect {
-            Effect::Post => Ok(self.post(client, row).await),
+            Effect::Post => Ok(with_nothing_learnt(self.post(client, row).await)),
             Effect::Search => self.search(client, row).await,
-            Effect::ResolveToken => Ok(resolve_token(client, row).await),
+            Effect::ResolveToken => Ok(with_nothing_learnt(resolve_token(client, row).await)),
             Effect::PauseServer => Err(Error::CorruptData("a step that pauses".into())),
         }
     }
@@ -479,10 +546,21 @@ impl Outbox {
                 row.last_error = None;
                 Event::Created { id: Some(id) }
             }
-            Ok(Submission::Accepted { service_notice }) => {
+            // Only a service the city lists as batch or blackbox may answer without an id;
+            // for any other, such an answer proves nothing: it is checked.
+            Ok(Submission::Accepted { service_notice }) if self.answers_without_id(&row) => {
                 row.service_notice = service_notice;
                 row.last_error = None;
                 Event::Created { id: None }
+            }
+            Ok(Submission::Accepted { service_notice }) => {
+                row.service_notice = service_notice;
+                let reason = "the city's server answered without an id".to_string();
+                row.last_error = Some(reason.clone());
+                Event::Unanswered {
+                    reason,
+                    complete: true,
+                }
             }
             Ok(Submission::Queued {
                 token,
@@ -501,7 +579,10 @@ impl Outbox {
                 row.last_error = Some(e.to_string());
                 match e {
                     Open311Error::Transient { retry_after, .. } => Event::Busy { retry_after },
-                    Open311Error::UnknownOutcome { reason } => Event::Unanswered { reason },
+                    Open311Error::UnknownOutcome { reason, answered } => Event::Unanswered {
+                        reason,
+                        complete: answered,
+                    },
                     Open311Error::ServerFailed { status, messages } => {
                         Event::ServerFailed { status, messages }
                     }
@@ -526,16 +607,33 @@ impl Outbox {
         (row, event)
     }
 
-    /// Looks for an unanswered POST on the server (the rules are in `reconcile.rs`).
-    async fn search(&self, client: &Open311Client, mut row: Row) -> Result<(Row, Event)> {
+    /// Looks for an unanswered POST on the server (the rules are in `reconcile.rs`). What
+    /// the search learnt of the server is kept with the result.
+    async fn search(&self, client: &Open311Client, mut row: Row) -> Result<(Row, Event, Option<Learnt>)> {
+        // An answer that reached a paused sender is the answer: no search.
+        if let Some(id) = row.late_request_id.clone() {
+            row.request_id = Some(id.clone());
+            row.last_error = None;
+            return Ok((row, Event::AnsweredLate { id }, None));
+        }
         let started = row.progress.attempt_started_at.unwrap_or(row.created_at);
-        let others = self
-            .store
-            .read(|c| reports::request_ids_except(c, &row.id))?;
-        let search = find_on_server(client, &row.payload, &row.id, started, &others).await;
+        let (others, before) = self.store.read(|c| {
+            Ok((
+                reports::request_ids_except(c, &row.id)?,
+                servers::learnt(c, &row.server_id)?,
+            ))
+        })?;
+        let mut learnt = before.clone();
+        let search =
+            find_on_server(client, &row.payload, &row.id, started, &others, &mut learnt).await;
         let event = match search {
             Ok(Search::Found(found)) => {
                 let found = *found;
+                if row.progress.not_found > 0 {
+                    // Missed by an earlier search of this stretch: the list lags at most this.
+                    let lag = (now_ms() - started).clamp(0, MAX_SEARCH_LAG.as_millis() as i64);
+                    learnt.search_lag_ms = learnt.search_lag_ms.max(lag);
+                }
                 row.request_id = found.id.clone();
                 row.status = found.status;
                 row.last_error = None;
@@ -545,7 +643,10 @@ impl Outbox {
             }
             Ok(Search::NotFound) => {
                 row.last_error = None;
-                Event::NotFound
+                let lag = Duration::from_millis(learnt.search_lag_ms.max(0) as u64);
+                Event::NotFound {
+                    confirm_after: self.engine.timing().confirm_wait.max(lag * 2),
+                }
             }
             Ok(Search::Ambiguous(count)) => Event::Ambiguous { count },
             Ok(Search::Unsearchable(why)) => {
@@ -558,7 +659,22 @@ impl Outbox {
                 Event::Unsearchable { why }
             }),
         };
-        Ok((row, event))
+        Ok((row, event, (learnt != before).then_some(learnt)))
+    }
+
+    /// Whether the city lists the report's service as one that answers without an id (batch
+    /// or blackbox) in its cached catalog.
+    fn answers_without_id(&self, row: &Row) -> bool {
+        let services = self
+            .store
+            .read(|c| Ok(catalog::get(c, &row.server_id, "services")?))
+            .ok()
+            .flatten()
+            .and_then(|(body, _)| serde_json::from_str::<Vec<Service>>(&body).ok())
+            .unwrap_or_default();
+        services
+            .iter()
+            .any(|s| s.code == row.payload.service_code && s.kind != ServiceType::Realtime)
     }
 
     /// Applies `event` to `row` inside `tx`: the transition function, then persistence. A
@@ -573,6 +689,13 @@ impl Outbox {
     ) -> Result<(Row, Option<OutboxEvent>)> {
         let name = event.name();
         let from = row.progress.phase;
+        let answered = match &event {
+            Event::Created { id: Some(id) }
+            | Event::Found { id }
+            | Event::TokenResolved { id }
+            | Event::AnsweredLate { id } => Some(id.clone()),
+            _ => None,
+        };
         let Transition {
             progress,
             effect,
@@ -593,7 +716,11 @@ impl Outbox {
             && forget_contact(&mut row)?;
         if !reports::update(tx, &mut row)? {
             tracing::info!(target: "curbside::outbox", report = %row.id, event = name, "changed meanwhile: the step's result no longer applies");
-            return Ok((row, None));
+            // An id is evidence whoever holds the lease now: never dropped.
+            return match answered {
+                Some(id) => self.answered_late(tx, row, id),
+                None => Ok((row, None)),
+            };
         }
         if forget {
             reports::rewrite_content(tx, &row)?;
@@ -613,6 +740,37 @@ impl Outbox {
         }
         let report = row.to_report();
         Ok((row, Some(OutboxEvent::Changed(report))))
+    }
+
+    /// The city's id for a report that moved on since the attempt it answers (its sender was
+    /// paused past its lease): the report is sent with it where it still waits; where another
+    /// attempt is on its way it is kept as evidence and told in the history; where the report
+    /// already has another id, the history says the city holds it twice.
+    fn answered_late(
+        &self,
+        tx: &Transaction<'_>,
+        stale: Row,
+        id: String,
+    ) -> Result<(Row, Option<OutboxEvent>)> {
+        let Some(current) = reports::get(tx, &stale.id)? else {
+            return Ok((stale, None)); // removed: edited back into a draft
+        };
+        match current.progress.phase {
+            Phase::InFlight | Phase::Sent | Phase::Cancelled | Phase::WaitingForId
+            | Phase::Offline(Resume::ResolveToken) => {
+                if current.request_id.as_deref() != Some(id.as_str())
+                    && reports::record_late_answer(tx, &current.id, &id)?
+                {
+                    let event = HistoryEvent::AnsweredLate { request_id: id };
+                    reports::add_history(tx, &current.id, &event)?;
+                }
+                Ok((current, None))
+            }
+            _ => {
+                let late = Event::AnsweredLate { id: id.clone() };
+                self.apply(tx, current, late, |r| r.request_id = Some(id))
+            }
+        }
     }
 
     /// Every report of `server` (or of all) waiting for the network is due at once.
@@ -680,6 +838,10 @@ impl Outbox {
     }
 }
 
+fn with_nothing_learnt((row, event): (Row, Event)) -> (Row, Event, Option<Learnt>) {
+    (row, event, None)
+}
+
 /// Polls a token for the city's id.
 async fn resolve_token(client: &Open311Client, mut row: Row) -> (Row, Event) {
     let token = row.token.clone().unwrap_or_default();
@@ -735,6 +897,8 @@ struct Pending {
     results: Vec<(Row, Event)>,
     /// What each server's last answer said of the network: reached, or out of reach.
     reached: HashMap<String, bool>,
+    /// What searches learnt of each server (its clock, its lag, its dates).
+    learnt: HashMap<String, Learnt>,
     /// When the oldest result was done.
     since: Option<Instant>,
 }

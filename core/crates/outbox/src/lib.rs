@@ -61,9 +61,16 @@
 //! | in_flight | refused | needs_user | - |
 //! | in_flight | refused_settings | needs_user | pause_server |
 //! | checking | found | sent | - |
+//! | checking | not_found_once | checking | - |
 //! | checking | not_found | queued | - |
 //! | checking | not_found_after_duplicate | needs_user | - |
 //! | checking | not_found_after_server_failures | needs_user | - |
+//! | checking | not_found_after_unanswered | needs_user | - |
+//! | queued | answered_late | sent | - |
+//! | checking | answered_late | sent | - |
+//! | waiting_for_network(post) | answered_late | sent | - |
+//! | waiting_for_network(check) | answered_late | sent | - |
+//! | needs_user | answered_late | sent | - |
 //! | checking | ambiguous | needs_user | - |
 //! | checking | unsearchable | needs_user | - |
 //! | checking | busy | checking | - |
@@ -78,6 +85,12 @@
 //! | needs_user | cancel | cancelled | - |
 //! | needs_user | retry | queued | - |
 //! | needs_user | settings_changed | queued | - |
+//!
+//! `not_found` is the second search of a stretch that found nothing, past the attempt's
+//! `post_deadline` (`not_found_once` is any earlier one: searched again after the confirm
+//! wait). `answered_late` is an id that reached a sender after it lost its lease; where
+//! another attempt is in flight or the report is finished, the id is kept as evidence and
+//! told in the history instead.
 //!
 //! Any other pair is refused (for the user: "locked"; for the engine: a bug, logged).
 //! `edit_report` is a cancel that also removes the row and gives a draft back (a removal
@@ -103,6 +116,18 @@
 //! refused or never sent (the table on `open311::client::answer`) leads to `checking`, never
 //! to a blind re-post. Reconciliation's rules are the module doc of `engine.rs`.
 //!
+//! # Time, and senders that pause
+//! - Every POST has a deadline (`post_deadline`): its start plus the longest upload, or the
+//!   arrival of a complete answer (a portal's page, a 2xx without an id). Before it, a POST
+//!   may still arrive, so "not found" is not concluded.
+//! - "Not found" is earned twice: the second search comes after the confirm wait (two
+//!   minutes, or twice the search lag seen on that server) and past the deadline. Re-posts
+//!   after it are bounded ([`MAX_REPOSTS`]): then the user decides.
+//! - A 2xx without an id is "sent" only for a service the city lists as batch or blackbox;
+//!   for any other it is an unknown outcome, checked.
+//! - Searches read the server's clock from its `Date` headers and confirm an empty dated
+//!   window without dates (`reconcile.rs`); what they learn is kept per server.
+//!
 //! # What survives a crash
 //! Every commit is one SQLite transaction (WAL, `synchronous=FULL`), and a report's phase and
 //! history are written together, so the history never tells of a step that did not happen.
@@ -110,6 +135,14 @@
 //! Killed while `in_flight` (marked with its batch, its POST may or may not have left, or its
 //! answer not yet committed): the next engine to take the lease finds it and fires `recover`,
 //! which checks before posting again.
+//!
+//! | what happened | what the next sender does |
+//! |---|---|
+//! | killed before the mark committed | the report is `queued`: posted |
+//! | killed with the mark committed, POST not sent | `recover`: checked after the deadline, not found twice, posted |
+//! | killed after the POST arrived, answer lost | `recover`: checked after the deadline, found |
+//! | paused past the lease, its POST held by the network | `recover`: checked only after that POST's deadline; when the paused sender wakes with the city's id, the id is written (`answered_late`), and a sender that took over reads it before any search |
+//! | paused, and the taker posted again meanwhile | both ids are on the device: the report's, and the late one in its history (the city holds it twice) |
 
 mod engine;
 mod machine;
@@ -119,7 +152,8 @@ mod reconcile;
 mod tracking;
 mod worker;
 
-pub use machine::MAX_SERVER_FAILURES;
+pub use engine::Timing;
+pub use machine::{MAX_REPOSTS, MAX_SERVER_FAILURES};
 pub use reconcile::CLOCK_SKEW;
 
 use std::sync::Arc;

@@ -42,6 +42,9 @@ pub enum Event {
     Unanswered {
         /// What happened.
         reason: String,
+        /// The answer came whole (a portal's page, a 2xx without an id): nothing of this
+        /// POST can arrive after it.
+        complete: bool,
     },
     /// The POST was answered with a server error.
     ServerFailed {
@@ -64,8 +67,17 @@ pub enum Event {
         /// The city's id.
         id: String,
     },
-    /// The search proved it is not on the server.
-    NotFound,
+    /// A search found nothing, in answers that obeyed their filters.
+    NotFound {
+        /// How long to wait before searching again (longer than the server's search lag).
+        confirm_after: Duration,
+    },
+    /// An answer with the city's id reached a sender after the report had moved on (the
+    /// sender was paused past its lease).
+    AnsweredLate {
+        /// The city's id.
+        id: String,
+    },
     /// The search found several candidates, or one on weak evidence (`1`).
     Ambiguous {
         /// How many.
@@ -110,7 +122,8 @@ impl Event {
             Event::SaidDuplicate => "said_duplicate",
             Event::Refused { .. } => "refused",
             Event::Found { .. } => "found",
-            Event::NotFound => "not_found",
+            Event::NotFound { .. } => "not_found",
+            Event::AnsweredLate { .. } => "answered_late",
             Event::Ambiguous { .. } => "ambiguous",
             Event::Unsearchable { .. } => "unsearchable",
             Event::TokenPending => "token_pending",
@@ -153,6 +166,10 @@ pub struct NotAllowed {
 
 /// POSTs answered with an application error before the report waits for the user.
 pub const MAX_SERVER_FAILURES: u32 = 3;
+/// POSTs made again after "not found" that were never answered usably, before the user
+/// decides: a server whose answers are never usable (`[{}]`, a notice without an id, a
+/// portal) is not posted to without end.
+pub const MAX_REPOSTS: u32 = 2;
 
 /// The transition function. Pure: the same inputs give the same outputs (no clock, no
 /// randomness beyond the policy's jitter).
@@ -194,8 +211,11 @@ pub fn transition(
         (Checking, Event::Start) => effect = Some(Effect::Search),
         (WaitingForId, Event::Start) => effect = Some(Effect::ResolveToken),
         (InFlight, Event::Recover) => {
+            // Its sender may only be paused, its POST still on the way: checked once nothing
+            // of it can still arrive.
             p.phase = Checking;
-            p.next_at = now;
+            p.checks = 0;
+            p.next_at = now.max(from.post_deadline.unwrap_or(now));
             history = Some(HistoryEvent::Recovered);
         }
         (InFlight, Event::HeldBack) => {
@@ -241,8 +261,12 @@ pub fn transition(
             p.next_at = now + ms(policy.token_poll);
             history = Some(HistoryEvent::QueuedByCity);
         }
-        (InFlight, Event::Unanswered { .. }) => {
+        (InFlight, Event::Unanswered { complete, .. }) => {
             check_soon(&mut p, now, policy);
+            p.unanswered += 1;
+            if complete {
+                p.post_deadline = Some(now);
+            }
             history = Some(HistoryEvent::NoAnswer);
         }
         (InFlight, Event::ServerFailed { status, messages }) => {
@@ -277,12 +301,25 @@ pub fn transition(
             p.phase = Sent;
             history = Some(HistoryEvent::FoundOnServer { request_id: id });
         }
-        (Checking, Event::NotFound) if from.said_duplicate => {
+        // "Not found" is earned twice: a second search, after the server's search lag and
+        // once no POST of it can still arrive.
+        (Checking, Event::NotFound { confirm_after })
+            if from.not_found == 0 || now < from.post_deadline.unwrap_or(0) =>
+        {
+            p.not_found += 1;
+            p.next_at = (now + ms(confirm_after)).max(from.post_deadline.unwrap_or(0));
+            if from.not_found == 0 {
+                history = Some(HistoryEvent::NotFoundYet);
+            }
+        }
+        (Checking, Event::NotFound { .. }) if from.said_duplicate => {
             history = needs(&mut p, AttentionKind::SaidDuplicate, None, vec![]);
         }
-        (Checking, Event::NotFound) if from.server_failures >= MAX_SERVER_FAILURES => {
+        (Checking, Event::NotFound { .. })
+            if from.server_failures >= MAX_SERVER_FAILURES || from.unanswered > MAX_REPOSTS =>
+        {
             let messages = from.server_messages.clone();
-            let failures = Some(from.server_failures);
+            let failures = Some(from.server_failures.max(from.unanswered));
             history = needs(
                 &mut p,
                 AttentionKind::ServerKeepsFailing,
@@ -290,12 +327,20 @@ pub fn transition(
                 messages,
             );
         }
-        (Checking, Event::NotFound) => {
+        (Checking, Event::NotFound { .. }) => {
             p.phase = Queued;
             // Backed off like any retry: a server failing on every POST is not posted to in
             // a tight loop.
             p.next_at = now + ms(policy.delay(p.attempts.max(1), None));
             history = Some(HistoryEvent::NotOnServer);
+        }
+        (
+            Queued | Checking | Offline(Resume::Post | Resume::Check) | NeedsUser,
+            Event::AnsweredLate { id },
+        ) => {
+            p.phase = Sent;
+            p.attention = None;
+            history = Some(HistoryEvent::AnsweredLate { request_id: id });
         }
         (Checking, Event::Ambiguous { count }) => {
             let count = Some(u32::try_from(count).unwrap_or(u32::MAX));
@@ -349,6 +394,7 @@ pub fn transition(
             p.attention = None;
             p.checks = 0;
             p.server_failures = 0;
+            p.unanswered = 0;
             p.said_duplicate = false;
             p.next_at = now;
             p.phase = Queued;
@@ -372,6 +418,9 @@ pub fn transition(
     }
     if p.phase != Checking && p.phase != WaitingForId && from.phase != p.phase {
         p.checks = 0;
+    }
+    if p.phase != Checking {
+        p.not_found = 0;
     }
     Ok(Transition {
         progress: p,

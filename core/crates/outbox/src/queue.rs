@@ -98,6 +98,7 @@ impl Outbox {
                 progress,
                 token: None,
                 request_id: None,
+                late_request_id: None,
                 service_notice: None,
                 last_error: None,
                 status: None,

@@ -1,28 +1,41 @@
 //! Reconciliation: looking for an unanswered POST on the city's server before anything is
-//! posted again. The rules:
+//! posted again. Time is evidence, never an assumption: servers' clocks and zones are off,
+//! their search indexes lag, some apply date filters backwards. The rules:
 //!
-//! 1. A token from the first answer is resolved instead of searching.
-//! 2. `GET requests` for the service, from the attempt's start minus [`CLOCK_SKEW`] to now
-//!    plus [`CLOCK_SKEW`], up to [`RECONCILE_PAGES`] pages.
-//! 3. "Not found" must be earned: an answer that contradicts its own filters (another
-//!    service, a date outside the window, more rows than asked, the same page twice) or
-//!    that has more pages than are searched means the server cannot be searched, never that
-//!    the report is absent: the report waits for the user (`Unsearchable`).
-//! 4. Candidates: listed requests whose id no other local report holds.
-//! 5. The client reference first: where the server lists the profile's reference attribute,
+//! 1. A token from the first answer is resolved instead of searching; an id that reached a
+//!    sender after it lost its lease (`late_request_id`) is the answer, with no search.
+//! 2. **Dated search.** `GET requests` for the service, in a window of the *server's* time:
+//!    from the attempt's start to now, each shifted by the server's clock offset (measured
+//!    from its `Date` headers and kept per server) and widened by [`CLOCK_SKEW`] plus the
+//!    offset's uncertainty, up to [`RECONCILE_PAGES`] pages. An answer whose `Date` shows a
+//!    clock further off than the window allows is asked again with the measured offset.
+//! 3. **Undated search.** Then the service's list without dates (the same pages): it confirms
+//!    an empty dated window, and it is the only search on a server whose dates were found
+//!    unreliable. When it finds what the dated search did not, or a dated answer lists rows
+//!    outside its own window while obeying every other filter, the server's dates are learnt
+//!    unreliable (remembered with the time) and later searches go without them.
+//! 4. "Not found" must be earned: an answer that contradicts its own non-date filters
+//!    (another service, more rows than asked, the same page twice) means the server cannot be
+//!    searched (`Unsearchable`), never that the report is absent; so does an undated list
+//!    longer than the pages searched when no dated search could vouch for the window.
+//! 5. Candidates: listed requests whose id no other local report holds.
+//! 6. The client reference first: where the server lists the profile's reference attribute,
 //!    the report's UUID there is proof, and another value rules a candidate out.
-//! 6. Otherwise a candidate must have the same service and description (whitespace and case
+//! 7. Otherwise a candidate must have the same service and description (whitespace and case
 //!    aside) and, where the server lists a position, be within about 200 m (servers round and
 //!    snap); what the server does not list is unknown, not a mismatch.
-//! 7. One candidate with some evidence (a non-empty description, a position within about
-//!    11 m, the same address) is the report: sent, with that id. Several candidates, or one that matched on
-//!    nothing but service and time, make the report wait for the user as a possible duplicate
-//!    (`AmbiguousMatch`): never posted again silently, never marked sent on a guess.
-//! 8. No candidate: posted again after the usual backoff, unless the city called it a
-//!    duplicate (`SaidDuplicate`) or has answered [`MAX_SERVER_FAILURES`](super::phase::MAX_SERVER_FAILURES) POSTs of it with an
-//!    application error, 500 and the like (`ServerKeepsFailing`, with the server's words).
-//!    Gateway answers (502, 503, 504) say nothing about the report and are not counted.
-//!
+//! 8. One candidate with some evidence (a non-empty description, a position within about
+//!    11 m, the same address) is the report: sent, with that id. Several candidates, or one
+//!    that matched on nothing but service and time, make the report wait for the user as a
+//!    possible duplicate (`AmbiguousMatch`): never posted again silently, never marked sent on
+//!    a guess.
+//! 9. No candidate (`NotFound`) is only the first half of "not found": the state machine
+//!    searches once more, after a wait longer than the server's observed search lag and past
+//!    the attempt's own deadline (so no earlier POST can still arrive), before it posts again;
+//!    re-posts are bounded ([`MAX_REPOSTS`](crate::machine::MAX_REPOSTS)), and the city's
+//!    "duplicate" or [`MAX_SERVER_FAILURES`](crate::MAX_SERVER_FAILURES) application errors
+//!    stop the report for the user. Gateway answers (502, 503, 504) say nothing about the
+//!    report and are not counted.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -30,21 +43,25 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use curbside_open311::{NewRequest, Open311Client, Open311Error, RequestQuery, ServiceRequest};
+use curbside_store::servers::Learnt;
 use curbside_types::report::ReportId;
 
 /// Pages searched when looking for an unanswered POST on the server.
 const RECONCILE_PAGES: u32 = 10;
 /// Rows asked per page when looking for an unanswered POST.
 const RECONCILE_PAGE_SIZE: u32 = 100;
-/// How far the server's clock may be from the phone's: the search window opens this long
-/// before the attempt started and closes this long after now.
+/// How far the server's clock may be from the phone's beyond what was measured: the search
+/// window opens this long before the attempt started and closes this long after now.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(10 * 60);
+/// The uncertainty of an offset read from a `Date` header (whole seconds, and the time the
+/// answer took to come).
+const DATE_UNCERTAINTY_MS: i64 = 2_000;
 
 /// What a search of the server for an unanswered POST found.
 pub enum Search {
     /// The report, on proof or on evidence with no rival.
     Found(Box<ServiceRequest>),
-    /// Nothing that can be the report, in an answer that obeyed its filters.
+    /// Nothing that can be the report, in answers that obeyed their filters.
     NotFound,
     /// This many candidates, or one on weak evidence only (`1`).
     Ambiguous(usize),
@@ -52,79 +69,247 @@ pub enum Search {
     Unsearchable(String),
 }
 
-/// Searches `GET requests` for the report, by the rules in the module doc.
+/// One search's pass over the pages of one query.
+enum Pass {
+    /// The candidates, whether every page was seen, and whether a page listed rows outside
+    /// its dates while obeying every other filter.
+    Done {
+        candidates: Vec<(ServiceRequest, bool)>,
+        complete: bool,
+        dates_contradicted: bool,
+    },
+    /// The proof (the client reference).
+    Proof(Box<ServiceRequest>),
+    /// Why the server cannot be searched.
+    Unsearchable(String),
+}
+
+/// Searches `GET requests` for the report, by the rules in the module doc. `learnt` is what
+/// is known of the server; what this search learns is written back into it.
 pub async fn find_on_server(
     client: &Open311Client,
     payload: &NewRequest,
     report: &ReportId,
     started_ms: i64,
     others: &HashSet<String>,
+    learnt: &mut Learnt,
 ) -> Result<Search, Open311Error> {
-    let skew = chrono::Duration::from_std(CLOCK_SKEW).unwrap_or_default();
     let started = DateTime::<Utc>::from_timestamp_millis(started_ms).unwrap_or_else(Utc::now);
-    let mut query = RequestQuery {
+    let undated = RequestQuery {
         service_codes: vec![payload.service_code.clone()],
-        start: Some(started - skew),
-        end: Some(Utc::now() + skew),
         page_size: Some(RECONCILE_PAGE_SIZE),
         ..Default::default()
     };
-    let reference = client
-        .config()
-        .quirks
-        .client_reference_attribute
-        .as_deref()
-        .map(|code| (code, report.to_string()));
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut candidates: Vec<(ServiceRequest, bool)> = Vec::new();
-    for _ in 0..RECONCILE_PAGES {
-        let page = client.requests(&query).await?;
-        if page.contradicted {
-            return Ok(Search::Unsearchable(
-                "the city's server ignores the filters of its request list".into(),
-            ));
-        }
-        if !page.listed_ids.is_empty() && page.listed_ids.iter().all(|id| seen.contains(id)) {
-            return Ok(Search::Unsearchable(
-                "the city's server lists the same requests on every page".into(),
-            ));
-        }
-        seen.extend(page.listed_ids);
-        for remote in page.requests {
-            let Some(id) = remote.id.as_ref() else {
-                continue;
+    let search = Searcher {
+        client,
+        payload,
+        reference: client
+            .config()
+            .quirks
+            .client_reference_attribute
+            .as_deref()
+            .map(|code| (code, report.to_string())),
+        others,
+    };
+    let mut dated_clean = false;
+    if learnt.dates_unreliable_since.is_none() {
+        let mut offset = learnt.clock_offset_ms;
+        for _ in 0..2 {
+            let window = window(started, offset);
+            let query = RequestQuery {
+                start: Some(window.0),
+                end: Some(window.1),
+                ..undated.clone()
             };
-            if others.contains(id) {
-                continue;
+            let (pass, measured) = search.pass(query).await?;
+            let pass = match pass {
+                Pass::Proof(found) => return Ok(Search::Found(found)),
+                other => other,
+            };
+            if let Some(measured) = measured {
+                learnt.clock_offset_ms = Some(measured);
             }
-            if let Some((code, value)) = &reference {
-                match remote.attributes.iter().find(|a| &a.code == code) {
-                    Some(listed) if &listed.value == value => {
-                        return Ok(Search::Found(Box::new(remote)))
-                    }
-                    Some(_) => continue,
-                    None => {}
+            // A clock further off than the window allowed for: ask again in its time.
+            let assumed = offset.unwrap_or(0);
+            if let Some(measured) = measured.filter(|m| (m - assumed).abs() > skew_ms() / 2) {
+                if offset != Some(measured) {
+                    offset = Some(measured);
+                    continue;
                 }
             }
-            if let Some(evidence) = evidence(payload, &remote) {
-                candidates.push((remote, evidence));
+            match pass {
+                Pass::Proof(_) => unreachable!("returned above"),
+                Pass::Unsearchable(why) => return Ok(Search::Unsearchable(why)),
+                Pass::Done {
+                    dates_contradicted: true,
+                    ..
+                } => learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis()),
+                Pass::Done {
+                    candidates,
+                    complete,
+                    ..
+                } => {
+                    if !candidates.is_empty() {
+                        return Ok(verdict(candidates));
+                    }
+                    if !complete {
+                        return Ok(Search::Unsearchable(too_many()));
+                    }
+                    dated_clean = true;
+                }
             }
+            break;
         }
-        match page.next_page {
-            Some(next) => query.page = Some(next),
-            None => {
-                return Ok(match candidates.len() {
-                    0 => Search::NotFound,
-                    1 if candidates[0].1 => Search::Found(Box::new(candidates.remove(0).0)),
-                    n => Search::Ambiguous(n),
-                })
+    }
+    match search.pass(undated).await?.0 {
+        Pass::Proof(found) => {
+            if dated_clean {
+                learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis());
+            }
+            Ok(Search::Found(found))
+        }
+        // Filters the dated search obeyed, ignored without dates: the dated answer vouches.
+        Pass::Unsearchable(_) if dated_clean => Ok(Search::NotFound),
+        Pass::Unsearchable(why) => Ok(Search::Unsearchable(why)),
+        Pass::Done {
+            candidates,
+            complete,
+            ..
+        } => {
+            if !candidates.is_empty() {
+                if dated_clean {
+                    learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis());
+                }
+                return Ok(verdict(candidates));
+            }
+            match complete || dated_clean {
+                true => Ok(Search::NotFound),
+                false => Ok(Search::Unsearchable(too_many())),
             }
         }
     }
-    Ok(Search::Unsearchable(format!(
+}
+
+fn skew_ms() -> i64 {
+    CLOCK_SKEW.as_millis() as i64
+}
+
+/// The search window in the server's time: the attempt's start to now, shifted by the
+/// server's measured offset and widened by what is not known of it.
+fn window(started: DateTime<Utc>, offset_ms: Option<i64>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let margin = chrono::Duration::milliseconds(
+        skew_ms() + offset_ms.map_or(0, |_| DATE_UNCERTAINTY_MS),
+    );
+    let offset = chrono::Duration::milliseconds(offset_ms.unwrap_or(0));
+    (
+        started + offset - margin,
+        Utc::now() + offset + margin,
+    )
+}
+
+fn too_many() -> String {
+    format!(
         "more than {} requests to search on the city's server",
         RECONCILE_PAGES * RECONCILE_PAGE_SIZE
-    )))
+    )
+}
+
+/// The verdict on the candidates of a search: one with evidence is the report.
+fn verdict(mut candidates: Vec<(ServiceRequest, bool)>) -> Search {
+    match candidates.len() {
+        1 if candidates[0].1 => Search::Found(Box::new(candidates.remove(0).0)),
+        n => Search::Ambiguous(n),
+    }
+}
+
+/// What a search compares listed requests with.
+struct Searcher<'a> {
+    client: &'a Open311Client,
+    payload: &'a NewRequest,
+    /// The client reference attribute's code and this report's value there.
+    reference: Option<(&'a str, String)>,
+    /// Ids other local reports hold.
+    others: &'a HashSet<String>,
+}
+
+impl Searcher<'_> {
+    /// Walks the pages of `query`; with the pass, the server's clock offset its first answer
+    /// showed (milliseconds), if it sent a `Date`.
+    async fn pass(&self, mut query: RequestQuery) -> Result<(Pass, Option<i64>), Open311Error> {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut candidates = Vec::new();
+        let mut offset = None;
+        let mut dates_contradicted = false;
+        for _ in 0..RECONCILE_PAGES {
+            let asked = Utc::now();
+            let page = self.client.requests(&query).await?;
+            let answered = Utc::now();
+            if offset.is_none() {
+                // Midway between asking and hearing: the server's "now" was about then.
+                let here = asked + (answered - asked) / 2;
+                offset = page
+                    .server_time
+                    .map(|t| (t - here).num_milliseconds());
+            }
+            if page.contradicted && !page.dates_only {
+                return Ok((
+                    Pass::Unsearchable(
+                        "the city's server ignores the filters of its request list".into(),
+                    ),
+                    offset,
+                ));
+            }
+            dates_contradicted |= page.contradicted;
+            if !page.listed_ids.is_empty() && page.listed_ids.iter().all(|id| seen.contains(id)) {
+                return Ok((
+                    Pass::Unsearchable("the city's server lists the same requests on every page".into()),
+                    offset,
+                ));
+            }
+            seen.extend(page.listed_ids);
+            for remote in page.requests {
+                let Some(id) = remote.id.as_ref() else {
+                    continue;
+                };
+                if self.others.contains(id) {
+                    continue;
+                }
+                if let Some((code, value)) = &self.reference {
+                    match remote.attributes.iter().find(|a| &a.code == code) {
+                        Some(listed) if &listed.value == value => {
+                            return Ok((Pass::Proof(Box::new(remote)), offset))
+                        }
+                        Some(_) => continue,
+                        None => {}
+                    }
+                }
+                if let Some(evidence) = evidence(self.payload, &remote) {
+                    candidates.push((remote, evidence));
+                }
+            }
+            match page.next_page {
+                Some(next) => query.page = Some(next),
+                None => {
+                    return Ok((
+                        Pass::Done {
+                            candidates,
+                            complete: true,
+                            dates_contradicted,
+                        },
+                        offset,
+                    ))
+                }
+            }
+        }
+        Ok((
+            Pass::Done {
+                candidates,
+                complete: false,
+                dates_contradicted,
+            },
+            offset,
+        ))
+    }
 }
 
 /// Whether `remote` can be the report: `None` when something it lists differs; otherwise

@@ -155,7 +155,7 @@ pub fn process(
     std::fs::create_dir_all(out_dir).map_err(io)?;
     let path = out_dir.join(name);
     let partial = path.with_extension("jpg.partial");
-    std::fs::write(&partial, &jpeg)
+    write_private(&partial, &jpeg)
         .and_then(|()| std::fs::rename(&partial, &path))
         .map_err(io)?;
     Ok(ProcessedPhoto {
@@ -167,6 +167,17 @@ pub fn process(
         location: info.location,
         color_profile_kept: !icc.is_empty(),
     })
+}
+
+/// Writes `bytes` to a new file readable by this user only (0600): a photo of a street may
+/// show people and number plates until it is sent.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -35,6 +35,7 @@ pub struct Store {
 impl Store {
     /// Opens the database file, applies connection settings and brings the schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
+        make_private(path);
         let mut conn = Connection::open(path)?;
         // Processes opening a new database at once race to turn on WAL and create the schema,
         // and SQLite can refuse one as busy without asking its busy handler (when waiting
@@ -238,6 +239,28 @@ fn check_in_background(path: std::path::PathBuf) {
     if let Err(e) = spawned {
         tracing::debug!(target: "curbside::store", error = %e, "no thread for the database check");
     }
+}
+
+/// The database at `path` (created empty if missing: an empty file is a new database) and
+/// its WAL files readable by this user only (0600). SQLite gives the WAL files the
+/// database's permissions, and renaming keeps them, so salvage copies stay private too.
+fn make_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path);
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Bytes free for this user on the filesystem holding `dir`.

@@ -25,6 +25,9 @@ pub struct Row {
     pub token: Option<String>,
     /// The city's request id, once known.
     pub request_id: Option<String>,
+    /// An id the city gave to an attempt whose sender had lost its lease meanwhile (a paused
+    /// process): evidence that the report arrived, read before any search or re-post.
+    pub late_request_id: Option<String>,
     /// The city's notice on accepting it.
     pub service_notice: Option<String>,
     /// Why the last step failed, in words.
@@ -90,7 +93,8 @@ fn time(ms: i64) -> DateTime<Utc> {
 
 const COLUMNS: &str = "id, server_id, payload, fields, phase, resume, said_duplicate, attempts, checks,
     server_failures, server_messages, next_attempt_at, attempt_started_at, token, request_id, service_notice,
-    attention, last_error, status, status_notes, status_updated_at, version, created_at, updated_at";
+    attention, last_error, status, status_notes, status_updated_at, version, created_at, updated_at,
+    not_found, unanswered, post_deadline, late_request_id";
 
 /// A report as a list shows it, read from columns only: no JSON is decoded but a waiting
 /// report's reason.
@@ -185,13 +189,14 @@ pub fn insert(conn: &Connection, row: &Row) -> Result<()> {
     let p = &row.progress;
     let (phase, resume) = p.phase.columns();
     conn.execute(
-        &format!("INSERT INTO reports ({COLUMNS}, service_code, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"),
+        &format!("INSERT INTO reports ({COLUMNS}, service_code, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"),
         params![
             row.id.to_string(), row.server_id, json(&row.payload), row.fields.json(), phase, resume,
             p.said_duplicate, p.attempts, p.checks, p.server_failures, json(&p.server_messages), p.next_at,
             p.attempt_started_at, row.token, row.request_id, row.service_notice, p.attention.as_ref().map(json),
             row.last_error, row.status, row.status_notes, row.status_updated_at, row.version, row.created_at,
-            row.updated_at, row.payload.service_code, row.payload.description.as_deref().unwrap_or_default(),
+            row.updated_at, p.not_found, p.unanswered, p.post_deadline, row.late_request_id,
+            row.payload.service_code, row.payload.description.as_deref().unwrap_or_default(),
         ],
     )?;
     Ok(())
@@ -211,14 +216,16 @@ pub fn update(conn: &Connection, row: &mut Row) -> Result<bool> {
             "UPDATE reports SET phase = ?2, resume = ?3, said_duplicate = ?4, attempts = ?5, checks = ?6,
                  server_failures = ?7, server_messages = ?8, next_attempt_at = ?9, attempt_started_at = ?10,
                  token = ?11, request_id = ?12, service_notice = ?13, attention = ?14, last_error = ?15,
-                 status = ?16, status_notes = ?17, status_updated_at = ?18, version = ?19 + 1, updated_at = ?20
+                 status = ?16, status_notes = ?17, status_updated_at = ?18, version = ?19 + 1, updated_at = ?20,
+                 not_found = ?21, unanswered = ?22, post_deadline = ?23, late_request_id = ?24
              WHERE id = ?1 AND version = ?19",
         )?
         .execute(params![
             row.id.to_string(), phase, resume, p.said_duplicate, p.attempts, p.checks, p.server_failures,
             json(&p.server_messages), p.next_at, p.attempt_started_at, row.token, row.request_id,
             row.service_notice, p.attention.as_ref().map(json), row.last_error, row.status, row.status_notes,
-            row.status_updated_at, read_at, now,
+            row.status_updated_at, read_at, now, p.not_found, p.unanswered, p.post_deadline,
+            row.late_request_id,
         ])?;
     if written == 1 {
         row.version = read_at + 1;
@@ -237,6 +244,20 @@ pub fn rewrite_content(conn: &Connection, row: &Row) -> Result<()> {
             row.fields.json()
         ])?;
     Ok(())
+}
+
+/// Keeps an id the city gave to an attempt whose result no longer applies (its sender lost
+/// the lease, and the report moved on meanwhile): evidence that the report arrived. The
+/// first such id is kept, and none that the report already holds; true when it was kept.
+/// The report's version stays: a step under way still writes its own result.
+pub fn record_late_answer(conn: &Connection, id: &ReportId, request_id: &str) -> Result<bool> {
+    let written = conn
+        .prepare_cached(
+            "UPDATE reports SET late_request_id = ?2
+             WHERE id = ?1 AND late_request_id IS NULL AND COALESCE(request_id, '') != ?2",
+        )?
+        .execute(params![id.to_string(), request_id])?;
+    Ok(written == 1)
 }
 
 /// Removes a report (it went back to being a draft).
@@ -402,6 +423,9 @@ fn from_row(r: &SqlRow<'_>) -> Result<Row> {
                 .map_err(|_| corrupt("server messages"))?,
             next_at: r.get(11)?,
             attempt_started_at: r.get(12)?,
+            post_deadline: r.get(26)?,
+            not_found: r.get(24)?,
+            unanswered: r.get(25)?,
             attention: attention
                 .map(|a| serde_json::from_str(&a))
                 .transpose()
@@ -409,6 +433,7 @@ fn from_row(r: &SqlRow<'_>) -> Result<Row> {
         },
         token: r.get(13)?,
         request_id: r.get(14)?,
+        late_request_id: r.get(27)?,
         service_notice: r.get(15)?,
         last_error: r.get(17)?,
         status: r.get(18)?,

@@ -10,7 +10,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use curbside_types::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
 /// The full current schema, applied to a new database (with [`OUTBOX`]).
 const CREATE: &str = "
@@ -42,7 +42,8 @@ const OUTBOX: &str = "
 CREATE TABLE servers (
     id            TEXT PRIMARY KEY NOT NULL,
     config        TEXT NOT NULL,
-    paused_reason TEXT
+    paused_reason TEXT,
+    learnt        TEXT NOT NULL DEFAULT '{}'
 ) STRICT;
 CREATE TABLE reports (
     id                 TEXT PRIMARY KEY NOT NULL,
@@ -70,7 +71,11 @@ CREATE TABLE reports (
     server_messages    TEXT NOT NULL DEFAULT '[]',
     version            INTEGER NOT NULL DEFAULT 0,
     service_code       TEXT NOT NULL DEFAULT '',
-    description        TEXT NOT NULL DEFAULT ''
+    description        TEXT NOT NULL DEFAULT '',
+    not_found          INTEGER NOT NULL DEFAULT 0,
+    unanswered         INTEGER NOT NULL DEFAULT 0,
+    post_deadline      INTEGER,
+    late_request_id    TEXT
 ) STRICT;
 CREATE INDEX reports_due ON reports (phase, next_attempt_at);
 CREATE INDEX reports_by_server ON reports (server_id);
@@ -223,6 +228,18 @@ UPDATE reports SET service_code = coalesce(json_extract(payload, '$.service_code
 CREATE INDEX reports_by_created ON reports (created_at DESC);
 ";
 
+/// Version 6: "not found" earned twice and re-posts bounded (`not_found`, `unanswered`), the
+/// time after which no POST of a report can still arrive (`post_deadline`), an answer that
+/// came to a sender which had lost its lease (`late_request_id`), and what the outbox learnt
+/// of each server (`learnt`: its clock, its search lag, its date filters).
+const EVIDENCE: &str = "
+ALTER TABLE servers ADD COLUMN learnt TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE reports ADD COLUMN not_found INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reports ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reports ADD COLUMN post_deadline INTEGER;
+ALTER TABLE reports ADD COLUMN late_request_id TEXT;
+";
+
 /// Brings a database at `version` to `version + 1`.
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
     match version {
@@ -234,6 +251,7 @@ fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
         2 => Ok(tx.execute_batch(PHASES)?),
         3 => Ok(tx.execute_batch(CODES_NO_KEYS)?),
         4 => Ok(tx.execute_batch(LIST_COLUMNS)?),
+        5 => Ok(tx.execute_batch(EVIDENCE)?),
         _ => Err(Error::CorruptData(format!(
             "no upgrade from schema version {version}"
         ))),
@@ -275,7 +293,17 @@ mod tests {
 
     /// The full schema of every earlier version, oldest first: `HISTORY[i]` is version `i + 1`.
     fn history() -> Vec<String> {
-        let v4 = OUTBOX
+        let v5 = OUTBOX
+            .replace(
+                "    paused_reason TEXT,\n    learnt        TEXT NOT NULL DEFAULT '{}'\n",
+                "    paused_reason TEXT\n",
+            )
+            .replace(
+                "    description        TEXT NOT NULL DEFAULT '',\n    not_found          INTEGER NOT NULL DEFAULT 0,\n    unanswered         INTEGER NOT NULL DEFAULT 0,\n    post_deadline      INTEGER,\n    late_request_id    TEXT\n",
+                "    description        TEXT NOT NULL DEFAULT ''\n",
+            );
+        assert_ne!(v5, OUTBOX, "version 5 had no evidence columns");
+        let v4 = v5
             .replace(
                 "    version            INTEGER NOT NULL DEFAULT 0,\n    service_code       TEXT NOT NULL DEFAULT '',\n    description        TEXT NOT NULL DEFAULT ''\n",
                 "    version            INTEGER NOT NULL DEFAULT 0\n",
@@ -292,6 +320,7 @@ mod tests {
             format!("{CREATE}{OUTBOX_V2}"),
             format!("{CREATE}{v3}"),
             format!("{CREATE}{v4}"),
+            format!("{CREATE}{v5}"),
         ]
     }
 

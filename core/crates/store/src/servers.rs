@@ -66,6 +66,42 @@ fn read(conn: &Connection, id: &str) -> Result<Option<(Stored, Option<String>)>>
     .transpose()
 }
 
+/// What the outbox learnt of a server from its answers, kept beside its settings (never part
+/// of them: learning is not a change of settings).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Learnt {
+    /// The server's clock minus the device's (milliseconds), from its `Date` headers.
+    #[serde(default)]
+    pub clock_offset_ms: Option<i64>,
+    /// The longest delay seen between a POST arriving and its request being listed
+    /// (milliseconds): a search index or a replica that lags.
+    #[serde(default)]
+    pub search_lag_ms: i64,
+    /// When its date filters contradicted its own rows (a filter applied backwards, times in
+    /// another zone): searched without dates since.
+    #[serde(default)]
+    pub dates_unreliable_since: Option<i64>,
+}
+
+/// What was learnt of a server (nothing yet for an unknown one).
+pub fn learnt(conn: &Connection, id: &str) -> Result<Learnt> {
+    let json: Option<String> = conn
+        .prepare_cached("SELECT learnt FROM servers WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    // Learnt facts are a cache of evidence: unreadable ones are learnt again.
+    Ok(json
+        .and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default())
+}
+
+/// Keeps what was learnt of a server.
+pub fn set_learnt(conn: &Connection, id: &str, learnt: &Learnt) -> Result<()> {
+    conn.prepare_cached("UPDATE servers SET learnt = ?2 WHERE id = ?1")?
+        .execute(params![id, serde_json::to_string(learnt).expect("serializable")])?;
+    Ok(())
+}
+
 /// Pauses a server: nothing is sent to it until its settings change.
 pub fn pause(conn: &Connection, id: &str, reason: &str) -> Result<()> {
     conn.execute(

@@ -105,6 +105,16 @@ pub struct Progress {
     pub next_at: i64,
     /// When the last POST attempt started.
     pub attempt_started_at: Option<i64>,
+    /// After this, no POST of the report can still arrive: the last attempt's start plus the
+    /// longest a POST may take, or the arrival of a complete answer.
+    pub post_deadline: Option<i64>,
+    /// Searches in the current stretch of checking that found nothing: "not found" counts
+    /// only the second, past `post_deadline`.
+    pub not_found: u32,
+    /// POSTs that got no usable answer (cut off, a page that is not Open311, a 2xx without
+    /// an id): past [`MAX_REPOSTS`](../../curbside_outbox/constant.MAX_REPOSTS.html) + 1 of
+    /// them, a report checked absent is not posted again but waits for the user.
+    pub unanswered: u32,
     /// Why it needs the user (in `NeedsUser` only).
     pub attention: Option<Attention>,
 }
@@ -121,6 +131,9 @@ impl Progress {
             said_duplicate: false,
             next_at: now,
             attempt_started_at: None,
+            post_deadline: None,
+            not_found: 0,
+            unanswered: 0,
             attention: None,
         }
     }

@@ -256,6 +256,15 @@ pub enum HistoryEvent {
     },
     /// Not on the city's server: sending again.
     NotOnServer,
+    /// Not on the city's server yet: looking again before anything is sent again (its list
+    /// may lag, or the first attempt may still arrive).
+    NotFoundYet,
+    /// The answer to an earlier attempt arrived late (its sender had been paused), with the
+    /// city's id.
+    AnsweredLate {
+        /// The city's id.
+        request_id: String,
+    },
     /// The city's token resolved to its id.
     IdFromToken {
         /// The city's id.
@@ -315,6 +324,8 @@ impl HistoryEvent {
             HistoryEvent::SaidDuplicate => "said_duplicate",
             HistoryEvent::FoundOnServer { .. } => "found_on_server",
             HistoryEvent::NotOnServer => "not_on_server",
+            HistoryEvent::NotFoundYet => "not_found_yet",
+            HistoryEvent::AnsweredLate { .. } => "answered_late",
             HistoryEvent::IdFromToken { .. } => "id_from_token",
             HistoryEvent::TokenUnreadable => "token_unreadable",
             HistoryEvent::TokenNeverResolved => "token_never_resolved",

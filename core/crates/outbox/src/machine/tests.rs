@@ -36,9 +36,13 @@ fn progress(from: Phase, event: &str) -> Progress {
             messages: vec![],
         });
     }
+    if event.starts_with("not_found") && event != "not_found_once" {
+        p.not_found = 1; // the confirming search, past the deadline
+    }
     match event {
         "not_found_after_duplicate" => p.said_duplicate = true,
         "not_found_after_server_failures" => p.server_failures = MAX_SERVER_FAILURES,
+        "not_found_after_unanswered" => p.unanswered = MAX_REPOSTS + 1,
         "busy_at_max_checks" | "token_pending_at_max_checks" => p.checks = policy().max_checks - 1,
         _ => {}
     }
@@ -59,6 +63,7 @@ fn event(name: &str) -> Event {
         "got_token" => Event::GotToken,
         "unanswered" => Event::Unanswered {
             reason: "reset".into(),
+            complete: false,
         },
         "server_failed" => Event::ServerFailed {
             status: 500,
@@ -74,9 +79,14 @@ fn event(name: &str) -> Event {
             messages: vec![],
         },
         "found" => Event::Found { id: "1".into() },
-        "not_found" | "not_found_after_duplicate" | "not_found_after_server_failures" => {
-            Event::NotFound
-        }
+        "not_found"
+        | "not_found_once"
+        | "not_found_after_duplicate"
+        | "not_found_after_server_failures"
+        | "not_found_after_unanswered" => Event::NotFound {
+            confirm_after: Duration::from_secs(120),
+        },
+        "answered_late" => Event::AnsweredLate { id: "1".into() },
         "ambiguous" => Event::Ambiguous { count: 2 },
         "unsearchable" => Event::Unsearchable {
             why: "ignores filters".into(),

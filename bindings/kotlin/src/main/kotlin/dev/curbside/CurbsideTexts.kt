@@ -69,6 +69,8 @@ class CurbsideTexts(private val string: (name: String, args: Array<out Any>) -> 
         HistoryEvent.SaidDuplicate -> text("history_said_duplicate")
         is HistoryEvent.FoundOnServer -> text("history_found_on_server", event.requestId)
         HistoryEvent.NotOnServer -> text("history_not_on_server")
+        HistoryEvent.NotFoundYet -> text("history_not_found_yet")
+        is HistoryEvent.AnsweredLate -> text("history_answered_late", event.requestId)
         is HistoryEvent.IdFromToken -> text("history_id_from_token", event.requestId)
         HistoryEvent.TokenUnreadable -> text("history_token_unreadable")
         HistoryEvent.TokenNeverResolved -> text("history_token_never_resolved")
