@@ -44,13 +44,13 @@ pub(crate) struct DraftArgs {
     #[arg(long = "service", value_name = "CODE")]
     service_code: Option<String>,
     /// Latitude in degrees (with --lon).
-    #[arg(long, requires = "lon", allow_negative_numbers = true)]
+    #[arg(long, requires = "lon", allow_negative_numbers = true, value_parser = crate::numbers::latitude)]
     lat: Option<f64>,
     /// Longitude in degrees (with --lat).
-    #[arg(long, requires = "lat", allow_negative_numbers = true)]
+    #[arg(long, requires = "lat", allow_negative_numbers = true, value_parser = crate::numbers::longitude)]
     lon: Option<f64>,
     /// Accuracy of the position in metres.
-    #[arg(long, value_name = "METRES", requires = "lat")]
+    #[arg(long, value_name = "METRES", requires = "lat", allow_negative_numbers = true, value_parser = crate::numbers::accuracy)]
     accuracy: Option<f64>,
     /// How the position was obtained: gps, network, manual_pin, photo_exif, address.
     #[arg(long, default_value = "manual_pin", requires = "lat")]

@@ -11,6 +11,7 @@ mod check;
 mod city;
 mod demo;
 mod drafts;
+mod numbers;
 mod outbox;
 mod output;
 mod photo;
@@ -80,15 +81,19 @@ enum Command {
     Outbox,
     /// Send what is due (within the deadline) and refresh the city's status of sent reports.
     Sync {
-        /// Seconds to spend at most.
-        #[arg(long, default_value_t = 60.0)]
+        /// Seconds to spend at most (up to a day).
+        #[arg(long, default_value_t = 60.0, allow_negative_numbers = true, value_parser = numbers::deadline)]
         deadline: f64,
-        /// Seconds to wait after a first failure (doubling up to --retry-max).
-        #[arg(long, default_value_t = 30.0)]
+        /// Seconds to wait after a first failure (doubling up to --retry-max; 1 s to a week).
+        #[arg(long, default_value_t = 30.0, allow_negative_numbers = true, value_parser = numbers::backoff)]
         retry_initial: f64,
-        /// Longest wait between attempts, in seconds.
-        #[arg(long, default_value_t = 18000.0)]
+        /// Longest wait between attempts, in seconds (1 s to a week).
+        #[arg(long, default_value_t = 18000.0, allow_negative_numbers = true, value_parser = numbers::backoff)]
         retry_max: f64,
+        /// Seconds between a search that found nothing and the one that confirms it, before
+        /// anything is posted again (0.1 s to an hour).
+        #[arg(long, default_value_t = 120.0, allow_negative_numbers = true, value_parser = numbers::confirm_wait)]
+        confirm_wait: f64,
     },
     /// A report's state and history, or every report's state.
     Status {
@@ -131,9 +136,10 @@ pub fn main() -> ExitCode {
             deadline,
             retry_initial,
             retry_max,
+            confirm_wait,
         } => outbox::sync(
             deadline,
-            (retry_initial, retry_max),
+            (retry_initial, retry_max, confirm_wait),
             data_dir(),
             &cli.server,
             &out,
@@ -184,7 +190,15 @@ fn argument_error(error: clap::Error) -> ExitCode {
         .next()
         .unwrap_or("")
         .trim_start_matches("error: ");
-    let body = serde_json::json!({ "error": { "kind": "invalid_input", "field": null, "message": first, "usage": message } });
+    // The argument at fault, as a field name (`--retry-initial <RETRY_INITIAL>`: `retry_initial`).
+    let field = match error.get(clap::error::ContextKind::InvalidArg) {
+        Some(clap::error::ContextValue::String(arg)) => arg
+            .split_whitespace()
+            .next()
+            .map(|a| a.trim_start_matches('-').replace('-', "_")),
+        _ => None,
+    };
+    let body = serde_json::json!({ "error": { "kind": "invalid_input", "field": field, "message": first, "usage": message } });
     eprintln!("{body}");
     ExitCode::from(2)
 }

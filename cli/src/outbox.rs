@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use clap::Args;
 use curbside_core::open311::AttributeAnswer;
-use curbside_core::outbox::{Report, ReportId, ReportState, RetryPolicy};
+use curbside_core::outbox::{Report, ReportId, ReportState, RetryPolicy, Timing};
 use curbside_core::{Curbside, DraftFields, Error, Location, LocationSource};
 
 use crate::output::Output;
@@ -19,13 +19,13 @@ pub(crate) struct ReportArgs {
     #[arg(long = "service", value_name = "CODE")]
     service_code: String,
     /// Latitude in degrees.
-    #[arg(long, allow_negative_numbers = true, requires = "long")]
+    #[arg(long, allow_negative_numbers = true, requires = "long", value_parser = crate::numbers::latitude)]
     lat: Option<f64>,
     /// Longitude in degrees.
-    #[arg(long, allow_negative_numbers = true, requires = "lat")]
+    #[arg(long, allow_negative_numbers = true, requires = "lat", value_parser = crate::numbers::longitude)]
     long: Option<f64>,
     /// Accuracy of the position in metres.
-    #[arg(long, value_name = "METRES")]
+    #[arg(long, value_name = "METRES", allow_negative_numbers = true, value_parser = crate::numbers::accuracy)]
     accuracy: Option<f64>,
     /// An address, instead of or besides the position.
     #[arg(long)]
@@ -107,16 +107,26 @@ pub(crate) fn report(
         fields.profile_id = Some(id.clone());
     }
     let draft = curbside.create_draft(fields)?;
-    // The service's questions, as an app's form has them; the answers are checked at submit.
-    let city = server.city()?.map(|_| id.clone());
-    if let Some(why) = crate::city::attach_form(&curbside, &draft, city.as_deref(), Some(server))? {
-        out.warn("questions_unchecked", &why);
-    }
+    // Saved first: nothing here waits for the network. The service's questions come from the
+    // cached catalog; without it, the city checks the answers when the report is sent.
+    let known = match server.city()? {
+        Some(_) => curbside.offline_form(&draft.id, &id, &args.service_code)?,
+        None => false,
+    };
     for photo in &args.photos {
         // Each photo goes through the pipeline: oriented, downsized, stripped, under budget.
         curbside.add_photo(&draft.id, photo)?;
     }
     let report = curbside.submit(&draft.id, &id)?;
+    if !known {
+        out.warn(
+            "questions_unchecked",
+            &format!(
+                "The questions of {:?} are not in the cached catalog (validating a draft of this city fills it): the city checks the answers when the report is sent.",
+                args.service_code
+            ),
+        );
+    }
     out.print(&report, |r| println!("{}", r.id));
     Ok(())
 }
@@ -144,23 +154,27 @@ pub(crate) fn outbox(data_dir: PathBuf, out: &Output) -> curbside_core::Result<(
 /// `curbside sync`: sends what is due within the deadline, then refreshes statuses.
 pub(crate) fn sync(
     deadline: f64,
-    (retry_initial, retry_max): (f64, f64),
+    (retry_initial, retry_max, confirm_wait): (f64, f64, f64),
     data_dir: PathBuf,
     server: &ServerArgs,
     out: &Output,
 ) -> curbside_core::Result<()> {
     let curbside = crate::output::open(data_dir)?;
-    let secs = |s: f64| Duration::try_from_secs_f64(s.max(0.0)).unwrap_or_default();
+    // The parsers checked each: finite, in range.
+    let secs = Duration::from_secs_f64;
     curbside.set_retry_policy(RetryPolicy {
         initial: secs(retry_initial),
-        max: secs(retry_max),
+        max: secs(retry_max.max(retry_initial)),
         ..RetryPolicy::default()
+    });
+    curbside.set_timing(Timing {
+        confirm_wait: secs(confirm_wait),
+        ..Timing::default()
     });
     if let Ok(config) = server.config() {
         curbside.set_server(&config.endpoint.clone(), config)?;
     }
-    let deadline =
-        Instant::now() + Duration::try_from_secs_f64(deadline.max(0.0)).unwrap_or_default();
+    let deadline = Instant::now() + secs(deadline);
     let summary = runtime()?.block_on(async { curbside.sync_until(deadline).await })?;
     out.print(&summary, |s| {
         println!(

@@ -23,7 +23,7 @@ pub(crate) struct PhotoArgs {
     #[arg(long, default_value_t = 2048)]
     max_edge: u32,
     /// JPEG quality tried first.
-    #[arg(long, default_value_t = 80)]
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
     /// Largest output in bytes.
     #[arg(long, default_value_t = 800_000)]
@@ -45,7 +45,7 @@ pub(crate) struct SampleArgs {
     #[arg(long, value_name = "LAT,LONG", allow_hyphen_values = true)]
     gps: Option<String>,
     /// EXIF orientation, 1 to 8.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
     orientation: u16,
 }
 

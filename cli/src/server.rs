@@ -41,6 +41,10 @@ pub(crate) struct ServerArgs {
     /// Attribute code in which the server keeps the app's own report id.
     #[arg(long, global = true, value_name = "CODE")]
     client_reference: Option<String>,
+    /// The longest a POST may take, in seconds (300 by default): until then a POST whose
+    /// answer was lost may still arrive, so it is not searched for as absent before.
+    #[arg(long, global = true, value_name = "SECS", value_parser = crate::numbers::post_timeout)]
+    post_timeout: Option<f64>,
     /// A city profile (JSON), instead of --server and the options above.
     #[arg(long, global = true, value_name = "FILE", conflicts_with = "server")]
     profile: Option<std::path::PathBuf>,
@@ -112,6 +116,9 @@ impl ServerArgs {
             config.quirks.media = curbside_core::open311::MediaUpload::Multipart;
         }
         config.quirks.client_reference_attribute = self.client_reference.clone();
+        if let Some(secs) = self.post_timeout {
+            config.limits.upload_timeout = std::time::Duration::from_secs_f64(secs);
+        }
         Ok(config)
     }
 }
@@ -162,23 +169,24 @@ pub(crate) struct RequestsArgs {
     #[arg(long)]
     page: Option<u32>,
     /// Requests per page.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     page_size: Option<u32>,
     /// Include notes and extended attributes (extensions=true).
     #[arg(long)]
     extensions: bool,
     /// Only requests near a place, LAT,LONG (nearest first; cached for offline use).
-    #[arg(long, value_name = "LAT,LONG", allow_hyphen_values = true)]
+    #[arg(long, value_name = "LAT,LONG", allow_hyphen_values = true, value_parser = crate::numbers::position)]
     pub(crate) near: Option<String>,
     /// Radius around --near, in metres.
-    #[arg(long, default_value_t = 50.0, requires = "near")]
+    #[arg(long, default_value_t = 50.0, requires = "near", allow_negative_numbers = true, value_parser = crate::numbers::radius)]
     pub(crate) radius: f64,
     /// Only requests inside a map's viewport, SOUTH,WEST,NORTH,EAST (cached for offline use).
     #[arg(
         long,
         value_name = "S,W,N,E",
         allow_hyphen_values = true,
-        conflicts_with = "near"
+        conflicts_with = "near",
+        value_parser = crate::numbers::bbox
     )]
     pub(crate) bbox: Option<String>,
     /// Print the requests as a GeoJSON FeatureCollection.

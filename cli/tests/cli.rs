@@ -92,9 +92,9 @@ fn errors_are_typed_and_name_the_field() {
     let d = dir.path();
     let error = error_json(d, &["draft", "create", "--lat", "200", "--lon", "0"]);
     assert_eq!(error["kind"], "invalid_input");
-    assert_eq!(error["field"], "location.latitude");
+    assert_eq!(error["field"], "lat");
     let error = error_json(d, &["draft", "create", "--lat", "NaN", "--lon", "0"]);
-    assert_eq!(error["field"], "location.latitude");
+    assert_eq!(error["field"], "lat");
     assert_eq!(error_json(d, &["draft", "show", "42"])["field"], "id");
     assert_eq!(
         ok_json(d, &["draft", "list"]),
@@ -272,5 +272,51 @@ fn a_damaged_database_is_said_not_hidden() {
     assert!(
         Path::new(aside).exists(),
         "the damaged file is kept: {aside}"
+    );
+}
+
+#[test]
+fn absurd_numbers_are_argument_errors_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases: &[&[&str]] = &[
+        &["sync", "--deadline", "1e19"],
+        &["sync", "--deadline", "inf"],
+        &["sync", "--deadline", "NaN"],
+        &["sync", "--deadline", "0"],
+        &["sync", "--deadline", "-5"],
+        &["sync", "--retry-initial", "0"],
+        &["sync", "--retry-initial", "inf"],
+        &["sync", "--retry-initial", "NaN"],
+        &["sync", "--retry-max", "1e300"],
+        &["draft", "create", "--lat", "NaN", "--lon", "0"],
+        &["draft", "create", "--lat", "91", "--lon", "0"],
+        &["draft", "create", "--lat", "1", "--lon", "inf"],
+        &["draft", "create", "--lat", "1", "--lon", "1", "--accuracy", "-3"],
+        &["report", "--service", "pothole", "--lat", "1e400", "--long", "0"],
+        &["requests", "--near", "NaN,1"],
+        &["requests", "--near", "10,200"],
+        &["requests", "--near", "1,1", "--radius", "inf"],
+        &["requests", "--bbox", "1,2,NaN,4"],
+        &["requests", "--bbox", "50,0,40,1"],
+        &["requests", "--page-size", "0"],
+        &["photo", "in.jpg", "--quality", "0"],
+        &["sample-photo", "out.jpg", "--orientation", "9"],
+    ];
+    for args in cases {
+        let out = curbside(d, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        let error: Value = serde_json::from_slice(&out.stderr).expect("stderr is JSON");
+        assert_eq!(error["error"]["kind"], "invalid_input", "{args:?}");
+        let named = args.iter().any(|a| {
+            a.strip_prefix("--")
+                .is_some_and(|name| Some(name.replace('-', "_").as_str()) == error["error"]["field"].as_str())
+        });
+        assert!(named, "{args:?}: the field is named: {error}");
+        assert!(out.stdout.is_empty(), "{args:?}: nothing ran");
+    }
+    assert!(
+        !d.join("curbside.sqlite3").exists(),
+        "no command opened the database"
     );
 }

@@ -94,6 +94,12 @@ impl Curbside {
             .await
     }
 
+    /// Gives a draft its service's form from the cached catalog alone (no network call):
+    /// false when the catalog does not hold it.
+    pub fn offline_form(&self, draft_id: &DraftId, profile_id: &str, service_code: &str) -> Result<bool> {
+        self.cities.offline_form(draft_id, profile_id, service_code)
+    }
+
     /// Everything that must change before the draft can be submitted (empty when ready).
     pub fn validate_draft(&self, draft_id: &DraftId) -> Result<Vec<FieldError>> {
         self.cities.validate_draft(draft_id)

@@ -92,6 +92,43 @@ impl Cities {
         Ok((draft, definition))
     }
 
+    /// Gives a draft its service's form from the cached catalog alone, however old, with no
+    /// network call (saving a report never waits for one): false when the catalog holds no
+    /// answer for it (its answers are then checked by the city).
+    pub fn offline_form(&self, draft_id: &DraftId, profile_id: &str, service_code: &str) -> Result<bool> {
+        self.store.write(|tx| {
+            let cached = |key: &str| -> Result<Option<String>> {
+                Ok(catalog::get(tx, profile_id, key)?.map(|(body, _)| body))
+            };
+            let services: Vec<Service> = match cached("services")? {
+                Some(body) => serde_json::from_str(&body)
+                    .map_err(|_| Error::CorruptData("catalog".into()))?,
+                None => return Ok(false),
+            };
+            let Some(service) = services.iter().find(|s| s.code == service_code) else {
+                return Ok(false);
+            };
+            let definition = match service.metadata {
+                false => ServiceDefinition {
+                    service_code: service_code.into(),
+                    attributes: vec![],
+                },
+                true => match cached(&format!("definition:{service_code}"))? {
+                    Some(body) => serde_json::from_str(&body)
+                        .map_err(|_| Error::CorruptData("catalog".into()))?,
+                    None => return Ok(false),
+                },
+            };
+            let mut draft = drafts::get(tx, draft_id)?.ok_or(Error::DraftNotFound)?;
+            draft.fields.service_code = Some(service_code.into());
+            draft.fields.profile_id = Some(profile_id.into());
+            draft.fields.definition = Some(definition);
+            draft.updated_at = curbside_types::to_millis(Utc::now());
+            drafts::update(tx, &draft)?;
+            Ok(true)
+        })
+    }
+
     /// The catalog's changeset as the discovery document at `url` says now; `None` without a
     /// discovery URL, a changeset, or an answer.
     async fn current_changeset(url: Option<&str>) -> Option<String> {
