@@ -232,3 +232,129 @@ fn damage_met_in_use_is_marked_at_once_and_repaired_at_the_next_open() {
     drop(curbside);
     repaired_at_the_next_open(dir.path());
 }
+
+/// A data directory with `n` reports queued while offline, closed (its WAL folded in).
+fn queued(dir: &Path, n: usize) {
+    let curbside = Curbside::open(dir).unwrap();
+    curbside
+        .set_server(
+            SERVER,
+            ServerConfig::new("https://311.city.example/open311/v2/"),
+        )
+        .unwrap();
+    curbside.set_network_available(false);
+    for i in 0..n {
+        submit(&curbside, pothole(&format!("queued {i}")));
+    }
+}
+
+/// Changes one byte in the cell content of the root page of `index`.
+fn flip_a_byte_of(db: &Path, index: &str) {
+    let root: u32 = rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT rootpage FROM sqlite_schema WHERE name = ?1",
+            [index],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut bytes = std::fs::read(db).unwrap();
+    let page = (root as usize - 1) * 4096;
+    // The page's cells start where its header says; the byte flipped is the middle one.
+    let start = u16::from_be_bytes([bytes[page + 5], bytes[page + 6]]) as usize;
+    let at = page + (start + 4096) / 2;
+    bytes[at] ^= 0x01;
+    std::fs::write(db, bytes).unwrap();
+}
+
+#[tokio::test]
+async fn one_changed_byte_in_any_outbox_index_gives_every_queued_report_back() {
+    let n = 40;
+    for index in [
+        "reports_due",
+        "reports_by_server",
+        "reports_by_created",
+        "report_history_by_report",
+        "sqlite_autoindex_reports_1",
+    ] {
+        let sandbox = curbside_sandbox::Sandbox::start(Default::default(), 0)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        queued(dir.path(), n);
+        let db = dir.path().join("curbside.sqlite3");
+        flip_a_byte_of(&db, index);
+        let curbside = Curbside::open(dir.path()).unwrap();
+        curbside.set_server(SERVER, server(&sandbox)).unwrap();
+        curbside.set_retry_policy(fast());
+        curbside.set_timing(quick());
+        assert_eq!(curbside.reports().unwrap().len(), n, "{index}: listed");
+        drain(&curbside).await;
+        for i in 0..n {
+            assert_eq!(
+                on_server(&sandbox, &format!("queued {i}")),
+                1,
+                "{index}: queued {i} sent once"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_file_cut_mid_page_is_damage_and_every_call_works_after() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    let db = dir.path().join("curbside.sqlite3");
+    let len = std::fs::metadata(&db).unwrap().len();
+    std::fs::File::options()
+        .write(true)
+        .open(&db)
+        .unwrap()
+        .set_len(len - 1234)
+        .unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let recovery = curbside.database_recovery().expect("said, not hidden").clone();
+    let reports = curbside.reports().expect("every call works");
+    curbside.list_drafts().expect("every call works");
+    println!(
+        "cut 1,234 bytes short: {} of {REPORTS} reports and {} of {DRAFTS} drafts back, {} unreadable",
+        reports.len(),
+        recovery.salvage.drafts,
+        recovery.salvage.unreadable
+    );
+    assert!(
+        reports.len() >= REPORTS - 2,
+        "only the last page's rows can be lost: {}",
+        reports.len()
+    );
+}
+
+#[test]
+fn a_header_overwritten_whole_is_rebuilt_and_everything_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    let db = dir.path().join("curbside.sqlite3");
+    let mut bytes = std::fs::read(&db).unwrap();
+    for (i, b) in bytes[..100].iter_mut().enumerate() {
+        *b = (i as u8).wrapping_mul(37) ^ 0x5A;
+    }
+    std::fs::write(&db, bytes).unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    assert!(curbside.database_recovery().is_some(), "said, not hidden");
+    assert_eq!(curbside.reports().unwrap().len(), REPORTS);
+    assert_eq!(curbside.list_drafts().unwrap().len(), DRAFTS);
+}
+
+#[test]
+fn an_emptied_file_beside_its_marker_is_never_silently_new() {
+    let dir = tempfile::tempdir().unwrap();
+    filled(dir.path());
+    let db = dir.path().join("curbside.sqlite3");
+    std::fs::write(&db, b"").unwrap(); // just now: not a minute old
+    std::fs::write(dir.path().join("curbside.sqlite3.damaged"), b"").unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    assert!(
+        curbside.database_recovery().is_some(),
+        "the user is told the reports are gone"
+    );
+}

@@ -172,3 +172,38 @@ fn a_full_disk_is_said_as_such_and_loses_nothing() {
         .create_draft(pothole("after space came back"))
         .unwrap();
 }
+
+#[test]
+fn with_no_byte_free_the_outbox_still_lists_and_writes_say_disk_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(dir.path()) else {
+        return;
+    };
+    let data = dir.path().join("curbside");
+    {
+        let curbside = Curbside::open(&data).unwrap();
+        curbside.set_network_available(false);
+        curbside
+            .set_server(
+                SERVER,
+                curbside_core::open311::ServerConfig::new("https://311.city.example/open311/v2/"),
+            )
+            .unwrap();
+        for i in 0..3 {
+            submit(&curbside, pothole(&format!("listed on a full disk {i}")));
+        }
+    }
+    let filler = disk.fill();
+    let curbside = Curbside::open(&data).expect("a full disk still opens, for reading");
+    assert_eq!(curbside.reports().unwrap().len(), 3, "still listed");
+    let error = curbside
+        .create_draft(pothole("no room"))
+        .expect_err("nothing can be written");
+    assert!(error.is_disk_full(), "said as such: {error}");
+    drop(curbside);
+    // A new data directory on the full disk: disk_full, not a generic storage error.
+    let error = Curbside::open(dir.path().join("new")).err().expect("refused");
+    assert!(error.is_disk_full(), "{error}");
+    std::fs::remove_file(filler).unwrap();
+    assert_eq!(Curbside::open(&data).unwrap().reports().unwrap().len(), 3);
+}

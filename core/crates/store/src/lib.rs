@@ -79,34 +79,74 @@ impl Store {
         Ok(value)
     }
 
-    /// SQLite often reports a full disk as a plain I/O error (WAL appends): when the disk
-    /// has no room left, say so, so the user knows what to do.
+    /// SQLite often reports a full disk as a plain I/O error (WAL appends), and a database
+    /// opened read-only on a full disk as read-only: when the disk has no room left, say
+    /// so, so the user knows what to do.
     fn classify(&self, error: curbside_types::Error) -> curbside_types::Error {
         let error = self.notice_damage(error);
-        let io = matches!(&error, curbside_types::Error::Database(rusqlite::Error::SqliteFailure(e, _))
-            if matches!(e.code, rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::DiskFull));
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        if io && free_bytes(dir).is_some_and(|free| free < 1024 * 1024) {
-            return curbside_types::Error::DiskFull;
-        }
-        if error.is_disk_full() {
+        if is_full(&self.path, &error) {
             return curbside_types::Error::DiskFull;
         }
         error
     }
 
-    /// Whether SQLite finds the file sound (`PRAGMA quick_check`): damage in the middle of
-    /// the file is found here, at open, rather than by every command that touches it.
-    /// False only for damage: a check that cannot run now (the database busy with other
-    /// processes) is no reason to move a file aside, and the next open checks again.
+    /// Opens the database at `path` for reading only (a full disk: nothing can be written,
+    /// and what is there can still be listed). Every write fails as `DiskFull`.
+    fn open_read_only(path: &Path) -> Result<Self> {
+        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+        // With no log to fold in, the file is read as it is: no shared-memory file is made
+        // (there is no room for one). With a log, SQLite reads it beside the file.
+        let wal = std::fs::metadata(format!("{}-wal", path.display())).is_ok_and(|m| m.len() > 0);
+        let mut uri = String::from("file:");
+        for c in path.display().to_string().chars() {
+            match c {
+                '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+                c => uri.push(c),
+            }
+        }
+        if !wal {
+            uri.push_str("?immutable=1");
+        }
+        let conn = Connection::open_with_flags(uri, flags)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version != schema::VERSION {
+            // An older file needs its upgrade written first: not on a full disk.
+            return Err(curbside_types::Error::DiskFull);
+        }
+        Ok(Store {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Whether the file is sound, repairing what can be repaired in place: SQLite's
+    /// structure (`PRAGMA quick_check`), then the outbox's tables against their indexes
+    /// (`PRAGMA integrity_check` of each: `quick_check` does not compare an index with its
+    /// table, and one changed byte in `reports_due` hides every queued report), then what
+    /// the outbox's rows must hold. An index that disagrees with its table is rebuilt
+    /// (`REINDEX`). False only for damage: a check that cannot run now (the database busy
+    /// with other processes) is no reason to move a file aside, and the next open checks
+    /// again.
     pub fn is_sound(&self) -> bool {
-        match self
-            .lock()
-            .query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0))
-        {
-            Ok(verdict) => verdict == "ok",
+        let conn = self.lock();
+        match check(&conn) {
+            Ok(Verdict::Sound) => true,
+            Ok(Verdict::Indexes(indexes)) => {
+                tracing::warn!(target: "curbside::store", ?indexes, "an index disagrees with its table: rebuilt");
+                let rebuilt = indexes
+                    .iter()
+                    .try_for_each(|index| conn.execute_batch(&format!("REINDEX \"{index}\"")));
+                rebuilt.is_ok() && matches!(check(&conn), Ok(Verdict::Sound))
+            }
+            Ok(Verdict::Damaged(why)) => {
+                tracing::warn!(target: "curbside::store", %why, "the database is damaged");
+                false
+            }
             Err(e) => {
-                let e = curbside_types::Error::from(e);
                 if !is_corruption(&e) {
                     tracing::debug!(target: "curbside::store", error = %e, "integrity check skipped");
                 }
@@ -137,7 +177,7 @@ impl Store {
     /// Damage met while in use (a page SQLite finds corrupt) is marked for the next open,
     /// which deals with it; the error goes on to the caller.
     fn notice_damage(&self, error: curbside_types::Error) -> curbside_types::Error {
-        if is_corruption(&error) {
+        if is_corruption(&error) || matches!(error, curbside_types::Error::CorruptData(_)) {
             mark_damaged(&self.path);
         }
         error
@@ -150,6 +190,86 @@ impl Store {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// The outbox's tables, checked against their indexes at every check.
+const CHECKED_TABLES: &[&str] = &["reports", "report_history", "servers", "lease", "drafts"];
+
+/// What a check found.
+enum Verdict {
+    /// Nothing wrong.
+    Sound,
+    /// Only these indexes disagree with their tables: rebuilt, nothing is lost.
+    Indexes(Vec<String>),
+    /// Damage that only a salvage can deal with; why.
+    Damaged(String),
+}
+
+/// Checks the database on `conn` (the rules are on [`Store::is_sound`]).
+fn check(conn: &Connection) -> Result<Verdict> {
+    let verdict: String = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get(0))?;
+    if verdict != "ok" {
+        return Ok(Verdict::Damaged(verdict));
+    }
+    let mut indexes = Vec::new();
+    for table in CHECKED_TABLES {
+        let mut stmt = conn.prepare(&format!("PRAGMA integrity_check(\"{table}\")"))?;
+        let lines = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        for line in lines {
+            let line = line?;
+            if line == "ok" {
+                continue;
+            }
+            // "row 3 missing from index reports_due", "wrong # of entries in index ...",
+            // "non-unique entry in index ...": the table is whole, the index is not.
+            match line.split(" index ").nth(1).filter(|_| line.contains(" index ")) {
+                Some(index) => {
+                    let index = index.trim().to_string();
+                    if !indexes.contains(&index) {
+                        indexes.push(index);
+                    }
+                }
+                None => return Ok(Verdict::Damaged(line)),
+            }
+        }
+    }
+    if !indexes.is_empty() {
+        return Ok(Verdict::Indexes(indexes));
+    }
+    // Rows SQLite reads whole but the outbox cannot: damage inside a row.
+    let unreadable: i64 = conn.query_row(
+        "SELECT count(*) FROM reports WHERE phase NOT IN
+           ('queued', 'in_flight', 'checking', 'waiting_for_id', 'waiting_for_network', 'sent',
+            'needs_user', 'cancelled')
+           OR NOT json_valid(payload) OR NOT json_valid(fields)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(match unreadable {
+        0 => Verdict::Sound,
+        n => Verdict::Damaged(format!("{n} reports cannot be read")),
+    })
+}
+
+/// True when the file is shorter than its own header says (cut short: a copy or a disk
+/// that lost its tail). The header's size counts only when SQLite marks it valid.
+fn cut_short(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 100];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
+    let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
+        return false;
+    };
+    if read.is_err() || &head[..16] != b"SQLite format 3\0" || head[24..28] != head[92..96] {
+        return false;
+    }
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65_536,
+        n if n >= 512 && n.is_power_of_two() => u64::from(n),
+        _ => return false,
+    };
+    let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
+    len < pages * page_size || len % page_size != 0
 }
 
 /// Databases up to this size are checked for damage (`PRAGMA quick_check`, about half a
@@ -167,26 +287,40 @@ pub fn open_recovering(
     let metadata = std::fs::metadata(path).ok();
     // An existing file of zero bytes, untouched for a minute, held something once: damaged,
     // not new. (A file another process is creating right now is zero bytes for a moment.)
+    // An existing file of zero bytes held something once: damaged, not new, when it is
+    // untouched for a minute, marked damaged, or beside a write-ahead log with content. (A
+    // file another process is creating right now is zero bytes for a moment.)
+    let marker = damage_marker(path);
+    let wal = std::fs::metadata(format!("{}-wal", path.display())).is_ok_and(|m| m.len() > 0);
     let emptied = metadata.as_ref().is_some_and(|m| {
         m.len() == 0
-            && m.modified()
-                .ok()
-                .and_then(|t| t.elapsed().ok())
-                .is_some_and(|age| age > Duration::from_secs(60))
+            && (marker.exists()
+                || wal
+                || m.modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > Duration::from_secs(60)))
     });
-    let marker = damage_marker(path);
-    let check_now = marker.exists() || metadata.is_none_or(|m| m.len() <= CHECK_AT_OPEN_BYTES);
+    let damaged = emptied || cut_short(path);
+    let check_now =
+        marker.exists() || metadata.as_ref().is_none_or(|m| m.len() <= CHECK_AT_OPEN_BYTES);
     match Store::open(path) {
-        Ok(store) if !emptied && !check_now => {
+        Ok(store) if !damaged && !check_now => {
             check_in_background(path.to_path_buf());
             return Ok((store, None));
         }
-        Ok(store) if !emptied && store.is_sound() => {
+        Ok(store) if !damaged && store.is_sound() => {
             let _ = std::fs::remove_file(&marker);
             return Ok((store, None));
         }
         Ok(_) => {}
         Err(e) if is_corruption(&e) => {}
+        // A full disk: what is there can still be read.
+        Err(e) if metadata.is_some() && is_full(path, &e) => {
+            tracing::warn!(target: "curbside::store", "the disk is full: the database is opened for reading only");
+            return Ok((Store::open_read_only(path)?, None));
+        }
+        Err(e) if is_full(path, &e) => return Err(curbside_types::Error::DiskFull),
         Err(e) => return Err(e),
     }
     let aside = move_aside(path)?;
@@ -224,10 +358,10 @@ fn check_in_background(path: std::path::PathBuf) {
             return;
         };
         let _ = conn.busy_timeout(BUSY_TIMEOUT);
-        let verdict = conn.query_row("PRAGMA quick_check(1)", [], |r| r.get::<_, String>(0));
-        let damaged = match verdict {
-            Ok(verdict) => verdict != "ok",
-            Err(e) => is_corruption(&e.into()),
+        // An index to rebuild needs a writer: the next open does it.
+        let damaged = match check(&conn) {
+            Ok(verdict) => !matches!(verdict, Verdict::Sound),
+            Err(e) => is_corruption(&e),
         };
         if damaged {
             mark_damaged(&path);
@@ -261,6 +395,15 @@ fn make_private(path: &Path) {
     }
     #[cfg(not(unix))]
     let _ = path;
+}
+
+/// Whether `error`, met on the database at `path`, is a full disk.
+fn is_full(path: &Path, error: &curbside_types::Error) -> bool {
+    let io = matches!(error, curbside_types::Error::Database(rusqlite::Error::SqliteFailure(e, _))
+        if matches!(e.code, rusqlite::ErrorCode::SystemIoFailure | rusqlite::ErrorCode::DiskFull
+            | rusqlite::ErrorCode::ReadOnly | rusqlite::ErrorCode::CannotOpen));
+    let dir = path.parent().unwrap_or(Path::new("."));
+    error.is_disk_full() || io && free_bytes(dir).is_some_and(|free| free < 1024 * 1024)
 }
 
 /// Bytes free for this user on the filesystem holding `dir`.

@@ -96,9 +96,10 @@ fn copy_with_sides(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Repairs what keeps SQLite from reading the rest: an overwritten magic string, and a file
-/// cut short (extended with empty pages to the size its header states, so the schema loads
-/// and only the rows on the missing pages are lost).
+/// Repairs what keeps SQLite from reading the rest: an overwritten magic string, a header
+/// overwritten whole (every page size SQLite allows is tried, each with a sane header,
+/// until the table list reads), and a file cut short (extended with empty pages to the size
+/// its header states, so the schema loads and only the rows on the missing pages are lost).
 fn repair_header(path: &Path) -> std::io::Result<()> {
     use std::io::{Read, Seek, SeekFrom, Write};
     let mut file = std::fs::OpenOptions::new()
@@ -116,13 +117,62 @@ fn repair_header(path: &Path) -> std::io::Result<()> {
     let page_size = match u16::from_be_bytes([head[16], head[17]]) {
         1 => 65_536,
         n if n >= 512 && n.is_power_of_two() => u64::from(n),
-        _ => return Ok(()),
+        _ => {
+            drop(file);
+            return guess_page_size(path);
+        }
     };
     let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
     let stated = pages.saturating_mul(page_size);
     // At most 1 GiB: a header that lies must not fill the disk.
     if stated > file.metadata()?.len() && stated <= 1 << 30 {
         file.set_len(stated)?;
+    }
+    Ok(())
+}
+
+/// A header overwritten whole: writes a sane one for each page size SQLite allows (the
+/// likeliest first) until the table list can be read with it.
+fn guess_page_size(path: &Path) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom, Write};
+    let len = std::fs::metadata(path)?.len();
+    let wal = Path::new(&format!("{}-wal", path.display())).exists();
+    let mut sizes: Vec<u32> = (9..=16).map(|p| 1u32 << p).collect();
+    sizes.sort_by_key(|&size| (size != 4096, len % u64::from(size) != 0));
+    for size in sizes {
+        let mut head = [0u8; 100];
+        head[..16].copy_from_slice(MAGIC);
+        let field = if size == 65_536 { 1 } else { size as u16 };
+        head[16..18].copy_from_slice(&field.to_be_bytes());
+        // File format versions: 2 (WAL) when a log is beside it, so it is read too.
+        let version = if wal { 2 } else { 1 };
+        head[18] = version;
+        head[19] = version;
+        head[21] = 64; // payload fractions, fixed by the file format
+        head[22] = 32;
+        head[23] = 32;
+        head[24..28].copy_from_slice(&1u32.to_be_bytes()); // change counter
+        let pages = (len / u64::from(size)).max(1) as u32;
+        head[28..32].copy_from_slice(&pages.to_be_bytes());
+        head[40..44].copy_from_slice(&1u32.to_be_bytes()); // schema cookie
+        head[44..48].copy_from_slice(&4u32.to_be_bytes()); // schema format
+        head[56..60].copy_from_slice(&1u32.to_be_bytes()); // UTF-8
+        head[92..96].copy_from_slice(&1u32.to_be_bytes()); // the size above is valid
+        head[96..100].copy_from_slice(&3_045_000u32.to_be_bytes());
+        let mut file = std::fs::OpenOptions::new().write(true).open(path)?;
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&head)?;
+        drop(file);
+        let readable = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'reports'", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .is_ok_and(|n| n == 1);
+        if readable {
+            return Ok(());
+        }
     }
     Ok(())
 }
@@ -199,7 +249,16 @@ fn readable_rows(source: &Connection, table: &str, columns: &str) -> (Vec<Vec<Va
         Ok(last) => (last.unwrap_or(0).min(MAX_ROWID), false),
         Err(_) => (BLIND_ROWS, true),
     };
-    let Ok(mut select) = source.prepare(&format!("SELECT {columns} FROM {table} WHERE rowid = ?1"))
+    // A report the outbox cannot read (a damaged page SQLite reads as zeros) is not
+    // brought back to fail every call: it counts as unreadable.
+    let whole = match table {
+        "reports" => " AND phase IN ('queued', 'in_flight', 'checking', 'waiting_for_id',
+            'waiting_for_network', 'sent', 'needs_user', 'cancelled')
+            AND json_valid(payload) AND json_valid(fields)",
+        _ => "",
+    };
+    let Ok(mut select) =
+        source.prepare(&format!("SELECT {columns} FROM {table} WHERE rowid = ?1{whole}"))
     else {
         return (Vec::new(), 1);
     };
