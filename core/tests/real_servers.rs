@@ -389,10 +389,13 @@ async fn a_server_that_ignores_filters_and_caps_its_list() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_matrix_on_a_stubborn_server_every_report_exactly_once() {
+    // A clock 15 minutes behind and a list that lags its commits by a second, besides.
     let modes = [
         Mode::NoPositions,
         Mode::StrictParams,
         Mode::ContentLengthOnly,
+        Mode::ClockSkew { secs: -900 },
+        Mode::SearchLag { millis: 1000 },
     ];
     let sandbox = sandbox(&modes).await;
     let dir = tempfile::tempdir().unwrap();

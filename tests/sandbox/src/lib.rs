@@ -11,7 +11,9 @@
 //!
 //! Modes (`modes.rs`) make it as stubborn as real servers: Content-Length only, lists
 //! without positions, strict parameters, filters ignored with a row cap, status ids, 400 for
-//! a bad key, 500 debug pages, a neighbour's identical report, errors without the wrapper.
+//! a bad key, 500 debug pages, a neighbour's identical report, errors without the wrapper, a
+//! slow server, a clock off, local times labelled `Z`, a lagging search index, date filters
+//! applied backwards, answers without an id, refusals that echo the request body.
 //! On per run (`SandboxConfig::modes`, `POST /_sandbox/modes` with `mode=M&on=true|false`
 //! or `mode=clear`) or per request (`/mode/M1,M2/open311/v2/`).
 
