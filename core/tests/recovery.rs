@@ -327,6 +327,10 @@ fn a_file_cut_mid_page_is_damage_and_every_call_works_after() {
         "only the last page's rows can be lost: {}",
         reports.len()
     );
+    assert!(
+        reports.len() as u32 + recovery.salvage.unreadable >= REPORTS as u32,
+        "every report is back or counted as unreadable (told): {recovery:?}"
+    );
 }
 
 #[test]

@@ -80,7 +80,7 @@ pub fn submit(curbside: &Curbside, fields: DraftFields) -> Report {
 }
 
 pub async fn drain(curbside: &Curbside) {
-    let until = Instant::now() + Duration::from_secs(120);
+    let until = Instant::now() + Duration::from_secs(600);
     while Instant::now() < until {
         curbside
             .run_pending(Instant::now() + Duration::from_secs(30))

@@ -624,8 +624,19 @@ impl Outbox {
             ))
         })?;
         let mut learnt = before.clone();
-        let search =
-            find_on_server(client, &row.payload, &row.id, started, &others, &mut learnt).await;
+        // The search that can conclude "not found": the second, past the POST's deadline.
+        let confirming = row.progress.not_found > 0
+            && now_ms() >= row.progress.post_deadline.unwrap_or(0);
+        let search = find_on_server(
+            client,
+            &row.payload,
+            &row.id,
+            started,
+            &others,
+            &mut learnt,
+            confirming,
+        )
+        .await;
         let event = match search {
             Ok(Search::Found(found)) => {
                 let found = *found;

@@ -10,7 +10,8 @@
 //!    offset's uncertainty, up to [`RECONCILE_PAGES`] pages. An answer whose `Date` shows a
 //!    clock further off than the window allows is asked again with the measured offset.
 //! 3. **Undated search.** Then the service's list without dates (the same pages): it confirms
-//!    an empty dated window, and it is the only search on a server whose dates were found
+//!    an empty dated window in the search that can conclude "not found" (the second, past
+//!    the POST's deadline), and it is the only search on a server whose dates were found
 //!    unreliable. When it finds what the dated search did not, or a dated answer lists rows
 //!    outside its own window while obeying every other filter, the server's dates are learnt
 //!    unreliable (remembered with the time) and later searches go without them.
@@ -85,7 +86,9 @@ enum Pass {
 }
 
 /// Searches `GET requests` for the report, by the rules in the module doc. `learnt` is what
-/// is known of the server; what this search learns is written back into it.
+/// is known of the server; what this search learns is written back into it. Only a
+/// `confirming` search (the one that can conclude "not found") reads the undated list after
+/// an empty dated window: an earlier one's "nothing" is only the first half anyway.
 pub async fn find_on_server(
     client: &Open311Client,
     payload: &NewRequest,
@@ -93,6 +96,7 @@ pub async fn find_on_server(
     started_ms: i64,
     others: &HashSet<String>,
     learnt: &mut Learnt,
+    confirming: bool,
 ) -> Result<Search, Open311Error> {
     let started = DateTime::<Utc>::from_timestamp_millis(started_ms).unwrap_or_else(Utc::now);
     let undated = RequestQuery {
@@ -160,6 +164,9 @@ pub async fn find_on_server(
             }
             break;
         }
+    }
+    if dated_clean && !confirming {
+        return Ok(Search::NotFound);
     }
     match search.pass(undated).await?.0 {
         Pass::Proof(found) => {

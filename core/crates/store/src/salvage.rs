@@ -282,5 +282,12 @@ fn readable_rows(source: &Connection, table: &str, columns: &str) -> (Vec<Vec<Va
             break;
         }
     }
-    (rows, unreadable + u32::from(blind))
+    // Rows an index still counts but no page holds any more (a file cut short): unreadable
+    // too, so that the user is told of every report, not only of those that came back.
+    let counted = source
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
+    let read = rows.len() as u32;
+    let seen = read + unreadable + u32::from(blind);
+    (rows, seen.max(counted) - read)
 }
