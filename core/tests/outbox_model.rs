@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use curbside_core::open311::{ApiKey, AttributeAnswer, ServerConfig};
-use curbside_core::outbox::{ReportId, ReportState, RetryPolicy};
+use curbside_core::outbox::{ReportId, ReportState, RetryPolicy, Timing};
 use curbside_core::{Curbside, DraftFields, Location, LocationSource};
 use curbside_sandbox::{Fault, Sandbox, SandboxConfig, Scope};
 use proptest::prelude::*;
@@ -55,7 +55,13 @@ fn open(dir: &std::path::Path, sandbox: &Sandbox) -> Curbside {
     let mut config = ServerConfig::new(sandbox.endpoint());
     config.api_key = Some(ApiKey::new("sandbox-key"));
     config.limits.read_timeout = Duration::from_millis(200);
+    // A POST's deadline: "not found" is concluded only after it.
+    config.limits.upload_timeout = Duration::from_millis(800);
     curbside.set_server("city", config).unwrap();
+    curbside.set_timing(Timing {
+        lease: Duration::from_secs(5),
+        confirm_wait: Duration::from_millis(100),
+    });
     curbside.set_retry_policy(RetryPolicy {
         initial: Duration::from_millis(5),
         max: Duration::from_millis(20),
@@ -153,7 +159,8 @@ async fn scenario(ops: Vec<Op>) {
     sandbox.faults().clear();
     sandbox.set_reachable(true).await.unwrap();
     curbside.set_network_available(true);
-    for _ in 0..100 {
+    let until = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < until {
         curbside
             .run_pending(Instant::now() + Duration::from_secs(30))
             .await

@@ -28,6 +28,9 @@ pub enum Fault {
     ResetMidBody,
     /// Answer 200 with a Wi-Fi login page, without handling the request.
     CaptivePortal,
+    /// Answer 200 `[{}]` without handling the request (a broken backend behind a working
+    /// front end).
+    EmptyAnswer,
     /// Handle the request, then send the answer at this many bytes per second.
     Trickle {
         /// Throughput of the answer.
@@ -37,7 +40,7 @@ pub enum Fault {
 
 impl Fault {
     /// Parses `commit_then_drop`, `commit_then_504` (any 5xx),  `5xx` / `503`, `429` / `429:SECS`, `stall:MILLIS`, `hold:MILLIS`, `reset`,
-    /// `captive_portal`, `trickle:BYTES_PER_SEC`.
+    /// `captive_portal`, `empty_answer`, `trickle:BYTES_PER_SEC`.
     pub fn parse(text: &str) -> Result<Fault, String> {
         let (name, arg) = text
             .split_once(':')
@@ -64,6 +67,7 @@ impl Fault {
             "hold" => Fault::Hold(Duration::from_millis(num(60_000)?)),
             "reset" => Fault::ResetMidBody,
             "captive_portal" => Fault::CaptivePortal,
+            "empty_answer" => Fault::EmptyAnswer,
             "trickle" => Fault::Trickle {
                 bytes_per_sec: num(64)? as usize,
             },

@@ -195,6 +195,13 @@ async fn handle(
                 .push(("retry-after", retry_after_secs.to_string()));
             return Ok(respond(answer));
         }
+        Some(Fault::EmptyAnswer) => {
+            return Ok(respond(Answer::text(
+                StatusCode::OK,
+                "application/json",
+                "[{}]",
+            )));
+        }
         Some(Fault::CaptivePortal) => {
             let page = "<html><head><title>Free City Wi-Fi</title></head><body><form>Accept the terms to continue</form></body></html>";
             return Ok(respond(Answer::text(StatusCode::OK, "text/html", page)));

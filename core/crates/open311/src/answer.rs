@@ -77,7 +77,7 @@ pub(crate) fn answer(
             // A redirect we did not follow: a POST may well have been acted on before it.
             Method::Post => Open311Error::UnknownOutcome {
                 reason: format!("the server answered a redirect (HTTP {status})"),
-                answered: true,
+                answer: Unusable::Page,
             },
             Method::Get => Open311Error::Config {
                 reason: format!(
@@ -125,7 +125,7 @@ pub(crate) fn not_protocol(method: Method, reason: String) -> Open311Error {
         },
         Method::Post => Open311Error::UnknownOutcome {
             reason,
-            answered: true,
+            answer: Unusable::Page,
         },
     }
 }

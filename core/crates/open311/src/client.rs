@@ -118,7 +118,10 @@ impl Open311Client {
         };
         let response = self.transport.post(url, body).await?;
         let doc = answer(&self.transport, Method::Post, response)?;
-        parse::submission(&doc).map_err(|r| not_protocol(Method::Post, r))
+        parse::submission(&doc).map_err(|reason| Open311Error::UnknownOutcome {
+            reason,
+            answer: Unusable::Document,
+        })
     }
 
     /// The id a batch POST's token resolved to, or `None` while the server is still working.

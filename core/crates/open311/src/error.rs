@@ -16,6 +16,19 @@ pub struct ServerMessage {
     pub description: String,
 }
 
+/// What came back to a POST instead of a usable answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unusable {
+    /// Nothing whole: a timeout, a reset, a stalled upload. The POST may still arrive.
+    CutOff,
+    /// A whole answer that is not Open311 (a Wi-Fi login page, a proxy's page, a redirect):
+    /// the network's words, not the city's. Nothing of this POST arrives after it.
+    Page,
+    /// An Open311 document that lists no request (`[]`, `[{}]`): the city's server answered,
+    /// without an id. Nothing of this POST arrives after it.
+    Document,
+}
+
 /// A failed exchange with an Open311 server.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Open311Error {
@@ -75,9 +88,8 @@ pub enum Open311Error {
     UnknownOutcome {
         /// What happened.
         reason: String,
-        /// A whole answer came (a page that is not Open311, a redirect): nothing of this
-        /// POST can arrive after it. False when it was cut off (a timeout, a reset).
-        answered: bool,
+        /// What came back instead of a usable answer.
+        answer: Unusable,
     },
     /// A POST was answered with a server error (5xx, gateways included): the backend may have
     /// stored it before failing, so this is an unknown outcome too, but the server did answer,

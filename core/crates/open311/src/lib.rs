@@ -15,7 +15,7 @@ pub use client::Open311Client;
 pub use config::{
     ApiKey, Limits, MediaUpload, MultiValueStyle, Pagination, PositionFilter, Quirks, ServerConfig,
 };
-pub use error::{Open311Error, ServerMessage};
+pub use error::{Open311Error, ServerMessage, Unusable};
 pub use model::*;
 pub use zone::ServerZone;
 

@@ -11,7 +11,7 @@ use reqwest::header::{HeaderMap, CONTENT_LENGTH};
 use reqwest::{redirect, Body, Client, StatusCode};
 use url::Url;
 
-use super::{config::check_transport_security, ApiKey, Limits, Open311Error, ServerConfig};
+use super::{config::check_transport_security, ApiKey, Limits, Open311Error, ServerConfig, Unusable};
 
 /// A response, read whole within the size cap.
 pub(crate) struct Response {
@@ -143,7 +143,7 @@ impl Transport {
             Ok(result) => result,
             Err(_) => Err(Open311Error::UnknownOutcome {
                 reason: format!("no complete answer within {} s", limit.as_secs()),
-                answered: false,
+                answer: Unusable::CutOff,
             }),
         }
     }
@@ -193,7 +193,7 @@ impl Transport {
             () = watch.stalled(stall) => {
                 return Err(Open311Error::UnknownOutcome {
                     reason: format!("the upload made no progress for {} s", stall.as_secs()),
-                    answered: false,
+                    answer: Unusable::CutOff,
                 })
             }
         };
@@ -249,7 +249,7 @@ impl Transport {
         } else {
             Open311Error::UnknownOutcome {
                 reason,
-                answered: false,
+                answer: Unusable::CutOff,
             }
         }
     }
@@ -323,7 +323,7 @@ fn too_large(method: Method, cap: usize) -> Open311Error {
         },
         Method::Post => Open311Error::UnknownOutcome {
             reason,
-            answered: false,
+            answer: Unusable::CutOff,
         },
     }
 }

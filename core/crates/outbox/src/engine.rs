@@ -16,7 +16,7 @@ use curbside_store::{Connection, Transaction};
 use tokio::sync::{broadcast, Notify};
 
 use curbside_open311::{
-    ApiKey, Open311Client, Open311Error, ServerConfig, Service, ServiceType, Submission,
+    ApiKey, Open311Client, Open311Error, ServerConfig, Service, ServiceType, Submission, Unusable,
 };
 use curbside_store::reports::{self, now_ms, Row};
 use curbside_store::servers::Learnt;
@@ -29,7 +29,7 @@ use curbside_types::{Error, Result};
 
 use crate::machine::{self, Effect, Event, Transition};
 use crate::present::Present;
-use crate::reconcile::{find_on_server, Search};
+use crate::reconcile::{find_on_server, Search, CLOCK_SKEW};
 use crate::Outbox;
 
 /// Name of the lease row that makes one instance the sender.
@@ -56,8 +56,6 @@ impl Default for Timing {
     }
 }
 
-/// The longest search lag believed (a server "lagging" more is not searchable in practice).
-const MAX_SEARCH_LAG: Duration = Duration::from_secs(3600);
 /// Most reports a run takes at once: their attempt marks are one transaction, and their
 /// results go in with the next batch's marks.
 const BATCH: usize = 64;
@@ -559,7 +557,7 @@ impl Outbox {
                 row.last_error = Some(reason.clone());
                 Event::Unanswered {
                     reason,
-                    complete: true,
+                    answer: Unusable::Document,
                 }
             }
             Ok(Submission::Queued {
@@ -579,10 +577,9 @@ impl Outbox {
                 row.last_error = Some(e.to_string());
                 match e {
                     Open311Error::Transient { retry_after, .. } => Event::Busy { retry_after },
-                    Open311Error::UnknownOutcome { reason, answered } => Event::Unanswered {
-                        reason,
-                        complete: answered,
-                    },
+                    Open311Error::UnknownOutcome { reason, answer } => {
+                        Event::Unanswered { reason, answer }
+                    }
                     Open311Error::ServerFailed { status, messages } => {
                         Event::ServerFailed { status, messages }
                     }
@@ -617,13 +614,16 @@ impl Outbox {
             return Ok((row, Event::AnsweredLate { id }, None));
         }
         let started = row.progress.attempt_started_at.unwrap_or(row.created_at);
-        let (others, before) = self.store.read(|c| {
+        let since = started - 2 * CLOCK_SKEW.as_millis() as i64;
+        let (others, recent, before) = self.store.read(|c| {
             Ok((
                 reports::request_ids_except(c, &row.id)?,
+                reports::sent_since(c, &row.server_id, &row.payload.service_code, since)?,
                 servers::learnt(c, &row.server_id)?,
             ))
         })?;
         let mut learnt = before.clone();
+        let searched_at = now_ms();
         // The search that can conclude "not found": the second, past the POST's deadline.
         let confirming = row.progress.not_found > 0
             && now_ms() >= row.progress.post_deadline.unwrap_or(0);
@@ -633,6 +633,7 @@ impl Outbox {
             &row.id,
             started,
             &others,
+            &recent,
             &mut learnt,
             confirming,
         )
@@ -640,11 +641,6 @@ impl Outbox {
         let event = match search {
             Ok(Search::Found(found)) => {
                 let found = *found;
-                if row.progress.not_found > 0 {
-                    // Missed by an earlier search of this stretch: the list lags at most this.
-                    let lag = (now_ms() - started).clamp(0, MAX_SEARCH_LAG.as_millis() as i64);
-                    learnt.search_lag_ms = learnt.search_lag_ms.max(lag);
-                }
                 row.request_id = found.id.clone();
                 row.status = found.status;
                 row.last_error = None;
@@ -657,6 +653,7 @@ impl Outbox {
                 let lag = Duration::from_millis(learnt.search_lag_ms.max(0) as u64);
                 Event::NotFound {
                     confirm_after: self.engine.timing().confirm_wait.max(lag * 2),
+                    searched_at,
                 }
             }
             Ok(Search::Ambiguous(count)) => Event::Ambiguous { count },

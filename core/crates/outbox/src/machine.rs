@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use curbside_open311::ServerMessage;
+use curbside_open311::{ServerMessage, Unusable};
 use curbside_types::phase::{Phase, Progress, Resume};
 use curbside_types::report::{
     Attention, AttentionAction, AttentionKind, HistoryEvent, RetryPolicy, RETRY_AFTER_CAP,
@@ -42,9 +42,9 @@ pub enum Event {
     Unanswered {
         /// What happened.
         reason: String,
-        /// The answer came whole (a portal's page, a 2xx without an id): nothing of this
-        /// POST can arrive after it.
-        complete: bool,
+        /// What came back instead: cut off (the POST may still arrive), a page that is not
+        /// the city's (a portal), or the city's document without an id (counted: bounded).
+        answer: Unusable,
     },
     /// The POST was answered with a server error.
     ServerFailed {
@@ -69,8 +69,11 @@ pub enum Event {
     },
     /// A search found nothing, in answers that obeyed their filters.
     NotFound {
-        /// How long to wait before searching again (longer than the server's search lag).
+        /// How long after the first empty search "not found" may be concluded (longer than
+        /// the server's search lag, as far as it is known now).
         confirm_after: Duration,
+        /// When this search began.
+        searched_at: i64,
     },
     /// An answer with the city's id reached a sender after the report had moved on (the
     /// sender was paused past its lease).
@@ -166,9 +169,9 @@ pub struct NotAllowed {
 
 /// POSTs answered with an application error before the report waits for the user.
 pub const MAX_SERVER_FAILURES: u32 = 3;
-/// POSTs made again after "not found" that were never answered usably, before the user
-/// decides: a server whose answers are never usable (`[{}]`, a notice without an id, a
-/// portal) is not posted to without end.
+/// POSTs made again after "not found" that the city's server answered without an id, before
+/// the user decides: a server whose answers are never usable (`[{}]`, a notice alone for a
+/// realtime service) is not posted to without end.
 pub const MAX_REPOSTS: u32 = 2;
 
 /// The transition function. Pure: the same inputs give the same outputs (no clock, no
@@ -261,11 +264,13 @@ pub fn transition(
             p.next_at = now + ms(policy.token_poll);
             history = Some(HistoryEvent::QueuedByCity);
         }
-        (InFlight, Event::Unanswered { complete, .. }) => {
+        (InFlight, Event::Unanswered { answer, .. }) => {
             check_soon(&mut p, now, policy);
-            p.unanswered += 1;
-            if complete {
-                p.post_deadline = Some(now);
+            if answer != Unusable::CutOff {
+                p.post_deadline = Some(now); // a whole answer: nothing of it arrives later
+            }
+            if answer == Unusable::Document {
+                p.unanswered += 1;
             }
             history = Some(HistoryEvent::NoAnswer);
         }
@@ -303,11 +308,19 @@ pub fn transition(
         }
         // "Not found" is earned twice: a second search, after the server's search lag and
         // once no POST of it can still arrive.
-        (Checking, Event::NotFound { confirm_after })
-            if from.not_found == 0 || now < from.post_deadline.unwrap_or(0) =>
+        (Checking, Event::NotFound {
+            confirm_after,
+            searched_at,
+        }) if from.not_found == 0
+            || now < from.post_deadline.unwrap_or(0)
+            || now < from.searched_at.unwrap_or(searched_at) + ms(confirm_after) =>
         {
+            let first = from.searched_at.unwrap_or(searched_at);
             p.not_found += 1;
-            p.next_at = (now + ms(confirm_after)).max(from.post_deadline.unwrap_or(0));
+            p.searched_at = Some(first);
+            p.next_at = (first + ms(confirm_after))
+                .max(from.post_deadline.unwrap_or(0))
+                .max(now);
             if from.not_found == 0 {
                 history = Some(HistoryEvent::NotFoundYet);
             }
@@ -421,6 +434,7 @@ pub fn transition(
     }
     if p.phase != Checking {
         p.not_found = 0;
+        p.searched_at = None;
     }
     Ok(Transition {
         progress: p,

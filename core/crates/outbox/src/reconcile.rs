@@ -32,7 +32,10 @@
 //!    a guess.
 //! 9. No candidate (`NotFound`) is only the first half of "not found": the state machine
 //!    searches once more, after a wait longer than the server's observed search lag and past
-//!    the attempt's own deadline (so no earlier POST can still arrive), before it posts again;
+//!    the attempt's own deadline (so no earlier POST can still arrive), before it posts again.
+//!    The lag is observed on this device's own reports: a complete list read at `t` that lacks
+//!    one whose id was known at `s < t` shows a lag of at least `t - s`; it is kept per server,
+//!    and a search that learns a longer lag pushes the confirmation further out;
 //!    re-posts are bounded ([`MAX_REPOSTS`](crate::machine::MAX_REPOSTS)), and the city's
 //!    "duplicate" or [`MAX_SERVER_FAILURES`](crate::MAX_SERVER_FAILURES) application errors
 //!    stop the report for the user. Gateway answers (502, 503, 504) say nothing about the
@@ -95,6 +98,7 @@ pub async fn find_on_server(
     report: &ReportId,
     started_ms: i64,
     others: &HashSet<String>,
+    recent: &[(String, i64)],
     learnt: &mut Learnt,
     confirming: bool,
 ) -> Result<Search, Open311Error> {
@@ -114,6 +118,7 @@ pub async fn find_on_server(
             .as_deref()
             .map(|code| (code, report.to_string())),
         others,
+        recent,
     };
     let mut dated_clean = false;
     if learnt.dates_unreliable_since.is_none() {
@@ -125,7 +130,7 @@ pub async fn find_on_server(
                 end: Some(window.1),
                 ..undated.clone()
             };
-            let (pass, measured) = search.pass(query).await?;
+            let (pass, measured) = search.pass(query, learnt).await?;
             let pass = match pass {
                 Pass::Proof(found) => return Ok(Search::Found(found)),
                 other => other,
@@ -168,7 +173,7 @@ pub async fn find_on_server(
     if dated_clean && !confirming {
         return Ok(Search::NotFound);
     }
-    match search.pass(undated).await?.0 {
+    match search.pass(undated, learnt).await?.0 {
         Pass::Proof(found) => {
             if dated_clean {
                 learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis());
@@ -237,16 +242,25 @@ struct Searcher<'a> {
     reference: Option<(&'a str, String)>,
     /// Ids other local reports hold.
     others: &'a HashSet<String>,
+    /// This device's reports of the service sent lately: their ids and when each was known.
+    recent: &'a [(String, i64)],
 }
 
 impl Searcher<'_> {
     /// Walks the pages of `query`; with the pass, the server's clock offset its first answer
-    /// showed (milliseconds), if it sent a `Date`.
-    async fn pass(&self, mut query: RequestQuery) -> Result<(Pass, Option<i64>), Open311Error> {
+    /// showed (milliseconds), if it sent a `Date`. A complete list that lacks one of this
+    /// device's reports sent before it was asked shows that the server's search lags at
+    /// least that long: learnt.
+    async fn pass(
+        &self,
+        mut query: RequestQuery,
+        learnt: &mut Learnt,
+    ) -> Result<(Pass, Option<i64>), Open311Error> {
         let mut seen: HashSet<String> = HashSet::new();
         let mut candidates = Vec::new();
         let mut offset = None;
         let mut dates_contradicted = false;
+        let began = Utc::now().timestamp_millis();
         for _ in 0..RECONCILE_PAGES {
             let asked = Utc::now();
             let page = self.client.requests(&query).await?;
@@ -297,6 +311,7 @@ impl Searcher<'_> {
             match page.next_page {
                 Some(next) => query.page = Some(next),
                 None => {
+                    self.learn_lag(&query, &seen, began, offset, learnt);
                     return Ok((
                         Pass::Done {
                             candidates,
@@ -318,6 +333,38 @@ impl Searcher<'_> {
         ))
     }
 }
+
+impl Searcher<'_> {
+    /// After a complete list read from `began`: this device's reports known sent before then
+    /// (and inside the query's window) that it lacks show the least lag of the server's
+    /// search.
+    fn learn_lag(
+        &self,
+        query: &RequestQuery,
+        seen: &HashSet<String>,
+        began: i64,
+        offset: Option<i64>,
+        learnt: &mut Learnt,
+    ) {
+        let offset = offset.unwrap_or(0);
+        let inside = |sent: i64| {
+            let at = DateTime::<Utc>::from_timestamp_millis(sent + offset);
+            query.start.zip(at).is_none_or(|(start, at)| at >= start)
+        };
+        let lag = self
+            .recent
+            .iter()
+            .filter(|(id, sent)| *sent < began && !seen.contains(id) && inside(*sent))
+            .map(|(_, sent)| began - sent)
+            .max()
+            .unwrap_or(0)
+            .min(MAX_SEARCH_LAG_MS);
+        learnt.search_lag_ms = learnt.search_lag_ms.max(lag);
+    }
+}
+
+/// The longest search lag believed (a server "lagging" more is not searchable in practice).
+const MAX_SEARCH_LAG_MS: i64 = 3_600_000;
 
 /// Whether `remote` can be the report: `None` when something it lists differs; otherwise
 /// whether anything beyond service and time matched (a description, a position, an address).

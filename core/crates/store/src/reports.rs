@@ -94,7 +94,7 @@ fn time(ms: i64) -> DateTime<Utc> {
 const COLUMNS: &str = "id, server_id, payload, fields, phase, resume, said_duplicate, attempts, checks,
     server_failures, server_messages, next_attempt_at, attempt_started_at, token, request_id, service_notice,
     attention, last_error, status, status_notes, status_updated_at, version, created_at, updated_at,
-    not_found, unanswered, post_deadline, late_request_id";
+    not_found, unanswered, post_deadline, late_request_id, searched_at";
 
 /// A report as a list shows it, read from columns only: no JSON is decoded but a waiting
 /// report's reason.
@@ -189,14 +189,14 @@ pub fn insert(conn: &Connection, row: &Row) -> Result<()> {
     let p = &row.progress;
     let (phase, resume) = p.phase.columns();
     conn.execute(
-        &format!("INSERT INTO reports ({COLUMNS}, service_code, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"),
+        &format!("INSERT INTO reports ({COLUMNS}, service_code, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"),
         params![
             row.id.to_string(), row.server_id, json(&row.payload), row.fields.json(), phase, resume,
             p.said_duplicate, p.attempts, p.checks, p.server_failures, json(&p.server_messages), p.next_at,
             p.attempt_started_at, row.token, row.request_id, row.service_notice, p.attention.as_ref().map(json),
             row.last_error, row.status, row.status_notes, row.status_updated_at, row.version, row.created_at,
             row.updated_at, p.not_found, p.unanswered, p.post_deadline, row.late_request_id,
-            row.payload.service_code, row.payload.description.as_deref().unwrap_or_default(),
+            p.searched_at, row.payload.service_code, row.payload.description.as_deref().unwrap_or_default(),
         ],
     )?;
     Ok(())
@@ -217,7 +217,8 @@ pub fn update(conn: &Connection, row: &mut Row) -> Result<bool> {
                  server_failures = ?7, server_messages = ?8, next_attempt_at = ?9, attempt_started_at = ?10,
                  token = ?11, request_id = ?12, service_notice = ?13, attention = ?14, last_error = ?15,
                  status = ?16, status_notes = ?17, status_updated_at = ?18, version = ?19 + 1, updated_at = ?20,
-                 not_found = ?21, unanswered = ?22, post_deadline = ?23, late_request_id = ?24
+                 not_found = ?21, unanswered = ?22, post_deadline = ?23, late_request_id = ?24,
+                 searched_at = ?25
              WHERE id = ?1 AND version = ?19",
         )?
         .execute(params![
@@ -225,7 +226,7 @@ pub fn update(conn: &Connection, row: &mut Row) -> Result<bool> {
             json(&p.server_messages), p.next_at, p.attempt_started_at, row.token, row.request_id,
             row.service_notice, p.attention.as_ref().map(json), row.last_error, row.status, row.status_notes,
             row.status_updated_at, read_at, now, p.not_found, p.unanswered, p.post_deadline,
-            row.late_request_id,
+            row.late_request_id, p.searched_at,
         ])?;
     if written == 1 {
         row.version = read_at + 1;
@@ -380,6 +381,25 @@ pub fn request_ids_except(
     Ok(ids.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The city's ids of `server`'s reports of `service_code` known sent since `since`
+/// (milliseconds), each with the time its row last changed (the id was known by then): a
+/// complete list that lacks one shows how far the server's search lags.
+pub fn sent_since(
+    conn: &Connection,
+    server: &str,
+    service_code: &str,
+    since: i64,
+) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT request_id, updated_at FROM reports WHERE server_id = ?1 AND service_code = ?2
+           AND phase = 'sent' AND request_id IS NOT NULL AND updated_at >= ?3",
+    )?;
+    let rows = stmt.query_map(params![server, service_code, since], |r| {
+        Ok((r.get(0)?, r.get(1)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Reports in `phase` (all servers, or one), oldest first.
 pub fn in_phase(conn: &Connection, phase: &str, server: Option<&str>) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(&format!(
@@ -425,6 +445,7 @@ fn from_row(r: &SqlRow<'_>) -> Result<Row> {
             attempt_started_at: r.get(12)?,
             post_deadline: r.get(26)?,
             not_found: r.get(24)?,
+            searched_at: r.get(28)?,
             unanswered: r.get(25)?,
             attention: attention
                 .map(|a| serde_json::from_str(&a))

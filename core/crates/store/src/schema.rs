@@ -75,7 +75,8 @@ CREATE TABLE reports (
     not_found          INTEGER NOT NULL DEFAULT 0,
     unanswered         INTEGER NOT NULL DEFAULT 0,
     post_deadline      INTEGER,
-    late_request_id    TEXT
+    late_request_id    TEXT,
+    searched_at        INTEGER
 ) STRICT;
 CREATE INDEX reports_due ON reports (phase, next_attempt_at);
 CREATE INDEX reports_by_server ON reports (server_id);
@@ -228,7 +229,8 @@ UPDATE reports SET service_code = coalesce(json_extract(payload, '$.service_code
 CREATE INDEX reports_by_created ON reports (created_at DESC);
 ";
 
-/// Version 6: "not found" earned twice and re-posts bounded (`not_found`, `unanswered`), the
+/// Version 6: "not found" earned twice and re-posts bounded (`not_found`, `searched_at`,
+/// `unanswered`), the
 /// time after which no POST of a report can still arrive (`post_deadline`), an answer that
 /// came to a sender which had lost its lease (`late_request_id`), and what the outbox learnt
 /// of each server (`learnt`: its clock, its search lag, its date filters).
@@ -238,6 +240,7 @@ ALTER TABLE reports ADD COLUMN not_found INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE reports ADD COLUMN unanswered INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE reports ADD COLUMN post_deadline INTEGER;
 ALTER TABLE reports ADD COLUMN late_request_id TEXT;
+ALTER TABLE reports ADD COLUMN searched_at INTEGER;
 ";
 
 /// Brings a database at `version` to `version + 1`.
@@ -299,7 +302,7 @@ mod tests {
                 "    paused_reason TEXT\n",
             )
             .replace(
-                "    description        TEXT NOT NULL DEFAULT '',\n    not_found          INTEGER NOT NULL DEFAULT 0,\n    unanswered         INTEGER NOT NULL DEFAULT 0,\n    post_deadline      INTEGER,\n    late_request_id    TEXT\n",
+                "    description        TEXT NOT NULL DEFAULT '',\n    not_found          INTEGER NOT NULL DEFAULT 0,\n    unanswered         INTEGER NOT NULL DEFAULT 0,\n    post_deadline      INTEGER,\n    late_request_id    TEXT,\n    searched_at        INTEGER\n",
                 "    description        TEXT NOT NULL DEFAULT ''\n",
             );
         assert_ne!(v5, OUTBOX, "version 5 had no evidence columns");

@@ -111,9 +111,12 @@ pub struct Progress {
     /// Searches in the current stretch of checking that found nothing: "not found" counts
     /// only the second, past `post_deadline`.
     pub not_found: u32,
-    /// POSTs that got no usable answer (cut off, a page that is not Open311, a 2xx without
-    /// an id): past [`MAX_REPOSTS`](../../curbside_outbox/constant.MAX_REPOSTS.html) + 1 of
-    /// them, a report checked absent is not posted again but waits for the user.
+    /// When the first search of this stretch that found nothing began: "not found" is
+    /// concluded only a confirm wait after it.
+    pub searched_at: Option<i64>,
+    /// POSTs the city's server answered without an id (`[{}]`, a notice alone for a realtime
+    /// service): past the outbox's `MAX_REPOSTS` + 1 of them, a report checked absent is not
+    /// posted again but waits for the user.
     pub unanswered: u32,
     /// Why it needs the user (in `NeedsUser` only).
     pub attention: Option<Attention>,
@@ -133,6 +136,7 @@ impl Progress {
             attempt_started_at: None,
             post_deadline: None,
             not_found: 0,
+            searched_at: None,
             unanswered: 0,
             attention: None,
         }

@@ -63,7 +63,7 @@ fn event(name: &str) -> Event {
         "got_token" => Event::GotToken,
         "unanswered" => Event::Unanswered {
             reason: "reset".into(),
-            complete: false,
+            answer: curbside_open311::Unusable::CutOff,
         },
         "server_failed" => Event::ServerFailed {
             status: 500,
@@ -85,6 +85,7 @@ fn event(name: &str) -> Event {
         | "not_found_after_server_failures"
         | "not_found_after_unanswered" => Event::NotFound {
             confirm_after: Duration::from_secs(120),
+            searched_at: -1_000_000,
         },
         "answered_late" => Event::AnsweredLate { id: "1".into() },
         "ambiguous" => Event::Ambiguous { count: 2 },
