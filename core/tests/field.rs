@@ -93,6 +93,10 @@ async fn a_search_that_lags_its_commits_is_asked_again_before_a_second_post() {
         confirm_wait: Duration::from_secs(3),
         ..quick()
     });
+    curbside.set_retry_policy(RetryPolicy {
+        max: Duration::from_secs(5),
+        ..fast()
+    });
     let mut config = server(&sandbox);
     config.limits.upload_timeout = Duration::from_millis(600);
     curbside.set_server(SERVER, config).unwrap();

@@ -40,8 +40,9 @@ const SENDER: &str = "sender";
 pub struct Timing {
     /// How long the sender lease lasts without renewal (renewed at half its life).
     pub lease: Duration,
-    /// The least wait between a search that found nothing and the search that confirms it
-    /// (longer when the server's list was seen to lag more).
+    /// The wait between a search that found nothing and the search that confirms it (never
+    /// longer than the retry policy's longest wait; longer when the server's list was seen
+    /// to lag more).
     pub confirm_wait: Duration,
 }
 
@@ -651,8 +652,11 @@ impl Outbox {
             Ok(Search::NotFound) => {
                 row.last_error = None;
                 let lag = Duration::from_millis(learnt.search_lag_ms.max(0) as u64);
+                // Never longer than the policy's longest wait (an app that retries within
+                // a second confirms within one), never shorter than twice the lag seen.
+                let wait = self.engine.timing().confirm_wait.min(self.engine.policy().max);
                 Event::NotFound {
-                    confirm_after: self.engine.timing().confirm_wait.max(lag * 2),
+                    confirm_after: wait.max(lag * 2),
                     searched_at,
                 }
             }

@@ -281,6 +281,8 @@ pub fn transition(
             history = Some(if matches!(status, 502..=504) {
                 HistoryEvent::ServerUnavailable { status }
             } else {
+                // The application itself answered: nothing of this POST arrives later.
+                p.post_deadline = Some(now);
                 p.server_failures += 1;
                 HistoryEvent::ServerError {
                     status,
