@@ -81,11 +81,6 @@ impl ReportArgs {
     }
 }
 
-/// The server id the CLI files a server's reports under: its endpoint.
-fn server_id(server: &ServerArgs) -> curbside_core::Result<String> {
-    Ok(server.config()?.endpoint)
-}
-
 /// `curbside report`: saves the report and queues it; prints its local id.
 pub(crate) fn report(
     args: ReportArgs,
@@ -94,14 +89,7 @@ pub(crate) fn report(
     out: &Output,
 ) -> curbside_core::Result<()> {
     let curbside = crate::output::open(data_dir)?;
-    let id = match server.city()? {
-        Some(_) => server.load_city(&curbside)?.id,
-        None => {
-            let id = server_id(server)?;
-            curbside.set_server(&id, server.config()?)?;
-            id
-        }
-    };
+    let id = server.register(&curbside)?;
     let mut fields = args.fields()?;
     if server.city()?.is_some() {
         fields.profile_id = Some(id.clone());
@@ -171,8 +159,10 @@ pub(crate) fn sync(
         confirm_wait: secs(confirm_wait),
         ..Timing::default()
     });
-    if let Ok(config) = server.config() {
-        curbside.set_server(&config.endpoint.clone(), config)?;
+    // The reports of the city these options name go with its key (without options, each
+    // server as stored: keys live in memory only, so those go without one).
+    if server.named() {
+        server.register(&curbside)?;
     }
     let deadline = Instant::now() + secs(deadline);
     let summary = runtime()?.block_on(async { curbside.sync_until(deadline).await })?;

@@ -71,7 +71,34 @@ impl ServerArgs {
             field: "profile".into(),
             reason: format!("cannot read {}: {reason}", path.display()),
         })?;
-        CityProfile::parse(&json).map(Some)
+        let mut city = CityProfile::parse(&json)?;
+        // Given apart (an option or CURBSIDE_API_KEY), the key replaces the document's.
+        if let Some(key) = &self.api_key {
+            city.server.api_key = Some(ApiKey::new(key.clone()));
+        }
+        if let Some(secs) = self.post_timeout {
+            city.server.limits.upload_timeout = std::time::Duration::from_secs_f64(secs);
+        }
+        Ok(Some(city))
+    }
+
+    /// Whether these options name a server (`--server`, `CURBSIDE_SERVER` or `--profile`).
+    pub(crate) fn named(&self) -> bool {
+        self.server.is_some() || self.profile.is_some()
+    }
+
+    /// Registers the server these options name in `curbside` (the profile's, under its id;
+    /// else the endpoint's, under the endpoint), with its key for this process; its id. The
+    /// one way `report` and `sync` set a server up, so that a report is sent with the key of
+    /// the city it belongs to.
+    pub(crate) fn register(&self, curbside: &curbside_core::Curbside) -> curbside_core::Result<String> {
+        if self.city()?.is_some() {
+            return Ok(self.load_city(curbside)?.id);
+        }
+        let config = self.config()?;
+        let id = config.endpoint.clone();
+        curbside.set_server(&id, config)?;
+        Ok(id)
     }
 
     /// The profile to use: --profile's, or one made from --server and its options (id

@@ -356,6 +356,8 @@ async fn sqlite_io_errors_while_sending_lose_and_duplicate_nothing() {
                     &s2,
                     "--api-key",
                     "sandbox-key",
+                    "--post-timeout",
+                    "2",
                     "sync",
                     "--deadline",
                     "5",
@@ -371,8 +373,9 @@ async fn sqlite_io_errors_while_sending_lose_and_duplicate_nothing() {
     .unwrap();
     let sent_under_errors = sandbox.requests().len();
     let (d3, s3) = (d.clone(), server.clone());
-    tokio::task::spawn_blocking(move || {
+    let waiting = tokio::task::spawn_blocking(move || {
         let until = std::time::Instant::now() + Duration::from_secs(120);
+        let mut waiting = Value::Null;
         while std::time::Instant::now() < until {
             let summary = run(
                 &d3,
@@ -389,14 +392,17 @@ async fn sqlite_io_errors_while_sending_lose_and_duplicate_nothing() {
                     "0.2",
                 ],
             );
-            if summary["waiting"] == 0 {
+            waiting = summary["waiting"].clone();
+            if waiting == 0 {
                 break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        waiting
     })
     .await
     .unwrap();
+    assert_eq!(waiting, 0, "everything went out once the errors stopped");
     println!(
         "I/O errors: {failed_rounds} of 30 sync rounds failed; {sent_under_errors} of {n} reports reached the city meanwhile"
     );
@@ -445,4 +451,65 @@ async fn report_saves_at_once_beside_a_stalling_server() {
     })
     .await
     .unwrap();
+}
+
+/// A profile is the truth for its city: `sync --profile` sends with the profile's key, and a
+/// key given apart (`--api-key`, `CURBSIDE_API_KEY`) replaces the document's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_with_a_profile_sends_with_its_key_and_a_key_given_apart_overrides_it() {
+    let sandbox = Sandbox::start(SandboxConfig::default(), 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let write = |name: &str, key: &str| {
+        let path = d.join(name);
+        let profile = serde_json::json!({
+            "id": "springfield", "name": "Springfield",
+            "server": { "endpoint": sandbox.endpoint(), "api_key": key },
+        });
+        std::fs::write(&path, profile.to_string()).unwrap();
+        path.display().to_string()
+    };
+    let good = write("good.json", "sandbox-key");
+    let stale = write("stale.json", "revoked-key");
+    let endpoint = sandbox.endpoint();
+    tokio::task::spawn_blocking(move || {
+        let cli = |profile: &str, key: Option<&str>, args: &[&str]| -> Value {
+            let mut command = Command::new(env!("CARGO_BIN_EXE_curbside"));
+            command
+                .arg("--data-dir")
+                .arg(&d)
+                .args(["--json", "--profile", profile])
+                .env_remove("CURBSIDE_API_KEY")
+                .env_remove("CURBSIDE_SERVER");
+            if let Some(key) = key {
+                command.args(["--api-key", key]);
+            }
+            let out = command.args(args).output().unwrap();
+            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            serde_json::from_slice(&out.stdout).unwrap()
+        };
+        let report = |profile: &str, description: &str| {
+            cli(
+                profile,
+                None,
+                &["report", "--service", "graffiti", "--lat", "38.9", "--long", "-77.05",
+                  "--description", description],
+            )
+        };
+        report(&good, "sent with the profile's key");
+        let summary = cli(&good, None, &["sync", "--deadline", "20"]);
+        assert_eq!(summary["sent"], 1, "{summary}");
+        report(&stale, "sent with the key given apart");
+        let summary = cli(&stale, Some("sandbox-key"), &["sync", "--deadline", "20"]);
+        assert_eq!(summary["sent"], 1, "{summary}");
+        let outbox = cli(&good, None, &["outbox"]);
+        assert!(
+            outbox.as_array().unwrap().iter().all(|r| r["state"]["state"] == "sent"),
+            "{outbox}"
+        );
+        let _ = endpoint;
+    })
+    .await
+    .unwrap();
+    assert_eq!(sandbox.requests().len(), 2);
 }

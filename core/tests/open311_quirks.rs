@@ -71,6 +71,7 @@ fn every_envelope() {
     assert_eq!(ids("service-requests-envelope.json"), ["A1"]);
     assert_eq!(ids("single-request-object.json"), ["e0d7nidg"]);
     assert_eq!(ids("requests-root.xml"), ["e0d7nidg"]);
+    assert_eq!(ids("service-request-elements.xml"), ["638344", "638345"]);
     assert_eq!(
         requests("service-requests-envelope.json")[0]
             .status

@@ -344,6 +344,17 @@ async fn statuses_a_city_keeps_as_ids_are_mapped_by_its_profile() {
         curbside.report(&report.id).unwrap().0.status.as_deref(),
         Some("closed")
     );
+    // One request asked by id (as a report past a list's cap is): mapped the same way.
+    let mut config = server(&sandbox);
+    config.quirks.status_map = [("3", "open"), ("7", "closed")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let client = Open311Client::new(config).unwrap();
+    assert_eq!(
+        client.request(&id).await.unwrap().status.as_deref(),
+        Some("closed")
+    );
 }
 
 #[tokio::test]

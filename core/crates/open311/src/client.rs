@@ -244,7 +244,13 @@ impl Open311Client {
         if found.is_empty() {
             return Err(Open311Error::NotFound { messages: vec![] });
         }
-        Ok(found.swap_remove(position))
+        let mut request = found.swap_remove(position);
+        // The city's own status ids mapped as in a list: one request is the same request.
+        request.status = request
+            .status
+            .as_deref()
+            .map(|s| self.config.quirks.map_status(s));
+        Ok(request)
     }
 
     /// `{base}/a/b.{fmt}`, each segment percent-encoded (service codes may hold `/` or spaces).

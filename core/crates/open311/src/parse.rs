@@ -74,7 +74,9 @@ fn records<'a>(
     }
 }
 
-const REQUEST_WRAPPERS: &[&str] = &["service_requests", "requests", "request"];
+/// Element names real servers wrap requests in: the spec's `<service_requests><request>`, and
+/// `<service_request>` (as some servers write it).
+const REQUEST_WRAPPERS: &[&str] = &["service_requests", "requests", "request", "service_request"];
 
 fn is_request(v: &Value) -> bool {
     [
