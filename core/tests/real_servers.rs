@@ -417,6 +417,11 @@ async fn fault_matrix_on_a_stubborn_server_every_report_exactly_once() {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(200);
+    // Every finished report kept, so that each can be counted.
+    curbside.set_retention(curbside_core::Retention {
+        max_finished_reports: n as u32,
+        ..Default::default()
+    });
     for i in 0..n {
         submit(&curbside, pothole(&format!("stubborn {i}")));
     }
