@@ -343,6 +343,10 @@ impl HistoryEvent {
 /// The longest `Retry-After` obeyed: a day.
 pub const RETRY_AFTER_CAP: Duration = Duration::from_secs(24 * 3600);
 
+/// The least wait between two attempts, whatever the policy says: a policy of zero does not
+/// make a tight loop.
+pub const MIN_DELAY: Duration = Duration::from_millis(5);
+
 /// How long to wait between attempts: exponential from `initial`, capped at `max`, with
 /// jitter, and never sooner than a server's `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -376,12 +380,14 @@ impl RetryPolicy {
     /// The wait before attempt `attempts + 1`, with ±20% jitter, at least `retry_after`,
     /// which is itself capped at [`RETRY_AFTER_CAP`] (a server's "wait 3,000 years" is not
     /// obeyed).
+    /// Whatever the policy says, a wait is at least [`MIN_DELAY`] and at most a day.
     pub fn delay(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
         let exponent = attempts.saturating_sub(1).min(20);
-        let base = self.initial.saturating_mul(1 << exponent).min(self.max);
+        let ceiling = self.max.min(RETRY_AFTER_CAP);
+        let base = self.initial.saturating_mul(1 << exponent).min(ceiling);
         let jitter = 0.8 + 0.4 * (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
         let asked = retry_after.unwrap_or_default().min(RETRY_AFTER_CAP);
-        base.mul_f64(jitter).min(self.max).max(asked)
+        base.mul_f64(jitter).min(ceiling).max(asked).max(MIN_DELAY)
     }
 }
 
@@ -464,6 +470,18 @@ mod tests {
             Duration::from_secs(900),
             "Retry-After wins, even past the backoff's cap"
         );
+        let absurd = RetryPolicy {
+            initial: Duration::MAX,
+            max: Duration::MAX,
+            ..p
+        };
+        assert!(absurd.delay(40, None) <= RETRY_AFTER_CAP, "a ceiling, never a panic");
+        let zero = RetryPolicy {
+            initial: Duration::ZERO,
+            max: Duration::ZERO,
+            ..p
+        };
+        assert_eq!(zero.delay(1, None), MIN_DELAY, "a floor");
         assert_eq!(
             p.delay(1, Some(Duration::from_secs(99_999_999_999))),
             RETRY_AFTER_CAP,
