@@ -91,7 +91,10 @@ impl ServerArgs {
     /// else the endpoint's, under the endpoint), with its key for this process; its id. The
     /// one way `report` and `sync` set a server up, so that a report is sent with the key of
     /// the city it belongs to.
-    pub(crate) fn register(&self, curbside: &curbside_core::Curbside) -> curbside_core::Result<String> {
+    pub(crate) fn register(
+        &self,
+        curbside: &curbside_core::Curbside,
+    ) -> curbside_core::Result<String> {
         if self.city()?.is_some() {
             return Ok(self.load_city(curbside)?.id);
         }

@@ -292,8 +292,25 @@ fn absurd_numbers_are_argument_errors_before_anything_runs() {
         &["draft", "create", "--lat", "NaN", "--lon", "0"],
         &["draft", "create", "--lat", "91", "--lon", "0"],
         &["draft", "create", "--lat", "1", "--lon", "inf"],
-        &["draft", "create", "--lat", "1", "--lon", "1", "--accuracy", "-3"],
-        &["report", "--service", "pothole", "--lat", "1e400", "--long", "0"],
+        &[
+            "draft",
+            "create",
+            "--lat",
+            "1",
+            "--lon",
+            "1",
+            "--accuracy",
+            "-3",
+        ],
+        &[
+            "report",
+            "--service",
+            "pothole",
+            "--lat",
+            "1e400",
+            "--long",
+            "0",
+        ],
         &["requests", "--near", "NaN,1"],
         &["requests", "--near", "10,200"],
         &["requests", "--near", "1,1", "--radius", "inf"],
@@ -309,8 +326,9 @@ fn absurd_numbers_are_argument_errors_before_anything_runs() {
         let error: Value = serde_json::from_slice(&out.stderr).expect("stderr is JSON");
         assert_eq!(error["error"]["kind"], "invalid_input", "{args:?}");
         let named = args.iter().any(|a| {
-            a.strip_prefix("--")
-                .is_some_and(|name| Some(name.replace('-', "_").as_str()) == error["error"]["field"].as_str())
+            a.strip_prefix("--").is_some_and(|name| {
+                Some(name.replace('-', "_").as_str()) == error["error"]["field"].as_str()
+            })
         });
         assert!(named, "{args:?}: the field is named: {error}");
         assert!(out.stdout.is_empty(), "{args:?}: nothing ran");

@@ -362,7 +362,14 @@ async fn sqlite_io_errors_while_sending_lose_and_duplicate_nothing() {
                     "--deadline",
                     "5",
                 ])
-                .args(["--retry-initial", "1", "--retry-max", "1", "--confirm-wait", "0.2"])
+                .args([
+                    "--retry-initial",
+                    "1",
+                    "--retry-max",
+                    "1",
+                    "--confirm-wait",
+                    "0.2",
+                ])
                 .output()
                 .unwrap();
             failed += usize::from(!out.status.success());
@@ -485,15 +492,28 @@ async fn sync_with_a_profile_sends_with_its_key_and_a_key_given_apart_overrides_
                 command.args(["--api-key", key]);
             }
             let out = command.args(args).output().unwrap();
-            assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             serde_json::from_slice(&out.stdout).unwrap()
         };
         let report = |profile: &str, description: &str| {
             cli(
                 profile,
                 None,
-                &["report", "--service", "graffiti", "--lat", "38.9", "--long", "-77.05",
-                  "--description", description],
+                &[
+                    "report",
+                    "--service",
+                    "graffiti",
+                    "--lat",
+                    "38.9",
+                    "--long",
+                    "-77.05",
+                    "--description",
+                    description,
+                ],
             )
         };
         report(&good, "sent with the profile's key");
@@ -504,7 +524,11 @@ async fn sync_with_a_profile_sends_with_its_key_and_a_key_given_apart_overrides_
         assert_eq!(summary["sent"], 1, "{summary}");
         let outbox = cli(&good, None, &["outbox"]);
         assert!(
-            outbox.as_array().unwrap().iter().all(|r| r["state"]["state"] == "sent"),
+            outbox
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["state"]["state"] == "sent"),
             "{outbox}"
         );
         let _ = endpoint;

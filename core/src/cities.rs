@@ -96,7 +96,12 @@ impl Curbside {
 
     /// Gives a draft its service's form from the cached catalog alone (no network call):
     /// false when the catalog does not hold it.
-    pub fn offline_form(&self, draft_id: &DraftId, profile_id: &str, service_code: &str) -> Result<bool> {
+    pub fn offline_form(
+        &self,
+        draft_id: &DraftId,
+        profile_id: &str,
+        service_code: &str,
+    ) -> Result<bool> {
         self.cities.offline_form(draft_id, profile_id, service_code)
     }
 

@@ -124,7 +124,10 @@ async fn the_lag_seen_on_the_devices_own_reports_holds_not_found_back() {
     drain(&curbside).await;
     assert_eq!(on_server(&sandbox, "sent just before"), 1);
     assert_eq!(on_server(&sandbox, "answer lost behind a lagging list"), 1);
-    assert_eq!(curbside.report(&lost.id).unwrap().0.state, ReportState::Sent);
+    assert_eq!(
+        curbside.report(&lost.id).unwrap().0.state,
+        ReportState::Sent
+    );
 }
 
 #[tokio::test]
@@ -180,7 +183,11 @@ async fn a_sender_paused_past_its_lease_leaves_one_row_and_its_late_id_is_kept()
     run.await.unwrap();
     drain(&taker).await;
     let (sent, history) = taker.report(&report.id).unwrap();
-    assert_eq!(on_server(&sandbox, "held by the network"), 1, "{history:#?}");
+    assert_eq!(
+        on_server(&sandbox, "held by the network"),
+        1,
+        "{history:#?}"
+    );
     assert_eq!(sent.state, ReportState::Sent);
     let stored = sandbox
         .requests()
@@ -207,7 +214,10 @@ async fn answers_without_an_id_are_checked_and_re_posts_are_bounded() {
         drain(&curbside).await;
         let sent = curbside.report(&report.id).unwrap().0;
         assert_eq!(sent.state, ReportState::Sent, "{mode:?}");
-        assert!(sent.request_id.is_some(), "{mode:?}: found, never sent on a guess");
+        assert!(
+            sent.request_id.is_some(),
+            "{mode:?}: found, never sent on a guess"
+        );
         assert_eq!(sandbox.posts(), 1, "{mode:?}");
     }
     // A server that answers `[{}]` and stores nothing, with no backoff at all: three POSTs.
@@ -264,12 +274,18 @@ async fn a_key_echoed_in_any_encoding_is_never_stored_or_shown_and_pauses_nothin
         key.to_string(),
         form_urlencoded::byte_serialize(key.as_bytes()).collect(),
         "p%40ss%20w%2Brd%2F%3D%26%C3%BC%22x".to_string(),
-        serde_json::to_string(key).unwrap().trim_matches('"').to_string(),
+        serde_json::to_string(key)
+            .unwrap()
+            .trim_matches('"')
+            .to_string(),
     ];
     drop(curbside);
     let bytes = database_bytes(dir.path());
     for encoded in &encodings {
-        assert!(!shown.contains(encoded.as_str()), "{encoded} shown: {shown}");
+        assert!(
+            !shown.contains(encoded.as_str()),
+            "{encoded} shown: {shown}"
+        );
         assert!(!holds(&bytes, encoded), "{encoded} stored");
     }
     // Another report to the same server goes out: nothing was paused.
@@ -280,7 +296,10 @@ async fn a_key_echoed_in_any_encoding_is_never_stored_or_shown_and_pauses_nothin
     sandbox.modes().clear();
     let next = submit(&curbside, pothole("after the echo"));
     drain(&curbside).await;
-    assert_eq!(curbside.report(&next.id).unwrap().0.state, ReportState::Sent);
+    assert_eq!(
+        curbside.report(&next.id).unwrap().0.state,
+        ReportState::Sent
+    );
 }
 
 #[cfg(unix)]

@@ -313,7 +313,10 @@ fn a_file_cut_mid_page_is_damage_and_every_call_works_after() {
         .set_len(len - 1234)
         .unwrap();
     let curbside = Curbside::open(dir.path()).unwrap();
-    let recovery = curbside.database_recovery().expect("said, not hidden").clone();
+    let recovery = curbside
+        .database_recovery()
+        .expect("said, not hidden")
+        .clone();
     let reports = curbside.reports().expect("every call works");
     curbside.list_drafts().expect("every call works");
     println!(

@@ -202,7 +202,9 @@ fn with_no_byte_free_the_outbox_still_lists_and_writes_say_disk_full() {
     assert!(error.is_disk_full(), "said as such: {error}");
     drop(curbside);
     // A new data directory on the full disk: disk_full, not a generic storage error.
-    let error = Curbside::open(dir.path().join("new")).err().expect("refused");
+    let error = Curbside::open(dir.path().join("new"))
+        .err()
+        .expect("refused");
     assert!(error.is_disk_full(), "{error}");
     std::fs::remove_file(filler).unwrap();
     assert_eq!(Curbside::open(&data).unwrap().reports().unwrap().len(), 3);

@@ -747,10 +747,8 @@ async fn post_request(
         // The body as received, as parsed (JSON) and as a query string with %20 for spaces.
         let mut body = form_urlencoded::Serializer::new(String::new());
         body.extend_pairs(&fields);
-        let parsed: serde_json::Map<String, Value> = fields
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
+        let parsed: serde_json::Map<String, Value> =
+            fields.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         let query: Vec<String> = fields
             .iter()
             .map(|(k, v)| {

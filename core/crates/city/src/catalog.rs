@@ -95,14 +95,20 @@ impl Cities {
     /// Gives a draft its service's form from the cached catalog alone, however old, with no
     /// network call (saving a report never waits for one): false when the catalog holds no
     /// answer for it (its answers are then checked by the city).
-    pub fn offline_form(&self, draft_id: &DraftId, profile_id: &str, service_code: &str) -> Result<bool> {
+    pub fn offline_form(
+        &self,
+        draft_id: &DraftId,
+        profile_id: &str,
+        service_code: &str,
+    ) -> Result<bool> {
         self.store.write(|tx| {
             let cached = |key: &str| -> Result<Option<String>> {
                 Ok(catalog::get(tx, profile_id, key)?.map(|(body, _)| body))
             };
             let services: Vec<Service> = match cached("services")? {
-                Some(body) => serde_json::from_str(&body)
-                    .map_err(|_| Error::CorruptData("catalog".into()))?,
+                Some(body) => {
+                    serde_json::from_str(&body).map_err(|_| Error::CorruptData("catalog".into()))?
+                }
                 None => return Ok(false),
             };
             let Some(service) = services.iter().find(|s| s.code == service_code) else {

@@ -56,9 +56,9 @@ impl ApiKey {
         // Longest first, so that no form is left half-replaced by a shorter one.
         forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
         forms.dedup();
-        forms
-            .iter()
-            .fold(text.to_string(), |text, form| text.replace(form.as_str(), "***"))
+        forms.iter().fold(text.to_string(), |text, form| {
+            text.replace(form.as_str(), "***")
+        })
     }
 
     /// Tells a changed key from the same one without keeping it: 16 bytes of a SHA-256 over

@@ -11,7 +11,9 @@ use reqwest::header::{HeaderMap, CONTENT_LENGTH};
 use reqwest::{redirect, Body, Client, StatusCode};
 use url::Url;
 
-use super::{config::check_transport_security, ApiKey, Limits, Open311Error, ServerConfig, Unusable};
+use super::{
+    config::check_transport_security, ApiKey, Limits, Open311Error, ServerConfig, Unusable,
+};
 
 /// A response, read whole within the size cap.
 pub(crate) struct Response {

@@ -29,7 +29,6 @@ use curbside_types::{Error, Result};
 
 use crate::machine::{self, Effect, Event, Transition};
 use crate::present::Present;
-use crate::reconcile::{find_on_server, Search, CLOCK_SKEW};
 use crate::Outbox;
 
 /// Name of the lease row that makes one instance the sender.
@@ -105,11 +104,11 @@ impl Engine {
         self.wake.notify_one();
     }
 
-    fn policy(&self) -> RetryPolicy {
+    pub(crate) fn policy(&self) -> RetryPolicy {
         *self.policy.lock().unwrap()
     }
 
-    fn timing(&self) -> Timing {
+    pub(crate) fn timing(&self) -> Timing {
         *self.timing.lock().unwrap()
     }
 
@@ -605,81 +604,12 @@ impl Outbox {
         (row, event)
     }
 
-    /// Looks for an unanswered POST on the server (the rules are in `reconcile.rs`). What
-    /// the search learnt of the server is kept with the result.
-    async fn search(&self, client: &Open311Client, mut row: Row) -> Result<(Row, Event, Option<Learnt>)> {
-        // An answer that reached a paused sender is the answer: no search.
-        if let Some(id) = row.late_request_id.clone() {
-            row.request_id = Some(id.clone());
-            row.last_error = None;
-            return Ok((row, Event::AnsweredLate { id }, None));
-        }
-        let started = row.progress.attempt_started_at.unwrap_or(row.created_at);
-        let since = started - 2 * CLOCK_SKEW.as_millis() as i64;
-        let (others, recent, before) = self.store.read(|c| {
-            Ok((
-                reports::request_ids_except(c, &row.id)?,
-                reports::sent_since(c, &row.server_id, &row.payload.service_code, since)?,
-                servers::learnt(c, &row.server_id)?,
-            ))
-        })?;
-        let mut learnt = before.clone();
-        let searched_at = now_ms();
-        // The search that can conclude "not found": the second, past the POST's deadline.
-        let confirming = row.progress.not_found > 0
-            && now_ms() >= row.progress.post_deadline.unwrap_or(0);
-        let search = find_on_server(
-            client,
-            &row.payload,
-            &row.id,
-            started,
-            &others,
-            &recent,
-            &mut learnt,
-            confirming,
-        )
-        .await;
-        let event = match search {
-            Ok(Search::Found(found)) => {
-                let found = *found;
-                row.request_id = found.id.clone();
-                row.status = found.status;
-                row.last_error = None;
-                Event::Found {
-                    id: found.id.unwrap_or_default(),
-                }
-            }
-            Ok(Search::NotFound) => {
-                row.last_error = None;
-                let lag = Duration::from_millis(learnt.search_lag_ms.max(0) as u64);
-                // Never longer than the policy's longest wait (an app that retries within
-                // a second confirms within one), never shorter than twice the lag seen.
-                let wait = self.engine.timing().confirm_wait.min(self.engine.policy().max);
-                Event::NotFound {
-                    confirm_after: wait.max(lag * 2),
-                    searched_at,
-                }
-            }
-            Ok(Search::Ambiguous(count)) => Event::Ambiguous { count },
-            Ok(Search::Unsearchable(why)) => {
-                row.last_error = Some(why.clone());
-                Event::Unsearchable { why }
-            }
-            Err(e) => not_now(&mut row, e).unwrap_or_else(|e| {
-                let why = e.to_string();
-                row.last_error = Some(why.clone());
-                Event::Unsearchable { why }
-            }),
-        };
-        Ok((row, event, (learnt != before).then_some(learnt)))
-    }
-
     /// Whether the city lists the report's service as one that answers without an id (batch
     /// or blackbox) in its cached catalog.
     fn answers_without_id(&self, row: &Row) -> bool {
         let services = self
             .store
-            .read(|c| Ok(catalog::get(c, &row.server_id, "services")?))
+            .read(|c| catalog::get(c, &row.server_id, "services"))
             .ok()
             .flatten()
             .and_then(|(body, _)| serde_json::from_str::<Vec<Service>>(&body).ok())
@@ -768,7 +698,10 @@ impl Outbox {
             return Ok((stale, None)); // removed: edited back into a draft
         };
         match current.progress.phase {
-            Phase::InFlight | Phase::Sent | Phase::Cancelled | Phase::WaitingForId
+            Phase::InFlight
+            | Phase::Sent
+            | Phase::Cancelled
+            | Phase::WaitingForId
             | Phase::Offline(Resume::ResolveToken) => {
                 if current.request_id.as_deref() != Some(id.as_str())
                     && reports::record_late_answer(tx, &current.id, &id)?
@@ -877,7 +810,10 @@ async fn resolve_token(client: &Open311Client, mut row: Row) -> (Row, Event) {
 
 /// A request the server could not take now: out of reach, or busy. The event, with the
 /// reason kept on the report; any other error is given back.
-fn not_now(row: &mut Row, error: Open311Error) -> std::result::Result<Event, Open311Error> {
+pub(crate) fn not_now(
+    row: &mut Row,
+    error: Open311Error,
+) -> std::result::Result<Event, Open311Error> {
     match error {
         Open311Error::Unreachable { reason } => {
             row.last_error = Some(reason);

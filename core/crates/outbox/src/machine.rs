@@ -310,10 +310,13 @@ pub fn transition(
         }
         // "Not found" is earned twice: a second search, after the server's search lag and
         // once no POST of it can still arrive.
-        (Checking, Event::NotFound {
-            confirm_after,
-            searched_at,
-        }) if from.not_found == 0
+        (
+            Checking,
+            Event::NotFound {
+                confirm_after,
+                searched_at,
+            },
+        ) if from.not_found == 0
             || now < from.post_deadline.unwrap_or(0)
             || now < from.searched_at.unwrap_or(searched_at) + ms(confirm_after) =>
         {

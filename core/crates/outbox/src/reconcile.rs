@@ -47,8 +47,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use curbside_open311::{NewRequest, Open311Client, Open311Error, RequestQuery, ServiceRequest};
-use curbside_store::servers::Learnt;
-use curbside_types::report::ReportId;
+use curbside_store::reports::{self, now_ms, Row};
+use curbside_store::servers::{self, Learnt};
+use curbside_types::Result;
+
+use crate::engine::not_now;
+use crate::machine::Event;
+use crate::Outbox;
 
 /// Pages searched when looking for an unanswered POST on the server.
 const RECONCILE_PAGES: u32 = 10;
@@ -60,6 +65,87 @@ pub const CLOCK_SKEW: Duration = Duration::from_secs(10 * 60);
 /// The uncertainty of an offset read from a `Date` header (whole seconds, and the time the
 /// answer took to come).
 const DATE_UNCERTAINTY_MS: i64 = 2_000;
+
+impl Outbox {
+    /// Looks for an unanswered POST on the server (the rules are in `reconcile.rs`). What
+    /// the search learnt of the server is kept with the result.
+    pub(crate) async fn search(
+        &self,
+        client: &Open311Client,
+        mut row: Row,
+    ) -> Result<(Row, Event, Option<Learnt>)> {
+        // An answer that reached a paused sender is the answer: no search.
+        if let Some(id) = row.late_request_id.clone() {
+            row.request_id = Some(id.clone());
+            row.last_error = None;
+            return Ok((row, Event::AnsweredLate { id }, None));
+        }
+        let started = row.progress.attempt_started_at.unwrap_or(row.created_at);
+        let since = started - 2 * CLOCK_SKEW.as_millis() as i64;
+        let (others, recent, before) = self.store.read(|c| {
+            Ok((
+                reports::request_ids_except(c, &row.id)?,
+                reports::sent_since(c, &row.server_id, &row.payload.service_code, since)?,
+                servers::learnt(c, &row.server_id)?,
+            ))
+        })?;
+        let mut learnt = before.clone();
+        let searched_at = now_ms();
+        // The search that can conclude "not found": the second, past the POST's deadline.
+        let confirming =
+            row.progress.not_found > 0 && now_ms() >= row.progress.post_deadline.unwrap_or(0);
+        let searcher = Searcher {
+            client,
+            payload: &row.payload,
+            reference: client
+                .config()
+                .quirks
+                .client_reference_attribute
+                .as_deref()
+                .map(|code| (code, row.id.to_string())),
+            others: &others,
+            recent: &recent,
+        };
+        let search = searcher.find(started, &mut learnt, confirming).await;
+        let event = match search {
+            Ok(Search::Found(found)) => {
+                let found = *found;
+                row.request_id = found.id.clone();
+                row.status = found.status;
+                row.last_error = None;
+                Event::Found {
+                    id: found.id.unwrap_or_default(),
+                }
+            }
+            Ok(Search::NotFound) => {
+                row.last_error = None;
+                let lag = Duration::from_millis(learnt.search_lag_ms.max(0) as u64);
+                // Never longer than the policy's longest wait (an app that retries within
+                // a second confirms within one), never shorter than twice the lag seen.
+                let wait = self
+                    .engine
+                    .timing()
+                    .confirm_wait
+                    .min(self.engine.policy().max);
+                Event::NotFound {
+                    confirm_after: wait.max(lag * 2),
+                    searched_at,
+                }
+            }
+            Ok(Search::Ambiguous(count)) => Event::Ambiguous { count },
+            Ok(Search::Unsearchable(why)) => {
+                row.last_error = Some(why.clone());
+                Event::Unsearchable { why }
+            }
+            Err(e) => not_now(&mut row, e).unwrap_or_else(|e| {
+                let why = e.to_string();
+                row.last_error = Some(why.clone());
+                Event::Unsearchable { why }
+            }),
+        };
+        Ok((row, event, (learnt != before).then_some(learnt)))
+    }
+}
 
 /// What a search of the server for an unanswered POST found.
 pub enum Search {
@@ -88,115 +174,101 @@ enum Pass {
     Unsearchable(String),
 }
 
-/// Searches `GET requests` for the report, by the rules in the module doc. `learnt` is what
-/// is known of the server; what this search learns is written back into it. Only a
-/// `confirming` search (the one that can conclude "not found") reads the undated list after
-/// an empty dated window: an earlier one's "nothing" is only the first half anyway.
-pub async fn find_on_server(
-    client: &Open311Client,
-    payload: &NewRequest,
-    report: &ReportId,
-    started_ms: i64,
-    others: &HashSet<String>,
-    recent: &[(String, i64)],
-    learnt: &mut Learnt,
-    confirming: bool,
-) -> Result<Search, Open311Error> {
-    let started = DateTime::<Utc>::from_timestamp_millis(started_ms).unwrap_or_else(Utc::now);
-    let undated = RequestQuery {
-        service_codes: vec![payload.service_code.clone()],
-        page_size: Some(RECONCILE_PAGE_SIZE),
-        ..Default::default()
-    };
-    let search = Searcher {
-        client,
-        payload,
-        reference: client
-            .config()
-            .quirks
-            .client_reference_attribute
-            .as_deref()
-            .map(|code| (code, report.to_string())),
-        others,
-        recent,
-    };
-    let mut dated_clean = false;
-    if learnt.dates_unreliable_since.is_none() {
-        let mut offset = learnt.clock_offset_ms;
-        for _ in 0..2 {
-            let window = window(started, offset);
-            let query = RequestQuery {
-                start: Some(window.0),
-                end: Some(window.1),
-                ..undated.clone()
-            };
-            let (pass, measured) = search.pass(query, learnt).await?;
-            let pass = match pass {
-                Pass::Proof(found) => return Ok(Search::Found(found)),
-                other => other,
-            };
-            if let Some(measured) = measured {
-                learnt.clock_offset_ms = Some(measured);
-            }
-            // A clock further off than the window allowed for: ask again in its time.
-            let assumed = offset.unwrap_or(0);
-            if let Some(measured) = measured.filter(|m| (m - assumed).abs() > skew_ms() / 2) {
-                if offset != Some(measured) {
-                    offset = Some(measured);
-                    continue;
+impl Searcher<'_> {
+    /// Searches `GET requests` for the report, by the rules in the module doc. `learnt` is
+    /// what is known of the server; what this search learns is written back into it. Only a
+    /// `confirming` search (the one that can conclude "not found") reads the undated list
+    /// after an empty dated window: an earlier one's "nothing" is only the first half anyway.
+    async fn find(
+        &self,
+        started_ms: i64,
+        learnt: &mut Learnt,
+        confirming: bool,
+    ) -> Result<Search, Open311Error> {
+        let started = DateTime::<Utc>::from_timestamp_millis(started_ms).unwrap_or_else(Utc::now);
+        let undated = RequestQuery {
+            service_codes: vec![self.payload.service_code.clone()],
+            page_size: Some(RECONCILE_PAGE_SIZE),
+            ..Default::default()
+        };
+        let mut dated_clean = false;
+        if learnt.dates_unreliable_since.is_none() {
+            let mut offset = learnt.clock_offset_ms;
+            for _ in 0..2 {
+                let window = window(started, offset);
+                let query = RequestQuery {
+                    start: Some(window.0),
+                    end: Some(window.1),
+                    ..undated.clone()
+                };
+                let (pass, measured) = self.pass(query, learnt).await?;
+                let pass = match pass {
+                    Pass::Proof(found) => return Ok(Search::Found(found)),
+                    other => other,
+                };
+                if let Some(measured) = measured {
+                    learnt.clock_offset_ms = Some(measured);
                 }
-            }
-            match pass {
-                Pass::Proof(_) => unreachable!("returned above"),
-                Pass::Unsearchable(why) => return Ok(Search::Unsearchable(why)),
-                Pass::Done {
-                    dates_contradicted: true,
-                    ..
-                } => learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis()),
-                Pass::Done {
-                    candidates,
-                    complete,
-                    ..
-                } => {
-                    if !candidates.is_empty() {
-                        return Ok(verdict(candidates));
+                // A clock further off than the window allowed for: ask again in its time.
+                let assumed = offset.unwrap_or(0);
+                if let Some(measured) = measured.filter(|m| (m - assumed).abs() > skew_ms() / 2) {
+                    if offset != Some(measured) {
+                        offset = Some(measured);
+                        continue;
                     }
-                    if !complete {
-                        return Ok(Search::Unsearchable(too_many()));
-                    }
-                    dated_clean = true;
                 }
+                match pass {
+                    Pass::Proof(_) => unreachable!("returned above"),
+                    Pass::Unsearchable(why) => return Ok(Search::Unsearchable(why)),
+                    Pass::Done {
+                        dates_contradicted: true,
+                        ..
+                    } => learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis()),
+                    Pass::Done {
+                        candidates,
+                        complete,
+                        ..
+                    } => {
+                        if !candidates.is_empty() {
+                            return Ok(verdict(candidates));
+                        }
+                        if !complete {
+                            return Ok(Search::Unsearchable(too_many()));
+                        }
+                        dated_clean = true;
+                    }
+                }
+                break;
             }
-            break;
         }
-    }
-    if dated_clean && !confirming {
-        return Ok(Search::NotFound);
-    }
-    match search.pass(undated, learnt).await?.0 {
-        Pass::Proof(found) => {
-            if dated_clean {
-                learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis());
-            }
-            Ok(Search::Found(found))
+        if dated_clean && !confirming {
+            return Ok(Search::NotFound);
         }
-        // Filters the dated search obeyed, ignored without dates: the dated answer vouches.
-        Pass::Unsearchable(_) if dated_clean => Ok(Search::NotFound),
-        Pass::Unsearchable(why) => Ok(Search::Unsearchable(why)),
-        Pass::Done {
-            candidates,
-            complete,
-            ..
-        } => {
-            if !candidates.is_empty() {
+        match self.pass(undated, learnt).await?.0 {
+            Pass::Proof(found) => {
                 if dated_clean {
                     learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis());
                 }
-                return Ok(verdict(candidates));
+                Ok(Search::Found(found))
             }
-            match complete || dated_clean {
-                true => Ok(Search::NotFound),
-                false => Ok(Search::Unsearchable(too_many())),
+            // Filters the dated search obeyed, ignored without dates: the dated answer vouches.
+            Pass::Unsearchable(_) if dated_clean => Ok(Search::NotFound),
+            Pass::Unsearchable(why) => Ok(Search::Unsearchable(why)),
+            Pass::Done {
+                candidates,
+                complete,
+                ..
+            } => {
+                if !candidates.is_empty() {
+                    if dated_clean {
+                        learnt.dates_unreliable_since = Some(Utc::now().timestamp_millis());
+                    }
+                    return Ok(verdict(candidates));
+                }
+                match complete || dated_clean {
+                    true => Ok(Search::NotFound),
+                    false => Ok(Search::Unsearchable(too_many())),
+                }
             }
         }
     }
@@ -209,14 +281,10 @@ fn skew_ms() -> i64 {
 /// The search window in the server's time: the attempt's start to now, shifted by the
 /// server's measured offset and widened by what is not known of it.
 fn window(started: DateTime<Utc>, offset_ms: Option<i64>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let margin = chrono::Duration::milliseconds(
-        skew_ms() + offset_ms.map_or(0, |_| DATE_UNCERTAINTY_MS),
-    );
+    let margin =
+        chrono::Duration::milliseconds(skew_ms() + offset_ms.map_or(0, |_| DATE_UNCERTAINTY_MS));
     let offset = chrono::Duration::milliseconds(offset_ms.unwrap_or(0));
-    (
-        started + offset - margin,
-        Utc::now() + offset + margin,
-    )
+    (started + offset - margin, Utc::now() + offset + margin)
 }
 
 fn too_many() -> String {
@@ -268,9 +336,7 @@ impl Searcher<'_> {
             if offset.is_none() {
                 // Midway between asking and hearing: the server's "now" was about then.
                 let here = asked + (answered - asked) / 2;
-                offset = page
-                    .server_time
-                    .map(|t| (t - here).num_milliseconds());
+                offset = page.server_time.map(|t| (t - here).num_milliseconds());
             }
             if page.contradicted && !page.dates_only {
                 return Ok((
@@ -283,7 +349,9 @@ impl Searcher<'_> {
             dates_contradicted |= page.contradicted;
             if !page.listed_ids.is_empty() && page.listed_ids.iter().all(|id| seen.contains(id)) {
                 return Ok((
-                    Pass::Unsearchable("the city's server lists the same requests on every page".into()),
+                    Pass::Unsearchable(
+                        "the city's server lists the same requests on every page".into(),
+                    ),
                     offset,
                 ));
             }
@@ -319,7 +387,7 @@ impl Searcher<'_> {
                             dates_contradicted,
                         },
                         offset,
-                    ))
+                    ));
                 }
             }
         }

@@ -222,7 +222,11 @@ fn check(conn: &Connection) -> Result<Verdict> {
             }
             // "row 3 missing from index reports_due", "wrong # of entries in index ...",
             // "non-unique entry in index ...": the table is whole, the index is not.
-            match line.split(" index ").nth(1).filter(|_| line.contains(" index ")) {
+            match line
+                .split(" index ")
+                .nth(1)
+                .filter(|_| line.contains(" index "))
+            {
                 Some(index) => {
                     let index = index.trim().to_string();
                     if !indexes.contains(&index) {
@@ -302,8 +306,10 @@ pub fn open_recovering(
                     .is_some_and(|age| age > Duration::from_secs(60)))
     });
     let damaged = emptied || cut_short(path);
-    let check_now =
-        marker.exists() || metadata.as_ref().is_none_or(|m| m.len() <= CHECK_AT_OPEN_BYTES);
+    let check_now = marker.exists()
+        || metadata
+            .as_ref()
+            .is_none_or(|m| m.len() <= CHECK_AT_OPEN_BYTES);
     match Store::open(path) {
         Ok(store) if !damaged && !check_now => {
             check_in_background(path.to_path_buf());

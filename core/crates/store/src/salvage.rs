@@ -165,9 +165,11 @@ fn guess_page_size(path: &Path) -> std::io::Result<()> {
         drop(file);
         let readable = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
             .and_then(|c| {
-                c.query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'reports'", [], |r| {
-                    r.get::<_, i64>(0)
-                })
+                c.query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE name = 'reports'",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
             })
             .is_ok_and(|n| n == 1);
         if readable {
@@ -252,14 +254,16 @@ fn readable_rows(source: &Connection, table: &str, columns: &str) -> (Vec<Vec<Va
     // A report the outbox cannot read (a damaged page SQLite reads as zeros) is not
     // brought back to fail every call: it counts as unreadable.
     let whole = match table {
-        "reports" => " AND phase IN ('queued', 'in_flight', 'checking', 'waiting_for_id',
+        "reports" => {
+            " AND phase IN ('queued', 'in_flight', 'checking', 'waiting_for_id',
             'waiting_for_network', 'sent', 'needs_user', 'cancelled')
-            AND json_valid(payload) AND json_valid(fields)",
+            AND json_valid(payload) AND json_valid(fields)"
+        }
         _ => "",
     };
-    let Ok(mut select) =
-        source.prepare(&format!("SELECT {columns} FROM {table} WHERE rowid = ?1{whole}"))
-    else {
+    let Ok(mut select) = source.prepare(&format!(
+        "SELECT {columns} FROM {table} WHERE rowid = ?1{whole}"
+    )) else {
         return (Vec::new(), 1);
     };
     let width = columns.split(',').count();
@@ -285,7 +289,9 @@ fn readable_rows(source: &Connection, table: &str, columns: &str) -> (Vec<Vec<Va
     // Rows an index still counts but no page holds any more (a file cut short): unreadable
     // too, so that the user is told of every report, not only of those that came back.
     let counted = source
-        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| {
+            r.get::<_, i64>(0)
+        })
         .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX));
     let read = rows.len() as u32;
     let seen = read + unreadable + u32::from(blind);

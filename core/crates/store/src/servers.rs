@@ -98,7 +98,10 @@ pub fn learnt(conn: &Connection, id: &str) -> Result<Learnt> {
 /// Keeps what was learnt of a server.
 pub fn set_learnt(conn: &Connection, id: &str, learnt: &Learnt) -> Result<()> {
     conn.prepare_cached("UPDATE servers SET learnt = ?2 WHERE id = ?1")?
-        .execute(params![id, serde_json::to_string(learnt).expect("serializable")])?;
+        .execute(params![
+            id,
+            serde_json::to_string(learnt).expect("serializable")
+        ])?;
     Ok(())
 }
 

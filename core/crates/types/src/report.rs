@@ -475,7 +475,10 @@ mod tests {
             max: Duration::MAX,
             ..p
         };
-        assert!(absurd.delay(40, None) <= RETRY_AFTER_CAP, "a ceiling, never a panic");
+        assert!(
+            absurd.delay(40, None) <= RETRY_AFTER_CAP,
+            "a ceiling, never a panic"
+        );
         let zero = RetryPolicy {
             initial: Duration::ZERO,
             max: Duration::ZERO,
