@@ -20,13 +20,13 @@ pub(crate) struct PhotoArgs {
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
     /// Longest edge in pixels.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = 2048, value_parser = clap::value_parser!(u32).range(64..=16_384))]
     max_edge: u32,
     /// JPEG quality tried first.
     #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100))]
     quality: u8,
     /// Largest output in bytes.
-    #[arg(long, default_value_t = 800_000)]
+    #[arg(long, default_value_t = 800_000, value_parser = clap::value_parser!(u64).range(10_000..))]
     budget: u64,
 }
 
@@ -36,13 +36,13 @@ pub(crate) struct SampleArgs {
     /// Where to write the JPEG.
     out: PathBuf,
     /// Width in pixels.
-    #[arg(long, default_value_t = 4032)]
+    #[arg(long, default_value_t = 4032, value_parser = clap::value_parser!(u32).range(1..=16_384))]
     width: u32,
     /// Height in pixels.
-    #[arg(long, default_value_t = 3024)]
+    #[arg(long, default_value_t = 3024, value_parser = clap::value_parser!(u32).range(1..=16_384))]
     height: u32,
     /// EXIF GPS position, LAT,LONG.
-    #[arg(long, value_name = "LAT,LONG", allow_hyphen_values = true)]
+    #[arg(long, value_name = "LAT,LONG", allow_hyphen_values = true, value_parser = crate::numbers::position)]
     gps: Option<String>,
     /// EXIF orientation, 1 to 8.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]

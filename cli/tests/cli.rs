@@ -317,8 +317,12 @@ fn absurd_numbers_are_argument_errors_before_anything_runs() {
         &["requests", "--bbox", "1,2,NaN,4"],
         &["requests", "--bbox", "50,0,40,1"],
         &["requests", "--page-size", "0"],
-        &["photo", "in.jpg", "--quality", "0"],
+        &["photo", "in.jpg", "--out", "o.jpg", "--quality", "0"],
+        &["photo", "in.jpg", "--out", "o.jpg", "--max-edge", "1e9"],
+        &["photo", "in.jpg", "--out", "o.jpg", "--budget", "12"],
         &["sample-photo", "out.jpg", "--orientation", "9"],
+        &["sample-photo", "out.jpg", "--width", "0"],
+        &["sample-photo", "out.jpg", "--gps", "NaN,0"],
     ];
     for args in cases {
         let out = curbside(d, args);
