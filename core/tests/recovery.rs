@@ -155,7 +155,7 @@ fn a_support_export_keeps_what_was_read_but_no_contact_details_or_keys() {
     }
 }
 
-/// A data directory past the size checked before the open returns (4 MiB: a city's worth of
+/// A data directory past the size checked before the open returns (1 MiB; this one is over 4 MiB: a city's worth of
 /// history), its reports table damaged.
 fn large_and_damaged() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
