@@ -417,8 +417,10 @@ impl Outbox {
         let mut taken = Vec::new();
         for row in reports::due(tx, now_ms(), limit)? {
             // An answer that reached a paused sender late is the report's answer: nothing
-            // more to send or search.
-            if let Some(id) = row.late_request_id.clone() {
+            // more to post or search. (Waiting for a token's id, it keeps polling: the late id
+            // is in its history already.)
+            let waits = matches!(row.progress.phase, Phase::Queued | Phase::Checking);
+            if let Some(id) = row.late_request_id.clone().filter(|_| waits) {
                 let late = Event::AnsweredLate { id: id.clone() };
                 let edit = |r: &mut Row| r.request_id = Some(id);
                 events.extend(self.apply(tx, row, late, edit)?.1);
