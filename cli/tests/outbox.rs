@@ -58,6 +58,23 @@ fn report(data_dir: &Path, server: &str, description: &str) -> String {
         .to_string()
 }
 
+/// Backoffs at their floor and a short confirmation: a sync that finishes in seconds.
+const FAST_RETRIES: [&str; 6] = [
+    "--retry-initial",
+    "1",
+    "--retry-max",
+    "1",
+    "--confirm-wait",
+    "0.2",
+];
+
+/// `sync --deadline SECS` with [`FAST_RETRIES`].
+fn fast_sync(deadline: &str) -> Vec<&str> {
+    let mut args = vec!["sync", "--deadline", deadline];
+    args.extend(FAST_RETRIES);
+    args
+}
+
 fn on_server(sandbox: &Sandbox, description: &str) -> usize {
     sandbox
         .requests()
@@ -154,25 +171,11 @@ async fn kill_nine_loses_nothing_and_duplicates_nothing() {
             };
             sandbox.faults().next(Scope::Post, fault);
         }
-        let mut child = curbside(
-            &d,
-            &server,
-            &[
-                "sync",
-                "--deadline",
-                "10",
-                "--retry-initial",
-                "1",
-                "--retry-max",
-                "1",
-                "--confirm-wait",
-                "0.2",
-            ],
-        )
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+        let mut child = curbside(&d, &server, &fast_sync("10"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(20 + next(400))).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -197,25 +200,9 @@ async fn kill_nine_loses_nothing_and_duplicates_nothing() {
     let until = std::time::Instant::now() + Duration::from_secs(120);
     while std::time::Instant::now() < until {
         let (d2, server) = (d.clone(), server.clone());
-        let summary = tokio::task::spawn_blocking(move || {
-            run(
-                &d2,
-                &server,
-                &[
-                    "sync",
-                    "--deadline",
-                    "20",
-                    "--retry-initial",
-                    "1",
-                    "--retry-max",
-                    "1",
-                    "--confirm-wait",
-                    "0.2",
-                ],
-            )
-        })
-        .await
-        .unwrap();
+        let summary = tokio::task::spawn_blocking(move || run(&d2, &server, &fast_sync("20")))
+            .await
+            .unwrap();
         if summary["waiting"] == 0 {
             break;
         }
@@ -362,14 +349,7 @@ async fn sqlite_io_errors_while_sending_lose_and_duplicate_nothing() {
                     "--deadline",
                     "5",
                 ])
-                .args([
-                    "--retry-initial",
-                    "1",
-                    "--retry-max",
-                    "1",
-                    "--confirm-wait",
-                    "0.2",
-                ])
+                .args(FAST_RETRIES)
                 .output()
                 .unwrap();
             failed += usize::from(!out.status.success());
@@ -384,21 +364,7 @@ async fn sqlite_io_errors_while_sending_lose_and_duplicate_nothing() {
         let until = std::time::Instant::now() + Duration::from_secs(120);
         let mut waiting = Value::Null;
         while std::time::Instant::now() < until {
-            let summary = run(
-                &d3,
-                &s3,
-                &[
-                    "sync",
-                    "--deadline",
-                    "10",
-                    "--retry-initial",
-                    "1",
-                    "--retry-max",
-                    "1",
-                    "--confirm-wait",
-                    "0.2",
-                ],
-            );
+            let summary = run(&d3, &s3, &fast_sync("10"));
             waiting = summary["waiting"].clone();
             if waiting == 0 {
                 break;

@@ -13,8 +13,8 @@ use common::*;
 const DRAFTS: usize = 150;
 const REPORTS: usize = 60;
 
-/// A data directory with drafts and queued reports, closed (its WAL folded into the file).
-fn filled(dir: &Path) {
+/// Curbside on `dir` with a city it cannot reach: submitted reports stay queued.
+fn offline(dir: &Path) -> Curbside {
     let curbside = Curbside::open(dir).unwrap();
     curbside
         .set_server(
@@ -23,6 +23,12 @@ fn filled(dir: &Path) {
         )
         .unwrap();
     curbside.set_network_available(false);
+    curbside
+}
+
+/// A data directory with drafts and queued reports, closed (its WAL folded into the file).
+fn filled(dir: &Path) {
+    let curbside = offline(dir);
     let words = "a pothole wide enough to swallow a bicycle wheel ".repeat(20);
     for i in 0..DRAFTS {
         curbside
@@ -235,14 +241,7 @@ fn damage_met_in_use_is_marked_at_once_and_repaired_at_the_next_open() {
 
 /// A data directory with `n` reports queued while offline, closed (its WAL folded in).
 fn queued(dir: &Path, n: usize) {
-    let curbside = Curbside::open(dir).unwrap();
-    curbside
-        .set_server(
-            SERVER,
-            ServerConfig::new("https://311.city.example/open311/v2/"),
-        )
-        .unwrap();
-    curbside.set_network_available(false);
+    let curbside = offline(dir);
     for i in 0..n {
         submit(&curbside, pothole(&format!("queued {i}")));
     }

@@ -80,15 +80,9 @@ impl Cities {
                 attributes: vec![],
             }
         };
-        let draft = self.store.write(|tx| {
-            let mut draft = drafts::get(tx, draft_id)?.ok_or(Error::DraftNotFound)?;
-            draft.fields.service_code = Some(service_code.into());
-            draft.fields.profile_id = Some(profile_id.into());
-            draft.fields.definition = Some(definition.clone());
-            draft.updated_at = curbside_types::to_millis(Utc::now());
-            drafts::update(tx, &draft)?;
-            Ok(draft)
-        })?;
+        let draft = self
+            .store
+            .write(|tx| attach_form(tx, draft_id, profile_id, service_code, definition.clone()))?;
         Ok((draft, definition))
     }
 
@@ -125,12 +119,7 @@ impl Cities {
                     None => return Ok(false),
                 },
             };
-            let mut draft = drafts::get(tx, draft_id)?.ok_or(Error::DraftNotFound)?;
-            draft.fields.service_code = Some(service_code.into());
-            draft.fields.profile_id = Some(profile_id.into());
-            draft.fields.definition = Some(definition);
-            draft.updated_at = curbside_types::to_millis(Utc::now());
-            drafts::update(tx, &draft)?;
+            attach_form(tx, draft_id, profile_id, service_code, definition)?;
             Ok(true)
         })
     }
@@ -224,4 +213,21 @@ impl Cities {
             },
         }
     }
+}
+
+/// Sets a draft's city and service, with the definition it is filled against.
+fn attach_form(
+    tx: &curbside_store::Transaction<'_>,
+    draft_id: &DraftId,
+    profile_id: &str,
+    service_code: &str,
+    definition: ServiceDefinition,
+) -> Result<Draft> {
+    let mut draft = drafts::get(tx, draft_id)?.ok_or(Error::DraftNotFound)?;
+    draft.fields.service_code = Some(service_code.into());
+    draft.fields.profile_id = Some(profile_id.into());
+    draft.fields.definition = Some(definition);
+    draft.updated_at = curbside_types::to_millis(Utc::now());
+    drafts::update(tx, &draft)?;
+    Ok(draft)
 }

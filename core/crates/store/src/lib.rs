@@ -222,11 +222,7 @@ fn check(conn: &Connection) -> Result<Verdict> {
             }
             // "row 3 missing from index reports_due", "wrong # of entries in index ...",
             // "non-unique entry in index ...": the table is whole, the index is not.
-            match line
-                .split(" index ")
-                .nth(1)
-                .filter(|_| line.contains(" index "))
-            {
+            match line.split_once(" index ").map(|(_, index)| index) {
                 Some(index) => {
                     let index = index.trim().to_string();
                     if !indexes.contains(&index) {
@@ -242,10 +238,10 @@ fn check(conn: &Connection) -> Result<Verdict> {
     }
     // Rows SQLite reads whole but the outbox cannot: damage inside a row.
     let unreadable: i64 = conn.query_row(
-        "SELECT count(*) FROM reports WHERE phase NOT IN
-           ('queued', 'in_flight', 'checking', 'waiting_for_id', 'waiting_for_network', 'sent',
-            'needs_user', 'cancelled')
-           OR NOT json_valid(payload) OR NOT json_valid(fields)",
+        &format!(
+            "SELECT count(*) FROM reports WHERE NOT ({})",
+            reports::READABLE
+        ),
         [],
         |r| r.get(0),
     )?;
@@ -264,15 +260,12 @@ fn cut_short(path: &Path) -> bool {
     let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
         return false;
     };
-    if read.is_err() || &head[..16] != b"SQLite format 3\0" || head[24..28] != head[92..96] {
+    if read.is_err() || &head[..16] != salvage::MAGIC || head[24..28] != head[92..96] {
         return false;
     }
-    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
-        1 => 65_536,
-        n if n >= 512 && n.is_power_of_two() => u64::from(n),
-        _ => return false,
+    let Some((page_size, pages)) = salvage::stated_size(&head) else {
+        return false;
     };
-    let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
     len < pages * page_size || len % page_size != 0
 }
 

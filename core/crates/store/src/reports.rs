@@ -317,6 +317,12 @@ pub fn media(conn: &Connection, finished: bool) -> Result<Vec<std::path::PathBuf
     Ok(paths)
 }
 
+/// A report the outbox can read, as SQL: a known phase, and what is sent and the draft it
+/// came from as JSON. A row SQLite reads whole that fails this is damage inside the row.
+pub(crate) const READABLE: &str = "phase IN ('queued', 'in_flight', 'checking', 'waiting_for_id',
+    'waiting_for_network', 'sent', 'needs_user', 'cancelled')
+    AND json_valid(payload) AND json_valid(fields)";
+
 /// Phases in which a report falls due (`Phase::is_active`), as SQL.
 const ACTIVE: &str = "phase IN ('queued', 'checking', 'waiting_for_id')";
 

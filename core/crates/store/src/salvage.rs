@@ -28,7 +28,7 @@ pub struct Salvage {
 /// Tables copied, parents first.
 const TABLES: &[&str] = &["servers", "profiles", "drafts", "reports", "report_history"];
 /// The SQLite file header's first 16 bytes.
-const MAGIC: &[u8; 16] = b"SQLite format 3\0";
+pub(crate) const MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// Rowids tried at most when a table's size cannot be read.
 const BLIND_ROWS: i64 = 100_000;
 /// The highest rowid probed (this app writes rowids one by one; ten million is years of use).
@@ -114,21 +114,28 @@ fn repair_header(path: &Path) -> std::io::Result<()> {
         file.seek(SeekFrom::Start(0))?;
         file.write_all(MAGIC)?;
     }
-    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
-        1 => 65_536,
-        n if n >= 512 && n.is_power_of_two() => u64::from(n),
-        _ => {
-            drop(file);
-            return guess_page_size(path);
-        }
+    let Some((page_size, pages)) = stated_size(&head) else {
+        drop(file);
+        return guess_page_size(path);
     };
-    let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
     let stated = pages.saturating_mul(page_size);
     // At most 1 GiB: a header that lies must not fill the disk.
     if stated > file.metadata()?.len() && stated <= 1 << 30 {
         file.set_len(stated)?;
     }
     Ok(())
+}
+
+/// The page size and the page count a database header states (the count as written, valid
+/// or not); `None` when the page size is not one SQLite allows.
+pub(crate) fn stated_size(head: &[u8; 100]) -> Option<(u64, u64)> {
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65_536,
+        n if n >= 512 && n.is_power_of_two() => u64::from(n),
+        _ => return None,
+    };
+    let pages = u64::from(u32::from_be_bytes([head[28], head[29], head[30], head[31]]));
+    Some((page_size, pages))
 }
 
 /// A header overwritten whole: writes a sane one for each page size SQLite allows (the
@@ -254,12 +261,8 @@ fn readable_rows(source: &Connection, table: &str, columns: &str) -> (Vec<Vec<Va
     // A report the outbox cannot read (a damaged page SQLite reads as zeros) is not
     // brought back to fail every call: it counts as unreadable.
     let whole = match table {
-        "reports" => {
-            " AND phase IN ('queued', 'in_flight', 'checking', 'waiting_for_id',
-            'waiting_for_network', 'sent', 'needs_user', 'cancelled')
-            AND json_valid(payload) AND json_valid(fields)"
-        }
-        _ => "",
+        "reports" => format!(" AND {}", crate::reports::READABLE),
+        _ => String::new(),
     };
     let Ok(mut select) = source.prepare(&format!(
         "SELECT {columns} FROM {table} WHERE rowid = ?1{whole}"
