@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use curbside_core::city as core;
 use curbside_open311::{Service, ServiceDefinition, ServiceRequest};
 use curbside_photo::PhotoProfile;
-use curbside_types::{Draft, DraftId, NearbyRequest};
+use curbside_types::{Coverage, Draft, DraftId, NearbyRequest};
 
 use crate::sdk::Sdk;
 use crate::ApiError;
@@ -91,30 +91,17 @@ impl Cities {
 
     /// Requests near a place, nearest first: with a service code and `open_only`, the
     /// "already reported?" suggestions (use 50 m); without, a map's open data. From the cache
-    /// (`stale`) when offline.
+    /// (`stale`) when offline; `coverage` says whether the server's answer was complete.
     pub async fn nearby(&self, query: NearbyQuery) -> Result<NearbyRequests, ApiError> {
-        let found = self
-            .sdk
-            .run_async(move |c| async move {
-                c.nearby_requests(
-                    &query.profile_id,
-                    query.latitude,
-                    query.longitude,
-                    query.radius_m,
-                    query.service_code.as_deref(),
-                    query.open_only,
-                )
-                .await
-            })
-            .await?;
-        Ok(found.into())
+        Ok(self.fetch_nearby(query).await?.into())
     }
 
-    /// The same requests as `nearby`, as a GeoJSON FeatureCollection for a map layer.
+    /// The same requests as `nearby`, as a GeoJSON FeatureCollection for a map layer (with
+    /// how they were fetched as its `curbside` member).
     pub async fn nearby_geojson(&self, query: NearbyQuery) -> Result<String, ApiError> {
-        let found = self.nearby(query).await?;
-        let requests: Vec<_> = found.requests.into_iter().map(|n| n.request).collect();
-        Ok(core::to_geojson(&requests))
+        let found = self.fetch_nearby(query).await?;
+        let requests: Vec<_> = found.value.iter().map(|n| n.request.clone()).collect();
+        Ok(core::to_geojson(&found, &requests))
     }
 
     /// Requests inside a map's viewport, newest first; from the cache when offline.
@@ -122,7 +109,7 @@ impl Cities {
         &self,
         profile_id: String,
         viewport: MapBox,
-    ) -> Result<Vec<ServiceRequest>, ApiError> {
+    ) -> Result<MapRequests, ApiError> {
         let found = self
             .sdk
             .run_async(move |c| async move {
@@ -136,7 +123,33 @@ impl Cities {
                     .await
             })
             .await?;
-        Ok(found.value)
+        Ok(MapRequests {
+            requests: found.value,
+            stale: found.stale,
+            coverage: found.coverage,
+        })
+    }
+}
+
+impl Cities {
+    async fn fetch_nearby(
+        &self,
+        query: NearbyQuery,
+    ) -> Result<core::OpenData<Vec<NearbyRequest>>, ApiError> {
+        Ok(self
+            .sdk
+            .run_async(move |c| async move {
+                c.nearby_requests(
+                    &query.profile_id,
+                    query.latitude,
+                    query.longitude,
+                    query.radius_m,
+                    query.service_code.as_deref(),
+                    query.open_only,
+                )
+                .await
+            })
+            .await?)
     }
 }
 
@@ -229,6 +242,19 @@ pub struct NearbyRequests {
     pub requests: Vec<NearbyRequest>,
     /// True when the server could not be reached and the cache answered.
     pub stale: bool,
+    /// How much of the server's open data was read, and how far it can be trusted.
+    pub coverage: Coverage,
+}
+
+/// Requests inside a map's viewport, newest first.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct MapRequests {
+    /// The requests.
+    pub requests: Vec<ServiceRequest>,
+    /// True when the server could not be reached and the cache answered.
+    pub stale: bool,
+    /// How much of the server's open data was read, and how far it can be trusted.
+    pub coverage: Coverage,
 }
 
 impl From<core::CityProfile> for CityProfile {
@@ -254,11 +280,12 @@ impl From<core::CityProfile> for CityProfile {
     }
 }
 
-impl From<core::Cached<Vec<core::NearbyRequest>>> for NearbyRequests {
-    fn from(c: core::Cached<Vec<core::NearbyRequest>>) -> Self {
+impl From<core::OpenData<Vec<core::NearbyRequest>>> for NearbyRequests {
+    fn from(c: core::OpenData<Vec<core::NearbyRequest>>) -> Self {
         Self {
             requests: c.value,
             stale: c.stale,
+            coverage: c.coverage,
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use curbside_core::city::to_geojson;
+use curbside_core::city::{to_geojson, OpenData};
 use curbside_core::open311::Open311Error;
 use curbside_core::{Curbside, Draft, DraftId, Error};
 
@@ -36,17 +36,12 @@ pub(crate) fn nearby(
         args.open_only(),
     ))?;
     if args.geojson {
-        let requests: Vec<_> = found.value.into_iter().map(|n| n.request).collect();
-        println!("{}", to_geojson(&requests));
+        let requests: Vec<_> = found.value.iter().map(|n| n.request.clone()).collect();
+        println!("{}", to_geojson(&found, &requests));
         return Ok(());
     }
     out.print(&found, |found| {
-        if found.stale {
-            println!(
-                "(offline: from the cache of {})",
-                found.fetched_at.format("%Y-%m-%d %H:%M")
-            );
-        }
+        say_coverage(found);
         for n in &found.value {
             let r = &n.request;
             println!(
@@ -87,10 +82,11 @@ pub(crate) fn in_box(
     let found =
         runtime()?.block_on(curbside.requests_in_box(&city.id, south, west, north, east))?;
     if args.geojson {
-        println!("{}", to_geojson(&found.value));
+        println!("{}", to_geojson(&found, &found.value));
         return Ok(());
     }
     out.print(&found, |found| {
+        say_coverage(found);
         for r in &found.value {
             println!(
                 "{:<10} {:<7} {:<20} {}",
@@ -102,6 +98,29 @@ pub(crate) fn in_box(
         }
     });
     Ok(())
+}
+
+/// Says how the requests shown were fetched and how far they can be trusted, before them.
+fn say_coverage<T>(found: &OpenData<T>) {
+    let c = &found.coverage;
+    match found.stale {
+        true => println!(
+            "(offline: from the cache of {})",
+            found.fetched_at.format("%Y-%m-%d %H:%M")
+        ),
+        false => println!(
+            "({} requests listed by the server in {} queries)",
+            c.listed, c.queries
+        ),
+    }
+    if c.dates_unreliable {
+        println!("(partial: the server's date filters are unreliable, so only its newest requests could be read)");
+    } else if c.partial {
+        println!("(partial: the server has more in this window than one fetch reads)");
+    }
+    if c.contradicted {
+        println!("(the server ignored filters or pages: what it listed was filtered here)");
+    }
 }
 
 /// `curbside validate ID`: what must change before the draft can be submitted.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use clap::{Args, ValueEnum};
-use curbside_core::city::CityProfile;
+use curbside_core::city::{to_geojson, CityProfile, Coverage, OpenData};
 use curbside_core::open311::{
     ApiKey, Format, Open311Client, Open311Error, RequestQuery, ServerConfig,
 };
@@ -326,11 +326,33 @@ pub(crate) fn run(
                     area: None,
                 };
                 let page = server.client()?.requests(&query).await?;
+                let about = OpenData {
+                    value: (),
+                    fetched_at: Utc::now(),
+                    stale: false,
+                    coverage: Coverage {
+                        queries: 1,
+                        listed: page.listed_ids.len() as u32,
+                        partial: page.next_page.is_some(),
+                        contradicted: page.contradicted && !page.dates_only,
+                        dates_unreliable: page.dates_only,
+                    },
+                };
                 if args.geojson {
-                    println!("{}", curbside_core::city::to_geojson(&page.requests));
+                    println!("{}", to_geojson(&about, &page.requests));
                     return Ok(());
                 }
                 out.print(&page, |page| {
+                    if page.contradicted {
+                        println!(
+                            "(the server listed {} requests its answer should not have held: {}; filtered here)",
+                            page.listed_ids.len() - page.requests.len(),
+                            match page.dates_only {
+                                true => "its dates disagree with the window",
+                                false => "it ignored a filter or the page size",
+                            }
+                        );
+                    }
                     for r in &page.requests {
                         println!(
                             "{:<14} {:<7} {:<20} {}",

@@ -2,7 +2,7 @@
 //! same transaction), the catalog, forms, validation and nearby requests. The city layer does
 //! the work; this module hands it the server's client from the outbox.
 
-use curbside_city::{put_profile, Cached, CityProfile};
+use curbside_city::{put_profile, Cached, CityProfile, OpenData};
 
 use crate::city::{FieldError, NearbyRequest};
 use crate::open311::{Service, ServiceDefinition, ServiceRequest};
@@ -121,9 +121,10 @@ impl Curbside {
         radius_m: f64,
         service_code: Option<&str>,
         open_only: bool,
-    ) -> Result<Cached<Vec<NearbyRequest>>> {
+    ) -> Result<OpenData<Vec<NearbyRequest>>> {
         let client = self.outbox.client(profile_id)?;
-        self.cities
+        let found = self
+            .cities
             .nearby_requests(
                 &client,
                 profile_id,
@@ -133,7 +134,9 @@ impl Curbside {
                 service_code,
                 open_only,
             )
-            .await
+            .await;
+        self.outbox.remember_refusals(profile_id, &client)?;
+        found
     }
 
     /// Requests inside a bounding box (a map's viewport), newest first; cached like
@@ -145,10 +148,13 @@ impl Curbside {
         west: f64,
         north: f64,
         east: f64,
-    ) -> Result<Cached<Vec<ServiceRequest>>> {
+    ) -> Result<OpenData<Vec<ServiceRequest>>> {
         let client = self.outbox.client(profile_id)?;
-        self.cities
+        let found = self
+            .cities
             .requests_in_box(&client, profile_id, south, west, north, east)
-            .await
+            .await;
+        self.outbox.remember_refusals(profile_id, &client)?;
+        found
     }
 }

@@ -32,9 +32,10 @@ pub mod outbox {
 /// City profiles: the white-label configuration, catalog, validation and nearby requests.
 pub mod city {
     pub use curbside_city::{
-        to_geojson, Cached, CityProfile, ContactField, ServiceArea, MAX_PAGES,
+        to_geojson, Cached, CityProfile, ContactField, OpenData, ServiceArea, LIST_CAP, MAX_PAGES,
+        MAX_WALK_QUERIES,
     };
-    pub use curbside_types::{FieldError, FieldIssue, NearbyRequest};
+    pub use curbside_types::{Coverage, FieldError, FieldIssue, NearbyRequest};
 }
 
 use std::path::{Path, PathBuf};

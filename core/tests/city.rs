@@ -608,11 +608,15 @@ async fn nearby_reports_are_ranked_cached_and_exported() {
         "south above north"
     );
 
-    let requests: Vec<_> = offline.value.into_iter().map(|n| n.request).collect();
-    let geojson: geojson::GeoJson = to_geojson(&requests).parse().unwrap();
+    let requests: Vec<_> = offline.value.iter().map(|n| n.request.clone()).collect();
+    let text = to_geojson(&offline, &requests);
+    let geojson: geojson::GeoJson = text.parse().unwrap();
     let geojson::GeoJson::FeatureCollection(collection) = geojson else {
         panic!("not a FeatureCollection")
     };
+    let about: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(about["curbside"]["stale"], true, "offline, and said so");
+    assert!(about["curbside"]["coverage"]["partial"].is_boolean());
     assert_eq!(collection.features.len(), 5);
     let first = &collection.features[0];
     let geojson::GeometryValue::Point { coordinates } = &first.geometry.as_ref().unwrap().value

@@ -13,7 +13,9 @@
 //! without positions, strict parameters, filters ignored with a row cap, status ids, 400 for
 //! a bad key, 500 debug pages, a neighbour's identical report, errors without the wrapper, a
 //! slow server, a clock off, local times labelled `Z`, a lagging search index, date filters
-//! applied backwards, answers without an id, refusals that echo the request body.
+//! applied backwards, answers without an id, refusals that echo the request body, a server
+//! of the spec only (no paging, no position filter, the newest 1,000 in 90 days), XML items
+//! named `<service_request>`, status ids on single requests, a required client reference.
 //! On per run (`SandboxConfig::modes`, `POST /_sandbox/modes` with `mode=M&on=true|false`
 //! or `mode=clear`) or per request (`/mode/M1,M2/open311/v2/`).
 
@@ -83,6 +85,7 @@ impl Sandbox {
             addr,
             posts: Default::default(),
             changeset: std::sync::Mutex::new("2026-11-01T00:00:00Z".into()),
+            log: Default::default(),
         });
         let task = tokio::spawn(server::serve(listener, Arc::clone(&state)));
         Ok(Sandbox {
@@ -121,6 +124,11 @@ impl Sandbox {
     /// How many POSTs of requests reached the server, accepted or not.
     pub fn posts(&self) -> usize {
         self.state.posts.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Every protocol request received so far (admin routes aside), as `METHOD path?query`.
+    pub fn log(&self) -> Vec<String> {
+        self.state.log.lock().unwrap().clone()
     }
 
     /// The modes on for the whole run.

@@ -70,6 +70,19 @@ pub enum Mode {
     /// Every POST is refused with a 400 whose message echoes the request body (api_key
     /// included, form-encoded), as debugging frameworks do.
     EchoBody,
+    /// The spec and nothing more (many city servers): parameters outside it are ignored
+    /// without a word (no paging, no position filter, no `extensions`), and a list is the
+    /// newest 1,000 matches of its window, 90 days back from `end_date` (or now) when no
+    /// `start_date` is given.
+    SpecOnly,
+    /// XML lists and single requests name their items `<service_request>`, not `<request>`.
+    ServiceRequestXml,
+    /// Lists show `open` and `closed`, while a single request (`GET requests/{id}`) shows the
+    /// city's internal ids (`3`, `7`), as some CRMs' detail views do.
+    SingleStatusIds,
+    /// A POST without the client reference attribute (`attribute[curbside_id]`) is refused
+    /// with a 400 naming it: the city's CRM requires it.
+    RequiresReference,
 }
 
 impl Mode {
@@ -92,6 +105,10 @@ impl Mode {
         "notice_only",
         "empty_object",
         "echo_body",
+        "spec_only",
+        "service_request_xml",
+        "single_status_ids",
+        "requires_reference",
     ];
 
     /// Parses a mode's name (`ignore_filters:1000` takes the cap, 1,000 by default).
@@ -137,6 +154,10 @@ impl Mode {
             "notice_only" => Mode::NoticeOnly,
             "empty_object" => Mode::EmptyObject,
             "echo_body" => Mode::EchoBody,
+            "spec_only" => Mode::SpecOnly,
+            "service_request_xml" => Mode::ServiceRequestXml,
+            "single_status_ids" => Mode::SingleStatusIds,
+            "requires_reference" => Mode::RequiresReference,
             _ => {
                 return Err(format!(
                     "unknown mode {text} (one of {})",

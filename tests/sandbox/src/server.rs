@@ -37,6 +37,8 @@ pub(crate) struct State {
     pub(crate) posts: std::sync::atomic::AtomicUsize,
     /// The catalog's changeset in the discovery document.
     pub(crate) changeset: std::sync::Mutex<String>,
+    /// Every protocol request received, as `METHOD path?query`.
+    pub(crate) log: std::sync::Mutex<Vec<String>>,
 }
 
 const PREFIX: &str = "/open311/v2/";
@@ -140,6 +142,11 @@ async fn handle(
         let answer = admin(&state, req).await;
         return Ok(respond(answer));
     }
+    state
+        .log
+        .lock()
+        .unwrap()
+        .push(format!("{} {}", req.method(), req.uri()));
     // `/fault/{spec}/...` and `/mode/{m1,m2}/...` before `/open311/v2/`: that fault or those
     // modes on every request through this prefix, so a client that cannot call the admin
     // routes can still be given them.
@@ -407,6 +414,10 @@ async fn route(state: &State, path: &str, req: Request<Incoming>, modes: &Active
                 return refused;
             }
             let extensions = param(&q, "extensions") == Some("true");
+            let view = crate::store::View {
+                status_ids: view.status_ids || modes.has(Mode::SingleStatusIds),
+                ..view
+            };
             match state.store.get(&last) {
                 Some(r) if !r.token_pending() => {
                     let name = service_name(&r.service_code);
@@ -414,7 +425,7 @@ async fn route(state: &State, path: &str, req: Request<Incoming>, modes: &Active
                         format,
                         StatusCode::OK,
                         "service_requests",
-                        "request",
+                        item_name(modes),
                         &json!([r.to_json(&name, extensions, &view)]),
                     )
                 }
@@ -477,22 +488,13 @@ fn discovery(state: &State, format: Format) -> Answer {
 
 /// Under [`Mode::StrictParams`], a 400 naming every parameter outside the spec.
 fn strict(modes: &Active, q: &[(String, String)], format: Format) -> Option<Answer> {
-    const SPEC: &[&str] = &[
-        "jurisdiction_id",
-        "api_key",
-        "service_request_id",
-        "service_code",
-        "start_date",
-        "end_date",
-        "status",
-    ];
     if !modes.has(Mode::StrictParams) {
         return None;
     }
     let unexpected: Vec<&str> = q
         .iter()
         .map(|(k, _)| k.as_str())
-        .filter(|k| !SPEC.contains(k))
+        .filter(|k| !SPEC_PARAMS.contains(k))
         .collect();
     (!unexpected.is_empty()).then(|| {
         Answer::errors(
@@ -507,8 +509,35 @@ fn strict(modes: &Active, q: &[(String, String)], format: Format) -> Option<Answ
     })
 }
 
+/// The element name of a listed request in XML.
+fn item_name(modes: &Active) -> &'static str {
+    match modes.has(Mode::ServiceRequestXml) {
+        true => "service_request",
+        false => "request",
+    }
+}
+
+/// The spec's parameters of `GET requests`, the only ones [`Mode::SpecOnly`] hears.
+const SPEC_PARAMS: &[&str] = &[
+    "jurisdiction_id",
+    "api_key",
+    "service_request_id",
+    "service_code",
+    "start_date",
+    "end_date",
+    "status",
+];
+
+/// The most requests a list holds, and its window when no start is given (the spec's).
+const SPEC_CAP: usize = 1000;
+const SPEC_DAYS: i64 = 90;
+
 fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &Active) -> Answer {
-    let q = query_pairs(req);
+    let mut q = query_pairs(req);
+    let spec_only = modes.has(Mode::SpecOnly);
+    if spec_only {
+        q.retain(|(k, _)| SPEC_PARAMS.contains(&k.as_str()));
+    }
     if let Some(refused) = strict(modes, &q, format) {
         return refused;
     }
@@ -523,7 +552,7 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &
             format,
             StatusCode::OK,
             "service_requests",
-            "request",
+            item_name(modes),
             &Value::Array(shown),
         )
     };
@@ -594,6 +623,15 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &
     }
     if modes.has(Mode::StrictParams) {
         return doc(&all); // no paging on such servers: every match
+    }
+    if spec_only {
+        // The newest 1,000 of the window; 90 days back when no start is given.
+        let end = end.unwrap_or(seen_by);
+        let start = start.unwrap_or(end - chrono::Duration::days(SPEC_DAYS));
+        all.retain(|r| r.requested_at >= start && r.requested_at <= end);
+        all.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        all.truncate(SPEC_CAP);
+        return doc(&all);
     }
     let page_size = param(&q, "page_size")
         .and_then(|p| p.parse::<usize>().ok())
@@ -821,6 +859,16 @@ async fn post_request(
         problems.push("description is longer than 4000 characters".into());
     }
     problems.extend(check_attributes(&code, &fields));
+    if modes.has(Mode::RequiresReference) {
+        let name = state
+            .config
+            .client_reference_attribute
+            .as_deref()
+            .unwrap_or("curbside_id");
+        if field(&format!("attribute[{name}]")).is_none_or(|v| v.trim().is_empty()) {
+            problems.push(format!("attribute[{name}] is required"));
+        }
+    }
     if !problems.is_empty() {
         if modes.has(Mode::RefuseWith500) {
             return Answer::debug_page(&problems);

@@ -9,7 +9,7 @@ mod validate;
 
 pub use catalog::Cached;
 pub use geo_area::ServiceArea;
-pub use nearby::{to_geojson, MAX_PAGES};
+pub use nearby::{to_geojson, OpenData, LIST_CAP, MAX_PAGES, MAX_WALK_QUERIES};
 pub use validate::validate;
 
 use std::sync::Arc;

@@ -5,23 +5,42 @@
 //! say nothing about one street. The area is asked of the server: with its own position
 //! filter where it has one (the profile's `position_filter`: `bbox`, or `lat`/`long`/`radius`),
 //! else by paging through the requests of the profile's window (`open_data_days`), at most
-//! [`MAX_PAGES`] pages per call. Everything fetched is cached; the answer is always read from
-//! the cache through its position index, so it is the same offline (then marked stale, with
-//! the time of the last fetch). A server that refuses the query is an error, not "offline".
+//! [`MAX_PAGES`] pages per call. A server of the spec only has neither: it lists the newest
+//! [`LIST_CAP`] requests of a date window. There the window is walked by date: a window whose
+//! answer reaches the cap is split in halves until each part is under it, at most
+//! [`MAX_WALK_QUERIES`] queries per call. A server found not to page (page_size ignored or
+//! refused) is remembered as such by the caller ([`Open311Client::refused_params`]).
+//!
+//! Every answer says how far it can be trusted ([`Coverage`]): partial (a bound reached, a
+//! window still at the cap), contradicted (filters or pages ignored), dates unreliable (then
+//! the window cannot be walked, and the newest requests are all there is). Everything fetched
+//! is cached; the answer is always read from the cache through its position index, so it is
+//! the same offline (then marked stale, with the time of the last fetch). A server that
+//! refuses the query is an error, not "offline".
 
 use chrono::{DateTime, Utc};
 use geo::{Distance, Haversine, Point};
 
-use curbside_open311::{Area, Open311Client, RequestQuery, ServiceRequest};
-use curbside_store::{reports::now_ms, requests_cache};
-use curbside_types::{Error, NearbyRequest, Result};
+use serde::{Deserialize, Serialize};
 
-use crate::{Cached, Cities};
+use curbside_open311::{
+    Area, Open311Client, Pagination, PositionFilter, RequestPage, RequestQuery, ServiceRequest,
+};
+use curbside_store::{reports::now_ms, requests_cache, servers};
+use curbside_types::{Coverage, Error, NearbyRequest, Result};
+
+use crate::Cities;
 
 /// Requests per page asked of a server.
 const PAGE_SIZE: u32 = 200;
 /// Pages read per call at most, when the server cannot filter by position.
 pub const MAX_PAGES: u32 = 10;
+/// The most requests a list holds by the spec: an answer this long is taken as cut short.
+pub const LIST_CAP: usize = 1000;
+/// Queries per call at most when a window is walked by date.
+pub const MAX_WALK_QUERIES: u32 = 32;
+/// The narrowest window split further.
+const MIN_WINDOW: chrono::Duration = chrono::Duration::minutes(1);
 
 impl Cities {
     /// Requests within `radius_m` of a place, nearest first (newest first at equal distance):
@@ -37,7 +56,7 @@ impl Cities {
         radius_m: f64,
         service_code: Option<&str>,
         open_only: bool,
-    ) -> Result<Cached<Vec<NearbyRequest>>> {
+    ) -> Result<OpenData<Vec<NearbyRequest>>> {
         if !(latitude.is_finite()
             && longitude.is_finite()
             && (-90.0..=90.0).contains(&latitude)
@@ -52,11 +71,17 @@ impl Cities {
             ));
         }
         let area = Area::around(latitude, longitude, radius_m);
-        let (found, fetched_at, stale) = self
+        let fetched = self
             .fetch_area(client, profile_id, area, service_code, open_only)
             .await?;
         let here = Point::new(longitude, latitude);
-        let mut near: Vec<NearbyRequest> = found
+        let OpenData {
+            value,
+            fetched_at,
+            stale,
+            coverage,
+        } = fetched;
+        let mut near: Vec<NearbyRequest> = value
             .into_iter()
             .filter_map(|r| {
                 let distance_m = Haversine.distance(here, Point::new(r.long?, r.lat?));
@@ -71,10 +96,11 @@ impl Cities {
                 .total_cmp(&b.distance_m)
                 .then(b.request.requested_at.cmp(&a.request.requested_at))
         });
-        Ok(Cached {
+        Ok(OpenData {
             value: near,
             fetched_at,
             stale,
+            coverage,
         })
     }
 
@@ -88,7 +114,7 @@ impl Cities {
         west: f64,
         north: f64,
         east: f64,
-    ) -> Result<Cached<Vec<ServiceRequest>>> {
+    ) -> Result<OpenData<Vec<ServiceRequest>>> {
         if ![south, west, north, east].iter().all(|v| v.is_finite()) || south > north || west > east
         {
             return Err(Error::invalid(
@@ -102,19 +128,18 @@ impl Cities {
             north,
             east,
         };
-        let (mut inside, fetched_at, stale) = self
+        let mut inside = self
             .fetch_area(client, profile_id, area, None, false)
             .await?;
-        inside.sort_by_key(|r| std::cmp::Reverse(r.requested_at));
-        Ok(Cached {
-            value: inside,
-            fetched_at,
-            stale,
-        })
+        inside
+            .value
+            .sort_by_key(|r| std::cmp::Reverse(r.requested_at));
+        Ok(inside)
     }
 
     /// Refreshes the cache for `area` from the server, then reads the area from the cache:
-    /// the requests, when they were fetched, and whether the server could not be reached.
+    /// the requests, when they were fetched, whether the server could not be reached, and
+    /// how much of its window this fetch read.
     async fn fetch_area(
         &self,
         client: &Open311Client,
@@ -122,9 +147,16 @@ impl Cities {
         area: Area,
         service_code: Option<&str>,
         open_only: bool,
-    ) -> Result<(Vec<ServiceRequest>, DateTime<Utc>, bool)> {
+    ) -> Result<OpenData<Vec<ServiceRequest>>> {
         let days = self.profile(profile_id)?.open_data_days;
-        let mut query = RequestQuery {
+        let end = Utc::now();
+        let start = end - chrono::Duration::days(days.into());
+        let by_position = client.config().quirks.position_filter != PositionFilter::None
+            && !client
+                .refused_params()
+                .iter()
+                .any(|p| p == "bbox" || p == "radius");
+        let query = RequestQuery {
             service_codes: service_code
                 .map(|c| vec![c.to_string()])
                 .unwrap_or_default(),
@@ -133,33 +165,47 @@ impl Cities {
             } else {
                 vec![]
             },
-            start: Some(Utc::now() - chrono::Duration::days(days.into())),
-            page_size: Some(PAGE_SIZE),
-            area: Some(area),
+            start: Some(start),
+            area: by_position.then_some(area),
             ..Default::default()
         };
-        let mut reached = false;
-        for _ in 0..MAX_PAGES {
-            match client.requests(&query).await {
-                Ok(page) => {
-                    reached = true;
-                    let now = now_ms();
-                    let kept_since = now - i64::from(days) * 86_400_000;
-                    self.store.write(|tx| {
-                        requests_cache::put(tx, profile_id, &page.requests, now)?;
-                        requests_cache::prune(tx, profile_id, kept_since)
-                    })?;
-                    match page.next_page {
-                        Some(next) => query.page = Some(next),
-                        None => break,
-                    }
-                }
-                // No network, a timeout, a busy server: the cache answers.
-                Err(e) if e.is_transient() => break,
-                // A refusal, refused credentials, a wrong endpoint: said as what it is.
-                Err(e) => return Err(e.into()),
+        let mut fetch = Fetch {
+            cities: self,
+            client,
+            profile_id,
+            days,
+            area,
+            coverage: Coverage::default(),
+            reached: false,
+        };
+        let pages = !matches!(client.config().quirks.pagination, Pagination::None)
+            && !client.refused_params().iter().any(|p| p == "page");
+        let capped = match pages {
+            true => fetch.page_through(query.clone()).await?,
+            false => None,
+        };
+        if !by_position && (!pages || capped.is_some()) {
+            let dates_unreliable = self
+                .store
+                .read(|c| servers::learnt(c, profile_id))?
+                .dates_unreliable(now_ms());
+            let windows = match capped {
+                // The whole window is at the cap: read it again in halves.
+                Some(true) => halves(start, end),
+                Some(false) => vec![],
+                None => vec![(start, end)],
+            };
+            match dates_unreliable {
+                true => fetch.undated(query.clone(), capped.is_none()).await?,
+                false => fetch.walk(query.clone(), windows).await?,
             }
         }
+        if fetch.reached && fetch.coverage.listed == 0 && !fetch.coverage.dates_unreliable {
+            fetch.confirm_empty(query, start).await?;
+        }
+        let Fetch {
+            coverage, reached, ..
+        } = fetch;
         let (found, last) = self.store.read(|conn| {
             Ok((
                 requests_cache::in_box(
@@ -176,12 +222,221 @@ impl Cities {
         let fetched_at = last
             .and_then(DateTime::from_timestamp_millis)
             .unwrap_or_default();
-        Ok((found, fetched_at, !reached))
+        Ok(OpenData {
+            value: found,
+            fetched_at,
+            stale: !reached,
+            coverage,
+        })
     }
 }
 
-/// Requests as a GeoJSON FeatureCollection of points (those without a position are left out).
-pub fn to_geojson(requests: &[ServiceRequest]) -> String {
+/// Open data for an area: the requests, when they were fetched, whether the server could not
+/// be reached (`stale`: the cache answered), and how complete the fetch was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenData<T> {
+    /// The requests.
+    pub value: T,
+    /// When the server's requests were last fetched.
+    pub fetched_at: DateTime<Utc>,
+    /// True when the server could not be reached and the cache answered.
+    pub stale: bool,
+    /// What this fetch read, and how far the server's answers can be trusted.
+    pub coverage: Coverage,
+}
+
+/// One fetch of a profile's open data: the queries made and what they showed.
+struct Fetch<'a> {
+    cities: &'a Cities,
+    client: &'a Open311Client,
+    profile_id: &'a str,
+    days: u32,
+    /// The area asked about: the only requests kept.
+    area: Area,
+    coverage: Coverage,
+    /// Whether any answer came.
+    reached: bool,
+}
+
+impl Fetch<'_> {
+    /// One query; `None` when the server cannot be reached now (no network, a timeout, a
+    /// busy server: the cache answers). A refusal is an error, said as what it is.
+    async fn ask(&mut self, query: &RequestQuery) -> Result<Option<RequestPage>> {
+        match self.client.requests(query).await {
+            Ok(page) => {
+                self.reached = true;
+                self.coverage.queries += 1;
+                self.coverage.listed += page.listed_ids.len() as u32;
+                // Rows its filters exclude, by more than their dates (an oversized page is
+                // paging ignored, handled by the caller).
+                self.coverage.contradicted |=
+                    page.requests.len() < page.listed_ids.len() && !page.dates_only;
+                let now = now_ms();
+                let kept_since = now - i64::from(self.days) * 86_400_000;
+                // Only the area is kept: a city's history is not this device's to keep.
+                let inside: Vec<ServiceRequest> = page
+                    .requests
+                    .iter()
+                    .filter(|r| {
+                        r.lat
+                            .zip(r.long)
+                            .is_some_and(|(lat, long)| self.area.contains(lat, long))
+                    })
+                    .cloned()
+                    .collect();
+                self.cities.store.write(|tx| {
+                    requests_cache::put(tx, self.profile_id, &inside, now)?;
+                    requests_cache::prune(tx, self.profile_id, kept_since)
+                })?;
+                Ok(Some(page))
+            }
+            Err(e) if e.is_transient() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Pages through the window, at most [`MAX_PAGES`] pages. `Some(capped)` when the server
+    /// turned out not to page (page_size ignored, or paging refused): its one answer holds
+    /// everything it gives, and `capped` says whether that is the list's cap.
+    async fn page_through(&mut self, mut query: RequestQuery) -> Result<Option<bool>> {
+        query.page_size = Some(PAGE_SIZE);
+        let mut previous: Vec<String> = Vec::new();
+        for n in 0..MAX_PAGES {
+            let Some(page) = self.ask(&query).await? else {
+                return Ok(None);
+            };
+            let listed = page.listed_ids.len();
+            let unpaged = listed > PAGE_SIZE as usize
+                || self.client.refused_params().iter().any(|p| p == "page");
+            if unpaged {
+                // A server that does not page: never asked to again (until re-tested).
+                self.client.assume_refused(["page", "page_size"]);
+                return Ok(Some(listed >= LIST_CAP));
+            }
+            if !previous.is_empty() && previous == page.listed_ids {
+                self.coverage.contradicted = true; // the same rows on every page
+                return Ok(None);
+            }
+            previous = page.listed_ids;
+            match page.next_page {
+                Some(next) if n + 1 < MAX_PAGES => query.page = Some(next),
+                Some(_) => self.coverage.partial = true,
+                None => break,
+            }
+        }
+        Ok(None)
+    }
+
+    /// Walks `windows` by date, newest first: a window whose answer reaches the list's cap is
+    /// split in halves until each is under it, at most [`MAX_WALK_QUERIES`] queries.
+    async fn walk(
+        &mut self,
+        query: RequestQuery,
+        mut windows: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    ) -> Result<()> {
+        while let Some((start, end)) = windows.pop() {
+            if self.coverage.queries >= MAX_WALK_QUERIES {
+                self.coverage.partial = true;
+                break;
+            }
+            let window = RequestQuery {
+                start: Some(start),
+                end: Some(end),
+                page: None,
+                page_size: None,
+                area: None,
+                ..query.clone()
+            };
+            let Some(page) = self.ask(&window).await? else {
+                self.coverage.partial = true;
+                break;
+            };
+            if page.dates_only {
+                // Rows outside their own window: the server's dates cannot be walked.
+                self.learn_dates_unreliable()?;
+                self.coverage.partial = true;
+                break;
+            }
+            if page.listed_ids.len() >= LIST_CAP {
+                match end - start > MIN_WINDOW {
+                    true => windows.extend(halves(start, end)),
+                    false => self.coverage.partial = true,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An empty window, confirmed once without dates: a server that lists requests of the
+    /// window there applies its date filter wrongly (backwards, in another zone). Learnt, and
+    /// the answer says its dates are unreliable.
+    async fn confirm_empty(&mut self, query: RequestQuery, start: DateTime<Utc>) -> Result<()> {
+        let undated = RequestQuery {
+            start: None,
+            end: None,
+            page: None,
+            page_size: None,
+            area: None,
+            ..query
+        };
+        let Some(page) = self.ask(&undated).await? else {
+            return Ok(());
+        };
+        if page
+            .requests
+            .iter()
+            .any(|r| r.requested_at.is_some_and(|at| at >= start))
+        {
+            self.learn_dates_unreliable()?;
+            self.coverage.partial |= page.listed_ids.len() >= LIST_CAP;
+        }
+        Ok(())
+    }
+
+    /// The server's dates cannot be trusted: said in this answer, and kept for the outbox's
+    /// searches and the next fetch (until re-tested).
+    fn learn_dates_unreliable(&mut self) -> Result<()> {
+        self.coverage.dates_unreliable = true;
+        self.cities.store.write(|tx| {
+            let mut learnt = servers::learnt(tx, self.profile_id)?;
+            learnt.dates_unreliable_since = Some(now_ms());
+            servers::set_learnt(tx, self.profile_id, &learnt)
+        })
+    }
+
+    /// Where dates are unreliable: one answer without dates (unless one came already), and
+    /// "partial" when it is at the list's cap, since the rest cannot be reached.
+    async fn undated(&mut self, query: RequestQuery, ask: bool) -> Result<()> {
+        self.coverage.dates_unreliable = true;
+        if ask {
+            let undated = RequestQuery {
+                start: None,
+                end: None,
+                page: None,
+                page_size: None,
+                area: None,
+                ..query
+            };
+            if let Some(page) = self.ask(&undated).await? {
+                self.coverage.partial |= page.listed_ids.len() >= LIST_CAP;
+            }
+        } else {
+            self.coverage.partial = true;
+        }
+        Ok(())
+    }
+}
+
+/// A window's two halves, the newer last (walked first).
+fn halves(start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let middle = start + (end - start) / 2;
+    vec![(start, middle), (middle, end)]
+}
+
+/// Requests as a GeoJSON FeatureCollection of points (those without a position are left
+/// out), with how they were fetched as a foreign member `curbside` (RFC 7946 §6.1): when,
+/// whether from the cache only, and the fetch's [`Coverage`].
+pub fn to_geojson<T>(found: &OpenData<T>, requests: &[ServiceRequest]) -> String {
     let features: Vec<serde_json::Value> = requests
         .iter()
         .filter_map(|r| {
@@ -197,5 +452,14 @@ pub fn to_geojson(requests: &[ServiceRequest]) -> String {
             }))
         })
         .collect();
-    serde_json::json!({ "type": "FeatureCollection", "features": features }).to_string()
+    serde_json::json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "curbside": {
+            "fetched_at": found.fetched_at,
+            "stale": found.stale,
+            "coverage": found.coverage,
+        },
+    })
+    .to_string()
 }

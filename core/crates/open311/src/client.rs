@@ -200,20 +200,20 @@ impl Open311Client {
                 learnt = true;
             }
         }
-        // Paging comes in pairs: without one, the other means nothing.
-        if refused.contains("page_size") || refused.contains("page") {
-            refused.extend(["page", "page_size"]);
-        }
-        if refused.contains("limit") || refused.contains("offset") {
-            refused.extend(["limit", "offset"]);
-        }
-        if ["lat", "long", "radius"]
-            .iter()
-            .any(|p| refused.contains(p))
-        {
-            refused.extend(["lat", "long", "radius"]);
-        }
+        pair_up(&mut refused);
         learnt
+    }
+
+    /// Stops sending `params` (those beyond the spec this client knows): refusals learnt
+    /// before, kept by the caller, or parameters the server was seen to ignore.
+    pub fn assume_refused<'a>(&self, params: impl IntoIterator<Item = &'a str>) {
+        let mut refused = self.refused.lock().unwrap();
+        for p in params {
+            if let Some(name) = OPTIONAL_PARAMS.iter().find(|name| **name == p) {
+                refused.insert(name);
+            }
+        }
+        pair_up(&mut refused);
     }
 
     /// The parameters outside the spec this server refused by name (`extensions`, `page`, ...),
@@ -407,6 +407,19 @@ impl Open311Client {
             }
         }
         f
+    }
+}
+
+/// Parameters that mean nothing apart: paging comes in pairs, a circle in threes.
+fn pair_up(refused: &mut BTreeSet<&'static str>) {
+    if refused.contains("page_size") || refused.contains("page") {
+        refused.extend(["page", "page_size"]);
+    }
+    if refused.contains("limit") || refused.contains("offset") {
+        refused.extend(["limit", "offset"]);
+    }
+    if ["lat", "long", "radius"].iter().any(|p| refused.contains(p)) {
+        refused.extend(["lat", "long", "radius"]);
     }
 }
 

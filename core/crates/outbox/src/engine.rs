@@ -506,7 +506,12 @@ impl Outbox {
                 _ => {}
             }
         }
-        for (server, learnt) in pending.learnt {
+        for (server, mut learnt) in pending.learnt {
+            // Refusals learnt meanwhile elsewhere (a map's fetch) are kept.
+            for (param, at) in servers::learnt(tx, &server)?.refused {
+                let kept = learnt.refused.entry(param).or_insert(at);
+                *kept = (*kept).max(at);
+            }
             servers::set_learnt(tx, &server, &learnt)?;
         }
         for (server, reached) in pending.reached {
@@ -764,7 +769,21 @@ impl Outbox {
         Ok(())
     }
 
-    /// The client for a server, rebuilt when its settings change.
+    /// Keeps what `client` learnt its server refuses or ignores, so that the next run (and
+    /// the next process) does not ask again until the quirk is re-tested.
+    pub fn remember_refusals(&self, server_id: &str, client: &Open311Client) -> Result<()> {
+        let refused = client.refused_params();
+        let now = now_ms();
+        let mut known = self.store.read(|c| servers::learnt(c, server_id))?;
+        if known.refuse(&refused, now) {
+            self.store
+                .write(|tx| servers::remember_refused(tx, server_id, &refused, now))?;
+        }
+        Ok(())
+    }
+
+    /// The client for a server (its learnt refusals assumed), rebuilt when its settings
+    /// change.
     pub fn client(&self, server_id: &str) -> Result<Arc<Open311Client>> {
         self.store.read(|c| self.client_in(c, server_id))
     }
@@ -780,6 +799,7 @@ impl Outbox {
             }
         }
         let client = Arc::new(Open311Client::new(config.clone())?);
+        client.assume_refused(servers::learnt(conn, server_id)?.refused_params(now_ms()));
         clients.insert(server_id.to_string(), (config, Arc::clone(&client)));
         Ok(client)
     }

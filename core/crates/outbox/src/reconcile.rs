@@ -107,6 +107,7 @@ impl Outbox {
             recent: &recent,
         };
         let search = searcher.find(started, &mut learnt, confirming).await;
+        learnt.refuse(&client.refused_params(), now_ms());
         let event = match search {
             Ok(Search::Found(found)) => {
                 let found = *found;
@@ -192,7 +193,7 @@ impl Searcher<'_> {
             ..Default::default()
         };
         let mut dated_clean = false;
-        if learnt.dates_unreliable_since.is_none() {
+        if !learnt.dates_unreliable(Utc::now().timestamp_millis()) {
             let mut offset = learnt.clock_offset_ms;
             for _ in 0..2 {
                 let window = window(started, offset);

@@ -32,7 +32,11 @@ impl Outbox {
         let mut refresh = StatusRefresh::default();
         for (server_id, rows) in by_server {
             let outcome = match self.client(&server_id) {
-                Ok(client) => self.refresh_server(&client, &rows).await,
+                Ok(client) => {
+                    let outcome = self.refresh_server(&client, &rows).await;
+                    self.remember_refusals(&server_id, &client)?;
+                    outcome
+                }
                 Err(e) => Err(e),
             };
             let error = match outcome {

@@ -81,6 +81,89 @@ pub struct Learnt {
     /// another zone): searched without dates since.
     #[serde(default)]
     pub dates_unreliable_since: Option<i64>,
+    /// Parameters beyond the spec the server refused by name or ignored (`page`, `bbox`,
+    /// `extensions`, ...), each with when it was learnt: not sent again until re-tested.
+    #[serde(default)]
+    pub refused: std::collections::BTreeMap<String, i64>,
+    /// When its lists last contradicted their filters beyond dates (rows of other services,
+    /// statuses or places): its answers are filtered on the device.
+    #[serde(default)]
+    pub filters_ignored_since: Option<i64>,
+}
+
+/// How long a learnt quirk is trusted before the server is tried again the spec's way (or
+/// with the parameter it refused): servers get upgraded.
+pub const RETEST_AFTER_MS: i64 = 7 * 86_400_000;
+
+impl Learnt {
+    /// Whether the server's date filters are still taken as unreliable at `now`.
+    pub fn dates_unreliable(&self, now: i64) -> bool {
+        self.dates_unreliable_since
+            .is_some_and(|since| now - since < RETEST_AFTER_MS)
+    }
+
+    /// The parameters still taken as refused at `now`.
+    pub fn refused_params(&self, now: i64) -> Vec<&str> {
+        self.refused
+            .iter()
+            .filter(|(_, at)| now - **at < RETEST_AFTER_MS)
+            .map(|(p, _)| p.as_str())
+            .collect()
+    }
+
+    /// Records parameters refused (again) at `now`; true when something new was learnt.
+    pub fn refuse(&mut self, params: &[String], now: i64) -> bool {
+        let mut changed = false;
+        for p in params {
+            let fresh = self
+                .refused
+                .get(p)
+                .is_some_and(|at| now - *at < RETEST_AFTER_MS);
+            if !fresh {
+                self.refused.insert(p.clone(), now);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Each quirk learnt, as `(what, since when)`, for `status` and `check`.
+    pub fn quirks(&self) -> Vec<(String, i64)> {
+        let mut quirks: Vec<(String, i64)> = self
+            .refused
+            .iter()
+            .map(|(p, at)| (format!("refuses or ignores `{p}`"), *at))
+            .collect();
+        if let Some(at) = self.dates_unreliable_since {
+            quirks.push(("date filters unreliable: searched without dates".into(), at));
+        }
+        if let Some(at) = self.filters_ignored_since {
+            quirks.push(("ignores filters: lists filtered on the device".into(), at));
+        }
+        if self.search_lag_ms > 0 {
+            quirks.push((
+                format!("lists lag POSTs by {} s", (self.search_lag_ms + 999) / 1000),
+                0,
+            ));
+        }
+        if let Some(offset) = self.clock_offset_ms.filter(|o| o.abs() >= 60_000) {
+            quirks.push((format!("clock off by {} s", offset / 1000), 0));
+        }
+        quirks
+    }
+}
+
+/// Records, for server `id`, the parameters its client saw refused or ignored (`now` in
+/// milliseconds); nothing is written unless something new was learnt.
+pub fn remember_refused(conn: &Connection, id: &str, params: &[String], now: i64) -> Result<()> {
+    if params.is_empty() {
+        return Ok(());
+    }
+    let mut known = learnt(conn, id)?;
+    if known.refuse(params, now) {
+        set_learnt(conn, id, &known)?;
+    }
+    Ok(())
 }
 
 /// What was learnt of a server (nothing yet for an unknown one).

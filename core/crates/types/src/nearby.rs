@@ -13,3 +13,23 @@ pub struct NearbyRequest {
     /// Distance from the place, in metres.
     pub distance_m: f64,
 }
+
+/// How much of the server's open data one fetch read, and how far it can be trusted: said
+/// with every map and every "already reported?" list, so that none pretends to be complete.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct Coverage {
+    /// Queries (`GET requests`) made to the server by this fetch.
+    pub queries: u32,
+    /// Requests the server listed in their answers, before filtering on the device.
+    pub listed: u32,
+    /// Part of the window was not read: pages or date windows left at the bound of a fetch,
+    /// or a window still at the server's cap when it could not be split further.
+    pub partial: bool,
+    /// The server's answers contradicted the query (filters or pages ignored): what is shown
+    /// is filtered on the device from what the server chose to list.
+    pub contradicted: bool,
+    /// The server's date filters are unreliable (applied backwards, times in another zone):
+    /// its window could not be walked by date, so older requests may be missing.
+    pub dates_unreliable: bool,
+}

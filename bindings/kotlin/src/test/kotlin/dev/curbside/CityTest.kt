@@ -154,10 +154,14 @@ class CityTest {
             assertTrue(nearby.requests.isNotEmpty())
             assertEquals(nearby.requests.map { it.distanceM }.sorted(), nearby.requests.map { it.distanceM })
             assertTrue(nearby.requests.all { it.distanceM <= 50.0 })
+            assertFalse(nearby.stale)
+            assertFalse(nearby.coverage.partial)
+            assertTrue(nearby.coverage.queries >= 1u, "${nearby.coverage}")
             val viewport = core.cities().inBox("springfield", MapBox(38.8890, -77.0505, 38.8897, -77.0499))
-            assertTrue(viewport.any { it.description == "Kotlin nearby" })
+            assertTrue(viewport.requests.any { it.description == "Kotlin nearby" })
             val geojson = core.cities().nearbyGeojson(query)
             assertTrue(geojson.contains("\"FeatureCollection\""), geojson)
+            assertTrue(geojson.contains("\"coverage\""), geojson)
         }
     }
 }
