@@ -136,8 +136,7 @@ impl Cities {
         &self,
         query: NearbyQuery,
     ) -> Result<core::OpenData<Vec<NearbyRequest>>, ApiError> {
-        Ok(self
-            .sdk
+        self.sdk
             .run_async(move |c| async move {
                 c.nearby_requests(
                     &query.profile_id,
@@ -149,7 +148,7 @@ impl Cities {
                 )
                 .await
             })
-            .await?)
+            .await
     }
 }
 

@@ -238,17 +238,37 @@ pub(crate) fn status(
 
 fn outbox_statuses(curbside: &Curbside, out: &Output) -> curbside_core::Result<()> {
     let reports = curbside.reports()?;
-    out.print(&reports, |reports| {
-        for r in reports {
-            println!(
-                "{}  {:<34} city: {}",
-                r.id,
-                state_line(r),
-                r.status.as_deref().unwrap_or("-")
-            );
-        }
-    });
+    let learnt = curbside.learnt_quirks()?;
+    out.print(
+        &serde_json::json!({ "reports": reports, "learnt": learnt }),
+        |_| {
+            for r in &reports {
+                println!(
+                    "{}  {:<34} city: {}",
+                    r.id,
+                    state_line(r),
+                    r.status.as_deref().unwrap_or("-")
+                );
+            }
+            print_learnt(&learnt);
+        },
+    );
     Ok(())
+}
+
+/// What was learnt of servers from their answers, with when (re-tested after a week).
+pub(crate) fn print_learnt(learnt: &[curbside_core::city::LearntQuirk]) {
+    if learnt.is_empty() {
+        return;
+    }
+    println!("Learnt from the servers' answers (re-tested after 7 days):");
+    for q in learnt {
+        let since = chrono::DateTime::from_timestamp_millis(q.since_ms)
+            .filter(|_| q.since_ms > 0)
+            .map(|t| format!(" (since {})", t.format("%Y-%m-%d %H:%M")))
+            .unwrap_or_default();
+        println!("  {:<14} {}{since}", q.server_id, q.quirk);
+    }
 }
 
 /// A report's state in a few words.

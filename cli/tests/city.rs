@@ -226,3 +226,131 @@ async fn a_profile_file_stands_in_for_server_options() {
     .await
     .unwrap();
 }
+
+/// Runs curbside without `--json`: its text output.
+fn curbside_text(data_dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_curbside"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A strict server refuses paging by name: learnt on the first run, kept in the database,
+/// and never asked again by the next two runs; `status` shows it with its time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paging_refusal_is_learnt_once_across_runs() {
+    let sandbox = Sandbox::start(
+        SandboxConfig {
+            modes: vec![curbside_sandbox::Mode::StrictParams],
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    sandbox.seed_at(
+        "pothole",
+        38.8893,
+        -77.0502,
+        "a neighbour",
+        chrono::Utc::now(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let endpoint = sandbox.endpoint();
+    let d2 = d.clone();
+    tokio::task::spawn_blocking(move || {
+        for _ in 0..3 {
+            let (ok, found, e) = curbside(
+                &d2,
+                &[
+                    "--server",
+                    &endpoint,
+                    "requests",
+                    "--near",
+                    "38.8893,-77.0502",
+                ],
+            );
+            assert!(ok, "{e}");
+            assert_eq!(found["value"][0]["request"]["description"], "a neighbour");
+        }
+    })
+    .await
+    .unwrap();
+    let paged: Vec<String> = sandbox
+        .log()
+        .into_iter()
+        .filter(|q| q.contains("page_size"))
+        .collect();
+    assert_eq!(paged.len(), 1, "refused once, then never asked: {paged:?}");
+    let (ok, status) = curbside_text(&d, &["status"]);
+    assert!(ok);
+    assert!(status.contains("refuses or ignores `page`"), "{status}");
+    assert!(
+        status.contains("since 20"),
+        "with when it was learnt: {status}"
+    );
+}
+
+/// 5,000 requests on a server of the spec only (newest 1,000 of a window, no paging, no
+/// position filter): `requests --near` finds the three neighbours and prints how many queries
+/// and rows it took.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nearby_on_a_spec_only_server_prints_what_it_read() {
+    let sandbox = Sandbox::start(
+        SandboxConfig {
+            modes: vec![curbside_sandbox::Mode::SpecOnly],
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    for i in 0..4997 {
+        let at = now - chrono::Duration::minutes(23 * (4997 - i));
+        let far = 0.01 + (i % 400) as f64 * 0.0005;
+        sandbox.seed_at("pothole", 38.8893 + far, -77.0502 - far, "elsewhere", at);
+    }
+    for n in 0..3 {
+        let at = now - chrono::Duration::days(70) + chrono::Duration::minutes(n);
+        sandbox.seed_at("pothole", 38.8894, -77.0502, &format!("neighbour {n}"), at);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let endpoint = sandbox.endpoint();
+    let text = tokio::task::spawn_blocking(move || {
+        let (ok, text) = curbside_text(
+            &d,
+            &[
+                "--server",
+                &endpoint,
+                "requests",
+                "--near",
+                "38.8893,-77.0502",
+                "--radius",
+                "20",
+            ],
+        );
+        assert!(ok, "{text}");
+        text
+    })
+    .await
+    .unwrap();
+    println!("{text}");
+    for n in 0..3 {
+        assert!(text.contains(&format!("neighbour {n}")), "{text}");
+    }
+    let counts = text.lines().next().unwrap();
+    assert!(
+        counts.contains("requests listed by the server in") && counts.contains("queries"),
+        "{text}"
+    );
+    assert!(!text.contains("partial"), "{text}");
+}

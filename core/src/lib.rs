@@ -35,7 +35,7 @@ pub mod city {
         to_geojson, Cached, CityProfile, ContactField, OpenData, ServiceArea, LIST_CAP, MAX_PAGES,
         MAX_WALK_QUERIES,
     };
-    pub use curbside_types::{Coverage, FieldError, FieldIssue, NearbyRequest};
+    pub use curbside_types::{Coverage, FieldError, FieldIssue, LearntQuirk, NearbyRequest};
 }
 
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use tokio::sync::broadcast;
 
+use crate::city::LearntQuirk;
 use crate::open311::ServerConfig;
 use crate::outbox::{
     HistoryEntry, OutboxEvent, Report, ReportId, RetryPolicy, RunSummary, StatusRefresh,
@@ -47,6 +48,12 @@ impl Curbside {
     /// Every submitted report, newest first.
     pub fn reports(&self) -> Result<Vec<Report>> {
         self.outbox.reports()
+    }
+
+    /// What Curbside learnt of its servers' quirks from their answers (refused parameters,
+    /// unreliable dates, a lagging search, a clock off), with when: re-tested after a week.
+    pub fn learnt_quirks(&self) -> Result<Vec<LearntQuirk>> {
+        self.outbox.learnt_quirks()
     }
 
     /// A page of reports for a screen, newest first, with how many there are in all: read

@@ -19,14 +19,26 @@ fn city(sandbox: &Sandbox, count: usize) {
     for i in 0..count - 3 {
         let at = now - chrono::Duration::seconds(span * (count - i) as i64 / count as i64);
         let far = 0.01 + (i % 400) as f64 * 0.0005;
-        sandbox.seed_at("pothole", lat + far, long - far, &format!("elsewhere {i}"), at);
+        sandbox.seed_at(
+            "pothole",
+            lat + far,
+            long - far,
+            &format!("elsewhere {i}"),
+            at,
+        );
     }
     for (n, (dlat, dlong)) in [(0.0001, 0.0), (-0.0001, 0.0001), (0.0, -0.0002)]
         .into_iter()
         .enumerate()
     {
         let at = now - chrono::Duration::days(70) + chrono::Duration::minutes(n as i64);
-        sandbox.seed_at("pothole", lat + dlat, long + dlong, &format!("neighbour {n}"), at);
+        sandbox.seed_at(
+            "pothole",
+            lat + dlat,
+            long + dlong,
+            &format!("neighbour {n}"),
+            at,
+        );
     }
 }
 

@@ -629,7 +629,7 @@ fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &
         let end = end.unwrap_or(seen_by);
         let start = start.unwrap_or(end - chrono::Duration::days(SPEC_DAYS));
         all.retain(|r| r.requested_at >= start && r.requested_at <= end);
-        all.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        all.sort_by_key(|r| std::cmp::Reverse(r.requested_at));
         all.truncate(SPEC_CAP);
         return doc(&all);
     }

@@ -418,7 +418,10 @@ fn pair_up(refused: &mut BTreeSet<&'static str>) {
     if refused.contains("limit") || refused.contains("offset") {
         refused.extend(["limit", "offset"]);
     }
-    if ["lat", "long", "radius"].iter().any(|p| refused.contains(p)) {
+    if ["lat", "long", "radius"]
+        .iter()
+        .any(|p| refused.contains(p))
+    {
         refused.extend(["lat", "long", "radius"]);
     }
 }

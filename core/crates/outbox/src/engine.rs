@@ -25,7 +25,7 @@ use curbside_types::phase::{Phase, Resume};
 use curbside_types::report::{
     AttentionKind, HistoryEvent, OutboxEvent, Report, RetryPolicy, RunSummary,
 };
-use curbside_types::{Error, Result};
+use curbside_types::{Error, LearntQuirk, Result};
 
 use crate::machine::{self, Effect, Event, Transition};
 use crate::present::Present;
@@ -767,6 +767,24 @@ impl Outbox {
             }
         }
         Ok(())
+    }
+
+    /// What was learnt of every server's quirks from its answers, with when.
+    pub fn learnt_quirks(&self) -> Result<Vec<LearntQuirk>> {
+        let all = self.store.read(servers::all_learnt)?;
+        Ok(all
+            .into_iter()
+            .flat_map(|(server_id, learnt)| {
+                learnt
+                    .quirks()
+                    .into_iter()
+                    .map(move |(quirk, since_ms)| LearntQuirk {
+                        server_id: server_id.clone(),
+                        quirk,
+                        since_ms,
+                    })
+            })
+            .collect())
     }
 
     /// Keeps what `client` learnt its server refuses or ignores, so that the next run (and

@@ -178,6 +178,22 @@ pub fn learnt(conn: &Connection, id: &str) -> Result<Learnt> {
         .unwrap_or_default())
 }
 
+/// What was learnt of every server, by id.
+pub fn all_learnt(conn: &Connection) -> Result<Vec<(String, Learnt)>> {
+    let mut stmt = conn.prepare("SELECT id, learnt FROM servers ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    rows.map(|row| {
+        let (id, json) = row?;
+        let learnt = json
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default();
+        Ok((id, learnt))
+    })
+    .collect()
+}
+
 /// Keeps what was learnt of a server.
 pub fn set_learnt(conn: &Connection, id: &str, learnt: &Learnt) -> Result<()> {
     conn.prepare_cached("UPDATE servers SET learnt = ?2 WHERE id = ?1")?

@@ -19,7 +19,7 @@ pub use draft::{
 pub use error::{Error, Result};
 pub use field_error::{FieldError, FieldIssue};
 pub use location::{Location, LocationSource};
-pub use nearby::{Coverage, NearbyRequest};
+pub use nearby::{Coverage, LearntQuirk, NearbyRequest};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!();

@@ -33,3 +33,16 @@ pub struct Coverage {
     /// its window could not be walked by date, so older requests may be missing.
     pub dates_unreliable: bool,
 }
+
+/// A way a server differs from the spec that Curbside learnt from its answers (not set in a
+/// profile): kept per server with when it was learnt, and tried again after a while.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct LearntQuirk {
+    /// The server (a profile's id, or an endpoint).
+    pub server_id: String,
+    /// What was learnt, in words.
+    pub quirk: String,
+    /// When it was learnt (milliseconds since the epoch); 0 for measures kept up to date.
+    pub since_ms: i64,
+}
