@@ -118,6 +118,7 @@ public struct CurbsideTexts: Sendable {
         case let .statusChanged(status, notes):
             if let notes { return text("history_status_changed_notes", status, notes) }
             return text("history_status_changed", status)
+        case let .followedAfterClosing(days): return text("history_followed_after_closing", Int(days))
         case let .cityNote(noteKind, text):
             if let noteKind { return "[\(noteKind)] \(text)" }
             return text

@@ -109,7 +109,7 @@ fn say_coverage<T>(found: &OpenData<T>) {
             found.fetched_at.format("%Y-%m-%d %H:%M")
         ),
         false => println!(
-            "({} requests listed by the server in {} queries)",
+            "({} rows listed by the server in {} queries)",
             c.listed, c.queries
         ),
     }

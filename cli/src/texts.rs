@@ -112,6 +112,9 @@ pub(crate) fn history(event: &HistoryEvent) -> String {
             Some(notes) => format!("Status is now {status}: {notes}"),
             None => format!("Status is now {status}"),
         },
+        HistoryEvent::FollowedAfterClosing { days } => {
+            format!("Closed: followed for {days} more days in case the city reopens it")
+        }
         HistoryEvent::CityNote {
             note_kind: Some(kind),
             text,

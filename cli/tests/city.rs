@@ -349,7 +349,7 @@ async fn nearby_on_a_spec_only_server_prints_what_it_read() {
     }
     let counts = text.lines().next().unwrap();
     assert!(
-        counts.contains("requests listed by the server in") && counts.contains("queries"),
+        counts.contains("rows listed by the server in") && counts.contains("queries"),
         "{text}"
     );
     assert!(!text.contains("partial"), "{text}");

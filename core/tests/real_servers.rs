@@ -290,6 +290,72 @@ async fn status_changes_are_seen_on_a_strict_server() {
     assert_eq!(closed.last_error, None);
 }
 
+/// A city may reopen a closed request (the spec allows it; FixMyStreet does it): a closed
+/// report is still asked for, less and less often, for 30 days, and its history says so.
+/// A reopening is seen after one sync.
+#[tokio::test]
+async fn a_closed_report_is_followed_for_a_while_and_a_reopening_is_seen() {
+    let sandbox = sandbox(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let curbside = open(dir.path(), &sandbox);
+    let report = submit(&curbside, pothole("reopened"));
+    drain(&curbside).await;
+    let id = curbside.report(&report.id).unwrap().0.request_id.unwrap();
+    sandbox.set_status(&id, "closed", "Filled").unwrap();
+    curbside.sync_now().await.unwrap();
+    let (closed, history) = curbside.report(&report.id).unwrap();
+    assert_eq!(closed.status.as_deref(), Some("closed"));
+    assert!(
+        history
+            .iter()
+            .any(|h| h.event == HistoryEvent::FollowedAfterClosing { days: 30 }),
+        "the history says how long it is followed: {history:?}"
+    );
+
+    sandbox
+        .set_status(&id, "open", "Reopened: the patch failed")
+        .unwrap();
+    let summary = curbside.sync_now().await.unwrap();
+    assert_eq!(summary.status_changes, 1);
+    let (reopened, history) = curbside.report(&report.id).unwrap();
+    assert_eq!(reopened.status.as_deref(), Some("open"));
+    assert!(history.iter().any(|h| matches!(&h.event,
+        HistoryEvent::StatusChanged { status, .. } if status == "open")));
+
+    // Less and less often, then no more: asked when the time since the last look is a
+    // quarter of the time since it closed, for 30 days.
+    sandbox.set_status(&id, "closed", "Filled again").unwrap();
+    curbside.sync_now().await.unwrap();
+    let day = 86_400_000i64;
+    let asked = |closed_days_ago: i64, looked_days_ago: i64| {
+        let now = chrono::Utc::now().timestamp_millis();
+        rusqlite::Connection::open(dir.path().join(curbside_core::DATABASE_FILE))
+            .unwrap()
+            .execute(
+                "UPDATE reports SET closed_seen_at = ?1, status_looked_at = ?2",
+                (now - closed_days_ago * day, now - looked_days_ago * day),
+            )
+            .unwrap();
+        let before = sandbox.log().len();
+        let (curbside, sandbox, id) = (&curbside, &sandbox, &id);
+        async move {
+            curbside.sync_now().await.unwrap();
+            sandbox.log()[before..]
+                .iter()
+                .any(|q| q.starts_with("GET") && q.contains(id.as_str()))
+        }
+    };
+    assert!(
+        !asked(12, 2).await,
+        "closed 12 days ago, asked 2 days ago: not yet"
+    );
+    assert!(asked(12, 4).await, "asked 4 days ago: due");
+    assert!(
+        !asked(31, 20).await,
+        "closed more than 30 days ago: no more"
+    );
+}
+
 #[tokio::test]
 async fn a_failed_status_refresh_is_visible() {
     let sandbox = sandbox(&[]).await;

@@ -1,11 +1,15 @@
 //! Following the city: the status and notes of sent reports, asked for in batches of ids
 //! with the spec's parameters only (`extensions` where the profile says the server takes it),
 //! ids missing from an answer asked for one by one. A refresh that fails is never silent.
+//!
+//! A closed report is still followed for [`FOLLOW_CLOSED_DAYS`] (the spec lets a city reopen
+//! a request, and cities do), less and less often: it is asked for again once the time since
+//! the last look is a quarter of the time since it closed. Its history says so when it closes.
 
 use std::collections::HashMap;
 
 use curbside_open311::{Open311Client, Open311Error, RequestQuery, ServiceRequest};
-use curbside_store::reports::{self, Row};
+use curbside_store::reports::{self, now_ms, Row};
 use curbside_types::report::{HistoryEvent, OutboxEvent, Report, StatusRefresh};
 use curbside_types::Result;
 
@@ -15,13 +19,17 @@ use crate::Outbox;
 /// Ids per `GET requests` when tracking statuses.
 const STATUS_BATCH: usize = 50;
 
+/// How long a closed report is still followed, in days: a city may reopen it.
+pub const FOLLOW_CLOSED_DAYS: u32 = 30;
+
 impl Outbox {
     /// "My reports": asks each server for the status of the reports it has (batched ids; ids
     /// missing from the answer one by one), records changes and new notes in their history,
     /// and tells listeners. A server that cannot answer is not silent: its reports carry the
     /// failure in `last_error` (and an event), and the result says so.
     pub async fn refresh_statuses(&self) -> Result<StatusRefresh> {
-        let tracked = self.store.read(reports::tracked)?;
+        let follow = i64::from(FOLLOW_CLOSED_DAYS) * 86_400_000;
+        let tracked = self.store.read(|c| reports::tracked(c, now_ms(), follow))?;
         let mut by_server: HashMap<String, Vec<Row>> = HashMap::new();
         for row in tracked {
             by_server
@@ -87,7 +95,21 @@ impl Outbox {
                     let Some(current) = reports::get(tx, &row.id)? else {
                         continue;
                     };
-                    if let Some(report) = apply_status(tx, current, remote)? {
+                    let id = current.id.clone();
+                    let mut report = apply_status(tx, current, remote)?;
+                    let closed = remote.status.as_deref() == Some("closed");
+                    if reports::mark_looked(tx, &id, now_ms(), closed)? {
+                        let days = FOLLOW_CLOSED_DAYS;
+                        reports::add_history(
+                            tx,
+                            &id,
+                            &HistoryEvent::FollowedAfterClosing { days },
+                        )?;
+                        if report.is_none() {
+                            report = reports::get(tx, &id)?.map(|row| row.to_report());
+                        }
+                    }
+                    if let Some(report) = report {
                         events.push(OutboxEvent::Changed(report));
                         updated += 1;
                     }

@@ -416,14 +416,38 @@ pub fn in_phase(conn: &Connection, phase: &str, server: Option<&str>) -> Result<
     rows.map(|r| r?).collect()
 }
 
-/// Sent reports with a city id whose status may still change, per server.
-pub fn tracked(conn: &Connection) -> Result<Vec<Row>> {
+/// Sent reports with a city id whose status is due to be asked for at `now`, per server:
+/// every one not closed, and a closed one for `follow_closed_ms` after it was first seen
+/// closed (a city may reopen it), less and less often: when the time since it was last
+/// asked for is at least a quarter of the time since it closed.
+pub fn tracked(conn: &Connection, now: i64, follow_closed_ms: i64) -> Result<Vec<Row>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM reports WHERE phase = 'sent' AND request_id IS NOT NULL
-           AND COALESCE(status, '') != 'closed' ORDER BY server_id, created_at"
+           AND (COALESCE(status, '') != 'closed' OR closed_seen_at IS NULL
+                OR (?1 - closed_seen_at < ?2
+                    AND 4 * (?1 - COALESCE(status_looked_at, 0)) >= ?1 - closed_seen_at))
+           ORDER BY server_id, created_at"
     ))?;
-    let rows = stmt.query_map([], |r| Ok(from_row(r)))?;
+    let rows = stmt.query_map(params![now, follow_closed_ms], |r| Ok(from_row(r)))?;
     rows.map(|r| r?).collect()
+}
+
+/// Records that a report's status was asked for at `now`, and whether the city has it
+/// closed; true when it is seen closed for the first time (from then on it is followed for
+/// a while only).
+pub fn mark_looked(conn: &Connection, id: &ReportId, now: i64, closed: bool) -> Result<bool> {
+    let before: Option<i64> = conn
+        .prepare_cached("SELECT closed_seen_at FROM reports WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))?;
+    let closed_seen_at = match closed {
+        true => Some(before.unwrap_or(now)),
+        false => None,
+    };
+    conn.prepare_cached(
+        "UPDATE reports SET status_looked_at = ?2, closed_seen_at = ?3 WHERE id = ?1",
+    )?
+    .execute(params![id.to_string(), now, closed_seen_at])?;
+    Ok(closed && before.is_none())
 }
 
 fn from_row(r: &SqlRow<'_>) -> Result<Row> {

@@ -10,7 +10,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use curbside_types::{Error, Result};
 
 /// The schema version this build writes.
-pub const VERSION: u32 = 6;
+pub const VERSION: u32 = 7;
 
 /// The full current schema, applied to a new database (with [`OUTBOX`]).
 const CREATE: &str = "
@@ -36,7 +36,8 @@ CREATE INDEX drafts_by_created ON drafts (created_at DESC);
 /// The outbox (servers, reports and their history, the sender lease), city profiles, the
 /// offline service catalog and cached open requests, as they are now (version 3: one `phase`
 /// per report; version 4: history as codes with arguments in `args`, no api_key stored;
-/// version 5: the list's columns and index; the columns added later come last, where the
+/// version 5: the list's columns and index; version 6: evidence of delivery; version 7:
+/// closed reports followed; the columns added later come last, where the
 /// upgrades put them).
 const OUTBOX: &str = "
 CREATE TABLE servers (
@@ -76,7 +77,9 @@ CREATE TABLE reports (
     unanswered         INTEGER NOT NULL DEFAULT 0,
     post_deadline      INTEGER,
     late_request_id    TEXT,
-    searched_at        INTEGER
+    searched_at        INTEGER,
+    closed_seen_at     INTEGER,
+    status_looked_at   INTEGER
 ) STRICT;
 CREATE INDEX reports_due ON reports (phase, next_attempt_at);
 CREATE INDEX reports_by_server ON reports (server_id);
@@ -243,6 +246,14 @@ ALTER TABLE reports ADD COLUMN late_request_id TEXT;
 ALTER TABLE reports ADD COLUMN searched_at INTEGER;
 ";
 
+/// Version 7: closed reports still followed for a while (a city may reopen them): when the
+/// device first saw one closed (`closed_seen_at`) and when its status was last asked for
+/// (`status_looked_at`).
+const FOLLOW_CLOSED: &str = "
+ALTER TABLE reports ADD COLUMN closed_seen_at INTEGER;
+ALTER TABLE reports ADD COLUMN status_looked_at INTEGER;
+";
+
 /// Brings a database at `version` to `version + 1`.
 fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
     match version {
@@ -255,6 +266,7 @@ fn upgrade_from(tx: &Transaction<'_>, version: u32) -> Result<()> {
         3 => Ok(tx.execute_batch(CODES_NO_KEYS)?),
         4 => Ok(tx.execute_batch(LIST_COLUMNS)?),
         5 => Ok(tx.execute_batch(EVIDENCE)?),
+        6 => Ok(tx.execute_batch(FOLLOW_CLOSED)?),
         _ => Err(Error::CorruptData(format!(
             "no upgrade from schema version {version}"
         ))),
@@ -296,7 +308,12 @@ mod tests {
 
     /// The full schema of every earlier version, oldest first: `HISTORY[i]` is version `i + 1`.
     fn history() -> Vec<String> {
-        let v5 = OUTBOX
+        let v6 = OUTBOX.replace(
+            "    searched_at        INTEGER,\n    closed_seen_at     INTEGER,\n    status_looked_at   INTEGER\n",
+            "    searched_at        INTEGER\n",
+        );
+        assert_ne!(v6, OUTBOX, "version 6 did not follow closed reports");
+        let v5 = v6
             .replace(
                 "    paused_reason TEXT,\n    learnt        TEXT NOT NULL DEFAULT '{}'\n",
                 "    paused_reason TEXT\n",
@@ -324,6 +341,7 @@ mod tests {
             format!("{CREATE}{v3}"),
             format!("{CREATE}{v4}"),
             format!("{CREATE}{v5}"),
+            format!("{CREATE}{v6}"),
         ]
     }
 

@@ -292,6 +292,12 @@ pub enum HistoryEvent {
         /// The city's notes on it.
         notes: Option<String>,
     },
+    /// The city closed it: its status is still asked for, less and less often, for this many
+    /// days, in case the city reopens it; then no more.
+    FollowedAfterClosing {
+        /// How long after this entry.
+        days: u32,
+    },
     /// A note from the city, in its words.
     CityNote {
         /// The note's type, when the city gives one.
@@ -334,6 +340,7 @@ impl HistoryEvent {
             HistoryEvent::RetriedByUser => "retried_by_user",
             HistoryEvent::SettingsChanged => "settings_changed",
             HistoryEvent::StatusChanged { .. } => "status_changed",
+            HistoryEvent::FollowedAfterClosing { .. } => "followed_after_closing",
             HistoryEvent::CityNote { .. } => "city_note",
             HistoryEvent::Legacy { code, .. } => code,
         }
