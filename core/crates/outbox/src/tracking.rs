@@ -95,7 +95,7 @@ impl Outbox {
                     let Some(current) = reports::get(tx, &row.id)? else {
                         continue;
                     };
-                    let id = current.id.clone();
+                    let id = current.id;
                     let mut report = apply_status(tx, current, remote)?;
                     let closed = remote.status.as_deref() == Some("closed");
                     if reports::mark_looked(tx, &id, now_ms(), closed)? {
