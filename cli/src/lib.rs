@@ -155,7 +155,7 @@ pub fn main() -> ExitCode {
             city::in_box(args, data_dir(), &cli.server, &out)
         }
         Command::SamplePhoto(args) => photo::sample(args),
-        Command::Check(args) => check::run(args, &cli.server, &out),
+        Command::Check(args) => check::run(args, data_dir(), &cli.server, &out),
         command => server::run(command, &cli.server, &out),
     };
     match result {

@@ -8,7 +8,7 @@ pub(super) async fn paging(
     c: &Open311Client,
     listed: usize,
     report: &mut Report,
-    quirks: &mut Map<String, Value>,
+    quirks: &mut Quirks,
 ) {
     let pages = |page| RequestQuery {
         page: Some(page),
@@ -27,7 +27,7 @@ pub(super) async fn paging(
                 "paging (page, page_size)",
                 Verdict::Quirk,
                 format!(
-                    "refused ({}): every match in one answer",
+                    "refused ({}): every match in one answer; open data walked by date",
                     c.refused_params().join(", ")
                 ),
             );
@@ -37,7 +37,7 @@ pub(super) async fn paging(
             report.line(
                 "paging (page, page_size)",
                 Verdict::Quirk,
-                "page_size ignored",
+                "page_size ignored: one answer is all it gives; open data walked by date",
             );
             quirks.insert("pagination".into(), none);
         }
@@ -59,18 +59,14 @@ pub(super) async fn paging(
         },
         Ok(_) => report.line(
             "paging (page, page_size)",
-            Verdict::Pass,
-            "honoured (too few requests to turn a page)",
+            Verdict::Untried,
+            "accepted; too few requests to turn a page",
         ),
     }
 }
 
 /// `extensions=true`: refused by strict servers, useful where it brings notes.
-pub(super) async fn extensions(
-    config: &ServerConfig,
-    report: &mut Report,
-    quirks: &mut Map<String, Value>,
-) {
+pub(super) async fn extensions(config: &ServerConfig, report: &mut Report, quirks: &mut Quirks) {
     let c = client(config);
     let query = RequestQuery {
         extensions: true,
@@ -89,7 +85,11 @@ pub(super) async fn extensions(
             );
             quirks.insert("extensions".into(), json!(true));
         }
-        Ok(_) => report.line("extensions", Verdict::Pass, "accepted, no notes listed"),
+        Ok(_) => report.line(
+            "extensions",
+            Verdict::Untried,
+            "accepted, no notes listed: left off",
+        ),
         Err(e) => {
             report.line("extensions", Verdict::Quirk, format!("refused: {e}"));
             quirks.insert("extensions".into(), json!(false));
@@ -104,7 +104,7 @@ pub(super) async fn position_filter(
     config: &ServerConfig,
     all: &[ServiceRequest],
     report: &mut Report,
-    quirks: &mut Map<String, Value>,
+    quirks: &mut Quirks,
 ) {
     let Some(target) = all
         .iter()
@@ -112,7 +112,7 @@ pub(super) async fn position_filter(
     else {
         report.line(
             "position filter",
-            Verdict::Quirk,
+            Verdict::Untried,
             "no listed request has a position to try it with",
         );
         return;
@@ -149,6 +149,6 @@ pub(super) async fn position_filter(
     report.line(
         "position filter",
         Verdict::Quirk,
-        "neither bbox nor lat/long/radius filters: nearby pages through the recent window",
+        "neither bbox nor lat/long/radius filters: nearby reads the recent window (paged, or walked by date)",
     );
 }
