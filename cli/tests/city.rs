@@ -296,6 +296,15 @@ async fn a_paging_refusal_is_learnt_once_across_runs() {
         status.contains("since 20"),
         "with when it was learnt: {status}"
     );
+    let url = sandbox.endpoint();
+    let (ok, checked) = tokio::task::spawn_blocking(move || curbside_text(&d, &["check", &url]))
+        .await
+        .unwrap();
+    assert!(ok, "{checked}");
+    assert!(
+        checked.contains("Learnt from the servers' answers") && checked.contains("`page`"),
+        "check shows what this device learnt: {checked}"
+    );
 }
 
 /// 5,000 requests on a server of the spec only (newest 1,000 of a window, no paging, no

@@ -709,3 +709,47 @@ fn which_openssl() -> Result<std::path::PathBuf, ()> {
         })
         .ok_or(())
 }
+
+/// A server whose XML names every item `<service_request>` (lists, single requests, POST
+/// answers, tokens): the whole exchange works there in XML.
+#[tokio::test]
+async fn xml_items_named_service_request_are_read_on_every_path() {
+    let sandbox = Sandbox::start(
+        SandboxConfig {
+            modes: vec![curbside_sandbox::Mode::ServiceRequestXml],
+            ..Default::default()
+        },
+        0,
+    )
+    .await
+    .unwrap();
+    let c = client(&sandbox, Format::Xml);
+    let Submission::Created { id, .. } = c.submit(&pothole()).await.unwrap() else {
+        panic!("a realtime service answers with an id")
+    };
+    assert_eq!(
+        c.request(&id).await.unwrap().id.as_deref(),
+        Some(id.as_str())
+    );
+    let listed = c.requests(&RequestQuery::default()).await.unwrap();
+    assert!(listed
+        .requests
+        .iter()
+        .any(|r| r.id.as_deref() == Some(id.as_str())));
+    let light = NewRequest {
+        service_code: "streetlight".into(),
+        attributes: vec![],
+        ..pothole()
+    };
+    let Submission::Queued { token, .. } = c.submit(&light).await.unwrap() else {
+        panic!("a batch service answers with a token")
+    };
+    let mut resolved = None;
+    for _ in 0..5 {
+        resolved = c.resolve_token(&token).await.unwrap();
+        if resolved.is_some() {
+            break;
+        }
+    }
+    assert!(resolved.is_some(), "the token's id is read");
+}

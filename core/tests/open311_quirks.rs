@@ -195,6 +195,18 @@ fn post_answers() {
             service_notice: None
         }
     );
+    assert_eq!(
+        parse::submission(&doc("post-service-request-element.xml")).unwrap(),
+        Submission::Created {
+            id: "638346".into(),
+            service_notice: Some("Your request has been received.".into())
+        },
+        "items named <service_request>"
+    );
+    assert_eq!(
+        parse::token_id(&doc("token-service-request-element.xml")).unwrap(),
+        Some("638347".into())
+    );
     assert!(
         parse::submission(&document("[]").unwrap()).is_err(),
         "an empty list says nothing was created: not an answer"

@@ -75,7 +75,8 @@ pub enum Mode {
     /// newest 1,000 matches of its window, 90 days back from `end_date` (or now) when no
     /// `start_date` is given.
     SpecOnly,
-    /// XML lists and single requests name their items `<service_request>`, not `<request>`.
+    /// XML answers (lists, single requests, POST answers, tokens) name their items
+    /// `<service_request>`, not `<request>`.
     ServiceRequestXml,
     /// Lists show `open` and `closed`, while a single request (`GET requests/{id}`) shows the
     /// city's internal ids (`3`, `7`), as some CRMs' detail views do.

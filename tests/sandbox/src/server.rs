@@ -442,14 +442,14 @@ async fn route(state: &State, path: &str, req: Request<Incoming>, modes: &Active
                 format,
                 StatusCode::OK,
                 "service_requests",
-                "request",
+                item_name(modes),
                 &json!([{"token": last}]),
             ),
             Some(r) => Answer::doc(
                 format,
                 StatusCode::OK,
                 "service_requests",
-                "request",
+                item_name(modes),
                 &json!([{"service_request_id": r.id, "token": last}]),
             ),
             None => Answer::errors(
@@ -934,7 +934,7 @@ async fn post_request(
         format,
         StatusCode::OK,
         "service_requests",
-        "request",
+        item_name(modes),
         &answer,
     )
 }
