@@ -107,6 +107,34 @@ async fn a_spec_only_server_is_walked_by_date_and_finds_the_neighbours() {
     let before = sandbox.log().len();
     assert_eq!(near(&curbside).await.0.len(), 3);
     assert!(sandbox.log()[before..].iter().all(|q| !q.contains("page")));
+    let quirks = curbside.learnt_quirks().unwrap();
+    assert!(
+        quirks
+            .iter()
+            .any(|q| q.quirk.contains("`page`") && q.since_ms > 0),
+        "{quirks:?}"
+    );
+
+    // A week later the server is tried the spec's way again (servers get upgraded): once.
+    drop(curbside);
+    let week_ago = Utc::now().timestamp_millis() - 8 * 86_400_000;
+    let db = rusqlite::Connection::open(dir.path().join(curbside_core::DATABASE_FILE)).unwrap();
+    db.execute(
+        "UPDATE servers SET learnt = json_set(learnt, '$.refused.page', ?1, '$.refused.page_size', ?1)",
+        [week_ago],
+    )
+    .unwrap();
+    let curbside = Curbside::open(dir.path()).unwrap();
+    let before = sandbox.log().len();
+    assert_eq!(near(&curbside).await.0.len(), 3);
+    let paged = sandbox.log()[before..]
+        .iter()
+        .filter(|q| q.contains("page_size"))
+        .count();
+    assert_eq!(paged, 1, "re-tested once, and learnt again");
+    let before = sandbox.log().len();
+    assert_eq!(near(&curbside).await.0.len(), 3);
+    assert!(sandbox.log()[before..].iter().all(|q| !q.contains("page")));
 }
 
 /// 5,000 requests: the walk splits until every window is under the cap, within its bound of

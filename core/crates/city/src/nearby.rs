@@ -268,9 +268,15 @@ impl Fetch<'_> {
                 self.coverage.queries += 1;
                 self.coverage.listed += page.listed_ids.len() as u32;
                 // Rows its filters exclude, by more than their dates (an oversized page is
-                // paging ignored, handled by the caller).
-                self.coverage.contradicted |=
-                    page.requests.len() < page.listed_ids.len() && !page.dates_only;
+                // paging ignored, handled by the caller): learnt, with when.
+                if page.requests.len() < page.listed_ids.len() && !page.dates_only {
+                    self.coverage.contradicted = true;
+                    self.cities.store.write(|tx| {
+                        let mut learnt = servers::learnt(tx, self.profile_id)?;
+                        learnt.filters_ignored_since = Some(now_ms());
+                        servers::set_learnt(tx, self.profile_id, &learnt)
+                    })?;
+                }
                 let now = now_ms();
                 let kept_since = now - i64::from(self.days) * 86_400_000;
                 // Only the area is kept: a city's history is not this device's to keep.
