@@ -106,6 +106,26 @@ impl CurbsideCore {
             .await
     }
 
+    /// The person's way out: every report, draft, photo and cached request removed from the
+    /// device (nothing of them left in the database's free pages or log). Unsent reports would
+    /// never reach the city: unless `including_unsent`, they stop it (`done` false, nothing
+    /// removed) and are returned, for the app to name them and ask again.
+    pub async fn forget_everything(&self, including_unsent: bool) -> Result<Forgotten, ApiError> {
+        let forgotten = self
+            .sdk
+            .run(move |c| c.forget_everything(including_unsent))
+            .await?;
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Forgotten {
+            done: forgotten.done,
+            unsent: forgotten.unsent,
+            reports: count(forgotten.reports),
+            drafts: count(forgotten.drafts),
+            photos: count(forgotten.photos),
+            cached_requests: count(forgotten.cached_requests),
+        })
+    }
+
     /// Stops the worker and closes the database, without blocking the caller; returns once
     /// done (the data directory can then be moved or deleted). Later calls fail.
     pub async fn shutdown(&self) {
@@ -145,4 +165,21 @@ fn open_core(config: CurbsideConfig) -> curbside_core::Result<Curbside> {
 /// Shuts a runtime down on a thread of its own, so no caller's thread ever waits for it.
 fn stop_in_background(runtime: tokio::runtime::Runtime) {
     std::thread::spawn(move || runtime.shutdown_timeout(Duration::from_secs(5)));
+}
+
+/// What `forget_everything` removed, or the unsent reports that stopped it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Forgotten {
+    /// True when everything was removed; false when unsent reports stopped it.
+    pub done: bool,
+    /// The reports not sent yet, when they stopped it.
+    pub unsent: Vec<curbside_core::outbox::Report>,
+    /// Reports removed, with their history.
+    pub reports: u32,
+    /// Drafts removed.
+    pub drafts: u32,
+    /// Photo files removed.
+    pub photos: u32,
+    /// Other people's requests removed from the cache.
+    pub cached_requests: u32,
 }

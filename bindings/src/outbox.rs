@@ -66,6 +66,19 @@ impl Outbox {
         self.sdk.run(move |c| c.cancel_report(&id)).await
     }
 
+    /// Withdraws a report for good wherever it waits (a way out of every wait): never posted
+    /// again. Not while a POST is on its way or the city answered with a token.
+    pub async fn withdraw(&self, id: ReportId) -> Result<Report, ApiError> {
+        self.sdk.run(move |c| c.withdraw_report(&id)).await
+    }
+
+    /// "It did arrive": the report is sent as the city's `request_id`, and followed.
+    pub async fn confirm(&self, id: ReportId, request_id: String) -> Result<Report, ApiError> {
+        self.sdk
+            .run(move |c| c.confirm_report(&id, &request_id))
+            .await
+    }
+
     /// Turns a report that has not reached the city back into a draft to fix.
     pub async fn edit(&self, id: ReportId) -> Result<Draft, ApiError> {
         self.sdk.run(move |c| c.edit_report(&id)).await

@@ -118,6 +118,8 @@ public struct CurbsideTexts: Sendable {
         case let .statusChanged(status, notes):
             if let notes { return text("history_status_changed_notes", status, notes) }
             return text("history_status_changed", status)
+        case .withdrawn: return text("history_withdrawn")
+        case let .confirmedByUser(requestId): return text("history_confirmed_by_user", requestId)
         case let .followedAfterClosing(days): return text("history_followed_after_closing", Int(days))
         case let .cityNote(noteKind, text):
             if let noteKind { return "[\(noteKind)] \(text)" }

@@ -100,6 +100,32 @@ enum Command {
         /// The report's id.
         id: Option<String>,
     },
+    /// Withdraw a report for good, wherever it waits: it is never sent again.
+    Withdraw {
+        /// The report's id.
+        id: String,
+    },
+    /// Say a report did arrive, with the city's id for it: sent, and followed from then on.
+    Confirm {
+        /// The report's id.
+        id: String,
+        /// The city's id of the request (from its site or its e-mail).
+        #[arg(long = "request-id", value_name = "ID")]
+        request_id: String,
+    },
+    /// Send a report that waits for the user again (after "not found" or a possible duplicate,
+    /// only when the user chooses to).
+    Retry {
+        /// The report's id.
+        id: String,
+    },
+    /// Remove every report, draft, photo and cached request from this device. Refused while
+    /// reports are unsent, which it names, unless --including-unsent.
+    ForgetEverything {
+        /// Also remove reports not yet sent (they will never reach the city).
+        #[arg(long)]
+        including_unsent: bool,
+    },
     /// Walk a report with a photo from a dead zone to confirmed, against a sandbox on loopback.
     Demo,
     /// Run the photo pipeline alone: orient, downsize, strip metadata, meet the byte budget.
@@ -145,6 +171,14 @@ pub fn main() -> ExitCode {
             &out,
         ),
         Command::Status { id } => outbox::status(id, data_dir(), &out),
+        Command::Withdraw { id } => outbox::act(outbox::Act::Withdraw, &id, data_dir(), &out),
+        Command::Confirm { id, request_id } => {
+            outbox::act(outbox::Act::Confirm(request_id), &id, data_dir(), &out)
+        }
+        Command::Retry { id } => outbox::act(outbox::Act::Retry, &id, data_dir(), &out),
+        Command::ForgetEverything { including_unsent } => {
+            outbox::forget_everything(including_unsent, data_dir(), &out)
+        }
         Command::Demo => demo::run(cli.data_dir.clone()),
         Command::Photo(args) => photo::run(args, &out),
         Command::Validate { id } => city::validate(&id, data_dir(), &cli.server, &out),

@@ -236,6 +236,65 @@ pub(crate) fn status(
     Ok(())
 }
 
+/// What the user does with a waiting report.
+pub(crate) enum Act {
+    /// Withdraw it for good.
+    Withdraw,
+    /// It did arrive, as this city id.
+    Confirm(String),
+    /// Send it again, as the user chose.
+    Retry,
+}
+
+/// `curbside withdraw ID`, `curbside confirm ID --request-id RID`, `curbside retry ID`.
+pub(crate) fn act(
+    act: Act,
+    id: &str,
+    data_dir: PathBuf,
+    out: &Output,
+) -> curbside_core::Result<()> {
+    let curbside = crate::output::open(data_dir)?;
+    let id = ReportId::parse(id)?;
+    let report = match &act {
+        Act::Withdraw => curbside.withdraw_report(&id)?,
+        Act::Confirm(request_id) => curbside.confirm_report(&id, request_id)?,
+        Act::Retry => curbside.retry_report(&id)?,
+    };
+    out.print(&report, |r| println!("{}  {}", r.id, state_line(r)));
+    Ok(())
+}
+
+/// `curbside forget-everything [--including-unsent]`.
+pub(crate) fn forget_everything(
+    including_unsent: bool,
+    data_dir: PathBuf,
+    out: &Output,
+) -> curbside_core::Result<()> {
+    let curbside = crate::output::open(data_dir)?;
+    let forgotten = curbside.forget_everything(including_unsent)?;
+    out.print(&forgotten, |f| {
+        if !f.done {
+            println!(
+                "Nothing removed: {} report(s) are not sent yet and would never reach the city:",
+                f.unsent.len()
+            );
+            for r in &f.unsent {
+                println!("  {}  {}", r.id, state_line(r));
+            }
+            println!("Run again with --including-unsent to remove them too.");
+        } else {
+            println!(
+                "Removed {} report(s), {} draft(s), {} photo(s) and {} cached request(s).",
+                f.reports, f.drafts, f.photos, f.cached_requests
+            );
+        }
+    });
+    match forgotten.done {
+        true => Ok(()),
+        false => Err(curbside_core::Error::ReportLocked("forgotten while unsent")),
+    }
+}
+
 fn outbox_statuses(curbside: &Curbside, out: &Output) -> curbside_core::Result<()> {
     let reports = curbside.reports()?;
     let learnt = curbside.learnt_quirks()?;

@@ -106,6 +106,10 @@ pub(crate) fn history(event: &HistoryEvent) -> String {
             format!("{}{}", attention(a), words(&a.messages))
         }
         HistoryEvent::Cancelled => "Withdrawn before it was sent".into(),
+        HistoryEvent::Withdrawn => "Withdrawn: it will not be sent again".into(),
+        HistoryEvent::ConfirmedByUser { request_id } => {
+            format!("You confirmed the city has it, as #{request_id}")
+        }
         HistoryEvent::RetriedByUser => "Sending again, as asked".into(),
         HistoryEvent::SettingsChanged => "Server settings changed; trying again".into(),
         HistoryEvent::StatusChanged { status, notes } => match notes {

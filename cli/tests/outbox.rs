@@ -503,3 +503,80 @@ async fn sync_with_a_profile_sends_with_its_key_and_a_key_given_apart_overrides_
     .unwrap();
     assert_eq!(sandbox.requests().len(), 2);
 }
+
+/// `withdraw`, `confirm --request-id` and `forget-everything` as a script uses them: a report
+/// stopped on a possible duplicate is withdrawn (never posted again), another confirmed with
+/// the city's id; forgetting names the unsent report first, then removes everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdraw_confirm_and_forget_everything() {
+    let config = SandboxConfig {
+        modes: vec![curbside_sandbox::Mode::NeighbourTwin],
+        ..Default::default()
+    };
+    let sandbox = Sandbox::start(config, 0).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let server = sandbox.endpoint();
+    let d = dir.path().to_path_buf();
+    let mut ids = Vec::new();
+    for words in ["first twin", "second twin"] {
+        sandbox.faults().next(Scope::Post, Fault::CommitThenDrop);
+        let (d, server) = (d.clone(), server.clone());
+        let id = tokio::task::spawn_blocking(move || {
+            let id = report(&d, &server, words);
+            run(&d, &server, &fast_sync("20"));
+            id
+        })
+        .await
+        .unwrap();
+        ids.push(id);
+    }
+    let theirs = sandbox.requests().last().unwrap().id.clone();
+    let posts = sandbox.posts();
+    let (d2, server2, ids2) = (d.clone(), server.clone(), ids.clone());
+    let (withdrawn, confirmed, status) = tokio::task::spawn_blocking(move || {
+        let withdrawn = run(&d2, &server2, &["withdraw", &ids2[0]]);
+        let confirmed = run(
+            &d2,
+            &server2,
+            &["confirm", &ids2[1], "--request-id", &theirs],
+        );
+        run(&d2, &server2, &fast_sync("10"));
+        (
+            withdrawn,
+            confirmed,
+            run(&d2, &server2, &["status", &ids2[0]]),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(withdrawn["state"]["state"], "cancelled");
+    assert_eq!(confirmed["state"]["state"], "sent");
+    assert_eq!(
+        sandbox.posts(),
+        posts,
+        "the withdrawn one is never posted again"
+    );
+    let kinds: Vec<_> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["event"]["kind"].as_str().unwrap().to_string())
+        .collect();
+    assert!(kinds.contains(&"withdrawn".to_string()), "{kinds:?}");
+
+    let (refused, unsent, done) = tokio::task::spawn_blocking(move || {
+        let unsent = report(&d, &server, "never sent");
+        let refused = curbside(&d, &server, &["forget-everything"])
+            .output()
+            .unwrap();
+        let done = run(&d, &server, &["forget-everything", "--including-unsent"]);
+        (refused, unsent, done)
+    })
+    .await
+    .unwrap();
+    assert!(!refused.status.success(), "unsent reports stop it");
+    let named: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(named["unsent"][0]["id"], unsent.as_str());
+    assert_eq!(done["done"], true);
+    assert_eq!(done["reports"], 3);
+}

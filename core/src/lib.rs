@@ -21,7 +21,7 @@ pub use curbside_types::{
     Contact, Draft, DraftEdit, DraftFields, DraftId, Error, Location, LocationSource, Result,
     MAX_DESCRIPTION_CHARS,
 };
-pub use retention::{Pruned, Retention};
+pub use retention::{Forgotten, Pruned, Retention};
 
 /// Submitted reports: their states, events, history and the retry policy.
 pub mod outbox {

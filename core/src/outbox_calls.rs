@@ -72,6 +72,19 @@ impl Curbside {
         self.outbox.cancel_report(id)
     }
 
+    /// Withdraws a report for good wherever it waits (for the network, a search, the user):
+    /// never posted again, kept as withdrawn. Not while a POST of it is on its way or the city
+    /// answered with a token (`ReportLocked`).
+    pub fn withdraw_report(&self, id: &ReportId) -> Result<Report> {
+        self.outbox.withdraw_report(id)
+    }
+
+    /// The user's "it did arrive", with the city's id: sent, and followed from then on. Only
+    /// where a POST of it may have reached the city (`ReportLocked` otherwise).
+    pub fn confirm_report(&self, id: &ReportId, request_id: &str) -> Result<Report> {
+        self.outbox.confirm_report(id, request_id)
+    }
+
     /// Turns a report that has not reached the city (never sent, or refused by it) back into
     /// a draft to edit and submit again; the report itself is removed (a removal event).
     pub fn edit_report(&self, id: &ReportId) -> Result<Draft> {

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use curbside_store::{drafts, reports};
+use curbside_store::{drafts, reports, requests_cache};
 
 pub use curbside_types::report::Retention;
 
@@ -29,7 +29,81 @@ pub struct Pruned {
 /// has just made and not yet added to its draft.
 const NEW_PHOTO: Duration = Duration::from_secs(600);
 
+/// What `forget_everything` removed, or the unsent reports that stopped it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Forgotten {
+    /// True when everything was removed; false when unsent reports stopped it (nothing was
+    /// removed).
+    pub done: bool,
+    /// The reports not sent yet, when they stopped it: to name them before asking again.
+    pub unsent: Vec<crate::outbox::Report>,
+    /// Reports removed, with their history.
+    pub reports: usize,
+    /// Drafts removed.
+    pub drafts: usize,
+    /// Photo files removed.
+    pub photos: usize,
+    /// Other people's requests (open data) removed from the cache.
+    pub cached_requests: usize,
+}
+
 impl Curbside {
+    /// The person's way out: every report (with its history), draft, photo and cached
+    /// request is removed from the device, the database rebuilt so that nothing of them is
+    /// left in its free pages or its log, and damaged copies kept aside deleted too. City
+    /// profiles, the service catalog and what was learnt of servers stay (nothing personal).
+    /// Unsent reports would never reach the city: unless `including_unsent`, they stop it,
+    /// and are returned so the app can name them and ask.
+    pub fn forget_everything(&self, including_unsent: bool) -> Result<Forgotten> {
+        let (reports, photos_of_reports) = match self.outbox.forget_reports(including_unsent)? {
+            Ok(removed) => removed,
+            Err(unsent) => {
+                return Ok(Forgotten {
+                    unsent,
+                    ..Default::default()
+                })
+            }
+        };
+        let (drafts, cached_requests) = self
+            .store
+            .write(|tx| Ok((drafts::clear(tx)?, requests_cache::clear(tx)?)))?;
+        self.store.vacuum()?;
+        let mut photos = 0;
+        let dir = self.photo_dir();
+        let files = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .chain(photos_of_reports);
+        for path in files {
+            if path.is_file() && std::fs::remove_file(&path).is_ok() {
+                photos += 1;
+            }
+        }
+        // Damaged databases moved aside hold reports too.
+        let database = self.data_dir().join(crate::DATABASE_FILE);
+        let aside = format!("{}.", database.display());
+        for entry in std::fs::read_dir(self.data_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            if path.display().to_string().starts_with(&aside) && path.is_file() {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        Ok(Forgotten {
+            done: true,
+            unsent: Vec::new(),
+            reports,
+            drafts,
+            photos,
+            cached_requests,
+        })
+    }
+
     /// Replaces how long finished reports and their history are kept.
     pub fn set_retention(&self, retention: Retention) {
         *self.retention.lock().unwrap() = retention;

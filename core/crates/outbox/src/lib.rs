@@ -83,6 +83,16 @@
 //! | queued | cancel | cancelled | - |
 //! | waiting_for_network(post) | cancel | cancelled | - |
 //! | needs_user | cancel | cancelled | - |
+//! | queued | withdraw | cancelled | - |
+//! | checking | withdraw | cancelled | - |
+//! | waiting_for_network(post) | withdraw | cancelled | - |
+//! | waiting_for_network(check) | withdraw | cancelled | - |
+//! | needs_user | withdraw | cancelled | - |
+//! | queued | confirm_after_post | sent | - |
+//! | waiting_for_network(post) | confirm_after_post | sent | - |
+//! | checking | confirm | sent | - |
+//! | waiting_for_network(check) | confirm | sent | - |
+//! | needs_user | confirm_after_unsearchable | sent | - |
 //! | needs_user | retry | queued | - |
 //! | needs_user | settings_changed | queued | - |
 //!
@@ -91,6 +101,13 @@
 //! wait). `answered_late` is an id that reached a sender after it lost its lease; where
 //! another attempt is in flight or the report is finished, the id is kept as evidence and
 //! told in the history instead.
+//!
+//! `withdraw` is the user's way out of any wait but a POST on its way (`in_flight`) or a
+//! city's token (`waiting_for_id`: the city has it): never posted again, kept as withdrawn.
+//! `confirm` is the user's "it did arrive", with the city's id, from wherever a POST may have
+//! reached the city (`confirm_after_post`: posted before; never after a refusal): sent, and
+//! its status followed. Sending again after "not found" or a possible duplicate is only ever
+//! the user's explicit `retry`.
 //!
 //! Any other pair is refused (for the user: "locked"; for the engine: a bug, logged).
 //! `edit_report` is a cancel that also removes the row and gives a draft back (a removal

@@ -100,8 +100,16 @@ pub enum Event {
     },
     /// The token could not be read (the city has the report, its id stays unknown).
     TokenUnreadable,
-    /// The user withdraws it.
+    /// The user withdraws it, to change it (only while nothing can have reached the city).
     Cancel,
+    /// The user withdraws it for good, whatever may have reached the city: never posted
+    /// again (a way out of every wait but a POST on its way or a city's token).
+    Withdraw,
+    /// The user says it did arrive, with the city's id: sent, and followed from then on.
+    Confirm {
+        /// The city's id, as the user found it.
+        id: String,
+    },
     /// The user asks to send it again.
     Retry,
     /// The server's settings changed.
@@ -133,6 +141,8 @@ impl Event {
             Event::TokenResolved { .. } => "token_resolved",
             Event::TokenUnreadable => "token_unreadable",
             Event::Cancel => "cancel",
+            Event::Withdraw => "withdraw",
+            Event::Confirm { .. } => "confirm",
             Event::Retry => "retry",
             Event::SettingsChanged => "settings_changed",
         }
@@ -406,6 +416,22 @@ pub fn transition(
             p.phase = Cancelled;
             p.attention = None;
             history = Some(HistoryEvent::Cancelled);
+        }
+        (
+            Queued | Checking | Offline(Resume::Post | Resume::Check) | NeedsUser,
+            Event::Withdraw,
+        ) => {
+            p.phase = Cancelled;
+            p.attention = None;
+            history = Some(HistoryEvent::Withdrawn);
+        }
+        (
+            Queued | Checking | Offline(Resume::Post | Resume::Check) | NeedsUser,
+            Event::Confirm { id },
+        ) if from.may_have_arrived() => {
+            p.phase = Sent;
+            p.attention = None;
+            history = Some(HistoryEvent::ConfirmedByUser { request_id: id });
         }
         (NeedsUser, Event::Retry) => {
             let kind = from.attention.as_ref().map(|a| a.kind);

@@ -168,6 +168,73 @@ impl Outbox {
         })
     }
 
+    /// Withdraws a report for good, wherever it waits (for the network, a search, the user):
+    /// never posted again, kept as withdrawn. Refused (`ReportLocked`) while a POST of it is
+    /// on its way or the city has answered with a token, and once it is sent.
+    pub fn withdraw_report(&self, id: &ReportId) -> Result<Report> {
+        self.commit(|tx, events| {
+            let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
+            let (row, event) = self.apply(tx, row, Event::Withdraw, |_| {})?;
+            events.extend(event);
+            Ok(row.to_report())
+        })
+    }
+
+    /// The user's "it did arrive": the report is sent as the city's `request_id` (which the
+    /// user found on the city's site or in its e-mail), and its status is followed from then
+    /// on. Only where a POST of it may have reached the city (`ReportLocked` otherwise).
+    pub fn confirm_report(&self, id: &ReportId, request_id: &str) -> Result<Report> {
+        let request_id = request_id.trim();
+        if request_id.is_empty() || request_id.chars().count() > 200 {
+            return Err(Error::invalid(
+                "request_id",
+                "give the city's id of the request",
+            ));
+        }
+        self.commit(|tx, events| {
+            let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
+            let confirm = Event::Confirm {
+                id: request_id.to_string(),
+            };
+            let (row, event) = self.apply(tx, row, confirm, |row| {
+                row.request_id = Some(request_id.to_string());
+                row.last_error = None;
+            })?;
+            events.extend(event);
+            Ok(row.to_report())
+        })
+    }
+
+    /// Removes every report and its history (a removal event each), unless some are not sent
+    /// yet and `including_unsent` is false: then nothing is removed, and those are returned
+    /// so that the app can ask. The removed reports' photos, for the caller to delete.
+    pub fn forget_reports(
+        &self,
+        including_unsent: bool,
+    ) -> Result<std::result::Result<(usize, Vec<std::path::PathBuf>), Vec<Report>>> {
+        self.commit(|tx, events| {
+            let all = reports::page(tx, u32::MAX, 0)?;
+            let unsent: Vec<Report> = all
+                .iter()
+                .filter(|r| !matches!(r.phase, Phase::Sent | Phase::Cancelled))
+                .map(Present::to_report)
+                .collect();
+            if !unsent.is_empty() && !including_unsent {
+                return Ok(Err(unsent));
+            }
+            let mut photos = reports::media(tx, true)?;
+            photos.extend(reports::media(tx, false)?);
+            for row in &all {
+                reports::delete(tx, &row.id)?;
+                events.push(OutboxEvent::Removed {
+                    id: row.id,
+                    version: row.version.max(0) as u64 + 1,
+                });
+            }
+            Ok(Ok((all.len(), photos)))
+        })
+    }
+
     /// Turns a report that has not reached the city (never sent, or refused by it) back into
     /// a draft to edit and submit again; the report itself is removed (a removal event).
     pub fn edit_report(&self, id: &ReportId) -> Result<Draft> {

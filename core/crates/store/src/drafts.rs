@@ -161,3 +161,8 @@ fn from_row(row: &Row<'_>) -> Result<Draft> {
 fn time(millis: i64) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_millis(millis).ok_or_else(|| Error::CorruptData("timestamp".into()))
 }
+
+/// Removes every draft; how many.
+pub fn clear(conn: &Connection) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM drafts", [])?)
+}

@@ -169,6 +169,15 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 
+    /// Rebuilds the file without its free pages and empties the write-ahead log: after
+    /// everything personal was removed, nothing of it stays in either file.
+    pub fn vacuum(&self) -> Result<()> {
+        let conn = self.lock();
+        conn.execute_batch("VACUUM")?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// Runs `f` on the connection for reading.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         f(&self.lock()).map_err(|e| self.notice_damage(e))

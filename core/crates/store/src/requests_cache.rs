@@ -61,3 +61,8 @@ pub fn prune(conn: &Connection, server_id: &str, before: i64) -> Result<usize> {
         (server_id, before),
     )?)
 }
+
+/// Forgets every cached request of every server; how many.
+pub fn clear(conn: &Connection) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM requests_cache", [])?)
+}

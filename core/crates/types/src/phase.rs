@@ -142,6 +142,20 @@ impl Progress {
         }
     }
 
+    /// Whether a POST of it may have reached the city: one left, and no answer proved it
+    /// refused. Only then can the user confirm it arrived.
+    pub fn may_have_arrived(&self) -> bool {
+        self.attempts > 0
+            && !self.attention.as_ref().is_some_and(|a| {
+                matches!(
+                    a.kind,
+                    AttentionKind::Refused
+                        | AttentionKind::SettingsRefused
+                        | AttentionKind::BadSettings
+                )
+            })
+    }
+
     /// Whether the user may still change or withdraw it: nothing can have reached the city
     /// (never posted, or every POST refused or checked absent and stopped for the user).
     pub fn editable(&self) -> bool {

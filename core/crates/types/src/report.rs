@@ -281,6 +281,14 @@ pub enum HistoryEvent {
     },
     /// Withdrawn before it was sent.
     Cancelled,
+    /// Withdrawn by the user while it waited: never posted again (a POST that reached the
+    /// city before stays there).
+    Withdrawn,
+    /// The user said it did arrive, with the city's id: followed from then on.
+    ConfirmedByUser {
+        /// The city's id.
+        request_id: String,
+    },
     /// Sent again, as the user asked.
     RetriedByUser,
     /// The server's settings changed; trying again.
@@ -337,6 +345,8 @@ impl HistoryEvent {
             HistoryEvent::TokenNeverResolved => "token_never_resolved",
             HistoryEvent::NeedsAttention { .. } => "needs_attention",
             HistoryEvent::Cancelled => "cancelled",
+            HistoryEvent::Withdrawn => "withdrawn",
+            HistoryEvent::ConfirmedByUser { .. } => "confirmed_by_user",
             HistoryEvent::RetriedByUser => "retried_by_user",
             HistoryEvent::SettingsChanged => "settings_changed",
             HistoryEvent::StatusChanged { .. } => "status_changed",

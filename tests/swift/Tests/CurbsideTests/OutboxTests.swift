@@ -84,6 +84,40 @@ final class OutboxTests: XCTestCase {
         return try await core.outbox().reports()
     }
 
+    func testAReportThatWaitsForTheUserCanBeWithdrawnOrConfirmedAndEverythingForgotten() async throws {
+        // Answered `[{}]` by a server that cannot be searched: the user decides.
+        let lost = profile("lost", endpoint: try Sandbox.mode("empty_object,ignore_filters:5"))
+        let core = try await openCurbside(dir, more: [lost], keys: ["lost": "sandbox-key"])
+        try core.outbox().setNetworkAvailable(available: false)
+        let first = try await core.report(pothole("Swift withdrawn", city: "lost"))
+        let second = try await core.report(pothole("Swift confirmed", city: "lost"))
+        for report in try await untilAllNeedAttention(core) {
+            guard case let .needsAttention(attention) = report.state else { return XCTFail("not waiting") }
+            XCTAssertEqual(attention.kind, .unsearchable)
+        }
+        let withdrawn = try await core.outbox().withdraw(id: first.id)
+        XCTAssertEqual(withdrawn.state, .cancelled)
+        let history = try await core.outbox().report(id: first.id).history
+        XCTAssertTrue(history.contains { $0.event == .withdrawn })
+        let confirmed = try await core.outbox().confirm(id: second.id, requestId: "S-77")
+        XCTAssertEqual(confirmed.state, .sent)
+        XCTAssertEqual(confirmed.requestId, "S-77")
+
+        let never = try await core.report(pothole("Swift never posted"))
+        do {
+            _ = try await core.outbox().confirm(id: never.id, requestId: "S-78")
+            XCTFail("a report never posted was confirmed")
+        } catch ApiError.InvalidInput {}
+        let stopped = try await core.forgetEverything(includingUnsent: false)
+        XCTAssertFalse(stopped.done)
+        XCTAssertEqual(stopped.unsent.map(\.id), [never.id])
+        let forgotten = try await core.forgetEverything(includingUnsent: true)
+        XCTAssertTrue(forgotten.done)
+        XCTAssertEqual(forgotten.reports, 3)
+        let left = try await core.outbox().reports()
+        XCTAssertTrue(left.isEmpty)
+    }
+
     func testWhatAStubbornCityAnswersBecomesACode() async throws {
         let more = [profile("strict", endpoint: try Sandbox.mode("key_400")),
                     profile("fragile", endpoint: try Sandbox.mode("refuse_500"))]

@@ -27,6 +27,7 @@ fn progress(from: Phase, event: &str) -> Progress {
     if from == Phase::NeedsUser {
         let kind = match event {
             "settings_changed" => AttentionKind::SettingsRefused,
+            "confirm" | "confirm_after_unsearchable" => AttentionKind::Unsearchable,
             _ => AttentionKind::Refused,
         };
         p.attention = Some(Attention {
@@ -38,6 +39,9 @@ fn progress(from: Phase, event: &str) -> Progress {
     }
     if event.starts_with("not_found") && event != "not_found_once" {
         p.not_found = 1; // the confirming search, past the deadline
+    }
+    if event.starts_with("confirm") {
+        p.attempts = 1; // posted before: it may have arrived
     }
     match event {
         "not_found_after_duplicate" => p.said_duplicate = true,
@@ -96,6 +100,10 @@ fn event(name: &str) -> Event {
         "token_unreadable" => Event::TokenUnreadable,
         "token_pending" | "token_pending_at_max_checks" => Event::TokenPending,
         "cancel" => Event::Cancel,
+        "withdraw" => Event::Withdraw,
+        "confirm" | "confirm_after_post" | "confirm_after_unsearchable" => {
+            Event::Confirm { id: "1".into() }
+        }
         "retry" => Event::Retry,
         "settings_changed" => Event::SettingsChanged,
         other => panic!("the table names an unknown event {other}"),
@@ -191,6 +199,8 @@ fn pairs_the_table_leaves_out_are_refused() {
         "token_unreadable",
         "token_pending",
         "cancel",
+        "withdraw",
+        "confirm",
         "retry",
         "settings_changed",
     ];
@@ -285,4 +295,42 @@ fn checks_and_token_polls_back_off_and_end() {
         "the city has it; its id never came"
     );
     assert!(polls[2] > polls[1] && polls[1] > polls[0], "{polls:?}");
+}
+
+#[test]
+fn confirm_needs_a_post_that_may_have_arrived() {
+    let p = policy();
+    let confirm = || Event::Confirm { id: "H-1".into() };
+    let never_posted = Progress::new(0);
+    assert!(
+        transition(&never_posted, confirm(), 0, &p).is_err(),
+        "nothing was posted: nothing can have arrived"
+    );
+    let mut refused = Progress::new(0);
+    refused.phase = Phase::NeedsUser;
+    refused.attempts = 1;
+    refused.attention = Some(Attention {
+        kind: AttentionKind::Refused,
+        action: action_for(AttentionKind::Refused),
+        count: None,
+        messages: vec![],
+    });
+    assert!(
+        transition(&refused, confirm(), 0, &p).is_err(),
+        "the city refused it: it did not arrive"
+    );
+    assert_eq!(
+        transition(&refused, Event::Withdraw, 0, &p)
+            .unwrap()
+            .progress
+            .phase,
+        Phase::Cancelled,
+        "withdrawn whatever the reason"
+    );
+    let mut in_flight = Progress::new(0);
+    in_flight.phase = Phase::InFlight;
+    assert!(
+        transition(&in_flight, Event::Withdraw, 0, &p).is_err(),
+        "a POST on its way cannot be withdrawn"
+    );
 }

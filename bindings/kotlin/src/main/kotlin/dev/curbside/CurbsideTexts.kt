@@ -80,6 +80,8 @@ class CurbsideTexts(private val string: (name: String, args: Array<out Any>) -> 
         HistoryEvent.SettingsChanged -> text("history_settings_changed")
         is HistoryEvent.StatusChanged -> event.notes
             ?.let { text("history_status_changed_notes", event.status, it) } ?: text("history_status_changed", event.status)
+        HistoryEvent.Withdrawn -> text("history_withdrawn")
+        is HistoryEvent.ConfirmedByUser -> text("history_confirmed_by_user", event.requestId)
         is HistoryEvent.FollowedAfterClosing -> text("history_followed_after_closing", event.days.toInt())
         is HistoryEvent.CityNote -> event.noteKind?.let { "[$it] ${event.text}" } ?: event.text
         is HistoryEvent.Legacy -> event.text

@@ -176,6 +176,37 @@ class OutboxTest {
     }
 
     @Test
+    fun `a report that waits for the user can be withdrawn or confirmed, and everything forgotten`() = runBlocking<Unit> {
+        // Answered `[{}]` by a server that cannot be searched: the user decides.
+        val lost = profile("lost", Sandbox.mode("empty_object,ignore_filters:5"))
+        openCurbside(dir, lost, keys = mapOf("lost" to "sandbox-key")).use { core ->
+            core.outbox().setNetworkAvailable(false)
+            val first = core.report(pothole("Kotlin withdrawn", city = "lost"))
+            val second = core.report(pothole("Kotlin confirmed", city = "lost"))
+            val waiting = untilAllNeedAttention(core)
+            for (report in waiting) {
+                assertEquals(AttentionKind.UNSEARCHABLE, (report.state as ReportState.NeedsAttention).attention.kind)
+            }
+            assertEquals(ReportState.Cancelled, core.outbox().withdraw(first.id).state)
+            assertTrue(core.outbox().report(first.id).history.any { it.event == HistoryEvent.Withdrawn })
+            val confirmed = core.outbox().confirm(second.id, "H-77")
+            assertEquals(ReportState.Sent, confirmed.state)
+            assertEquals("H-77", confirmed.requestId)
+            assertTrue(core.outbox().report(second.id).history.any { it.event == HistoryEvent.ConfirmedByUser("H-77") })
+
+            val never = core.report(pothole("Kotlin never posted"))
+            assertFailsWith<ApiException.InvalidInput> { core.outbox().confirm(never.id, "H-78") }
+            val stopped = core.forgetEverything(false)
+            assertFalse(stopped.done)
+            assertEquals(listOf(never.id), stopped.unsent.map { it.id })
+            val forgotten = core.forgetEverything(true)
+            assertTrue(forgotten.done)
+            assertEquals(3u, forgotten.reports)
+            assertTrue(core.outbox().reports().isEmpty())
+        }
+    }
+
+    @Test
     fun `a neighbour's identical report is never taken for ours, and the user may send it`() = runBlocking<Unit> {
         openCurbside(dir, profile("twin", Sandbox.mode("neighbour_twin")), keys = mapOf("twin" to "sandbox-key")).use { core ->
             core.outbox().setNetworkAvailable(false)

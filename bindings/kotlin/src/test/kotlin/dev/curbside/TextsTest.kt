@@ -54,7 +54,7 @@ class TextsTest {
             HistoryEvent.RetryLater(99_999uL), HistoryEvent.Received("H-7"), HistoryEvent.Received(null),
             HistoryEvent.QueuedByCity, HistoryEvent.NoAnswer, HistoryEvent.ServerUnavailable(503u),
             HistoryEvent.ServerError(500u, emptyList()), HistoryEvent.SaidDuplicate, HistoryEvent.FoundOnServer("H-7"),
-            HistoryEvent.NotOnServer, HistoryEvent.NotFoundYet, HistoryEvent.AnsweredLate("H-7"), HistoryEvent.FollowedAfterClosing(30u), HistoryEvent.IdFromToken("H-7"), HistoryEvent.TokenUnreadable,
+            HistoryEvent.NotOnServer, HistoryEvent.NotFoundYet, HistoryEvent.AnsweredLate("H-7"), HistoryEvent.FollowedAfterClosing(30u), HistoryEvent.Withdrawn, HistoryEvent.ConfirmedByUser("H-7"), HistoryEvent.IdFromToken("H-7"), HistoryEvent.TokenUnreadable,
             HistoryEvent.TokenNeverResolved, HistoryEvent.Cancelled, HistoryEvent.RetriedByUser,
             HistoryEvent.SettingsChanged, HistoryEvent.StatusChanged("closed", null), HistoryEvent.StatusChanged("closed", "Korjattu"),
         )
