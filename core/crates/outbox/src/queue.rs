@@ -207,11 +207,9 @@ impl Outbox {
 
     /// Removes every report and its history (a removal event each), unless some are not sent
     /// yet and `including_unsent` is false: then nothing is removed, and those are returned
-    /// so that the app can ask. The removed reports' photos, for the caller to delete.
-    pub fn forget_reports(
-        &self,
-        including_unsent: bool,
-    ) -> Result<std::result::Result<(usize, Vec<std::path::PathBuf>), Vec<Report>>> {
+    /// (`Err`) so that the app can ask. How many went, and their photos for the caller to
+    /// delete.
+    pub fn forget_reports(&self, including_unsent: bool) -> Result<Forget> {
         self.commit(|tx, events| {
             let all = reports::page(tx, u32::MAX, 0)?;
             let unsent: Vec<Report> = all
@@ -271,6 +269,10 @@ impl Outbox {
         Ok(report)
     }
 }
+
+/// What [`Outbox::forget_reports`] did: the number of reports removed and their photos, or
+/// the unsent reports that stopped it.
+pub type Forget = std::result::Result<(usize, Vec<std::path::PathBuf>), Vec<Report>>;
 
 /// What is POSTed for a draft: the form's answers, the position or address, the contact
 /// details the user chose to share, the photos, and the report id where the server keeps one.
