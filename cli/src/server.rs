@@ -110,14 +110,20 @@ impl ServerArgs {
         &self,
         curbside: &curbside_core::Curbside,
     ) -> curbside_core::Result<CityProfile> {
-        let json = match self.city()? {
-            Some(city) => serde_json::to_string(&city).expect("serializable"),
+        // A key is never serialised: it goes beside the document.
+        let (json, key) = match self.city()? {
+            Some(city) => (
+                serde_json::to_string(&city).expect("serializable"),
+                city.server.api_key,
+            ),
             None => {
-                serde_json::json!({ "id": "server", "name": "Server", "server": self.config()? })
-                    .to_string()
+                let config = self.config()?;
+                let json =
+                    serde_json::json!({ "id": "server", "name": "Server", "server": config });
+                (json.to_string(), config.api_key)
             }
         };
-        curbside.add_profile(&json)
+        curbside.add_profile_with(&json, |_| key, None)
     }
 
     pub(crate) fn config(&self) -> curbside_core::Result<ServerConfig> {

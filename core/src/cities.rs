@@ -1,6 +1,6 @@
 //! Cities as the app calls them: profiles (each sets up its server in the outbox, in the
 //! same transaction), the catalog, forms, validation and nearby requests. The city layer does
-//! the work; this module hands it the server's client from the outbox.
+//! the work; this module hands it the server's client (`curbside-servers`).
 
 use curbside_city::{put_profile, Cached, CityProfile, OpenData};
 
@@ -61,7 +61,7 @@ impl Curbside {
         profile_id: &str,
         refresh: bool,
     ) -> Result<Cached<Vec<Service>>> {
-        let client = self.outbox.client(profile_id)?;
+        let client = self.servers.client(profile_id)?;
         self.cities
             .catalog_services(&client, profile_id, refresh)
             .await
@@ -74,7 +74,7 @@ impl Curbside {
         service_code: &str,
         refresh: bool,
     ) -> Result<Cached<ServiceDefinition>> {
-        let client = self.outbox.client(profile_id)?;
+        let client = self.servers.client(profile_id)?;
         self.cities
             .catalog_definition(&client, profile_id, service_code, refresh)
             .await
@@ -88,7 +88,7 @@ impl Curbside {
         profile_id: &str,
         service_code: &str,
     ) -> Result<(Draft, ServiceDefinition)> {
-        let client = self.outbox.client(profile_id)?;
+        let client = self.servers.client(profile_id)?;
         self.cities
             .service_form(&client, draft_id, profile_id, service_code)
             .await
@@ -122,7 +122,7 @@ impl Curbside {
         service_code: Option<&str>,
         open_only: bool,
     ) -> Result<OpenData<Vec<NearbyRequest>>> {
-        let client = self.outbox.client(profile_id)?;
+        let client = self.servers.client(profile_id)?;
         let found = self
             .cities
             .nearby_requests(
@@ -135,7 +135,7 @@ impl Curbside {
                 open_only,
             )
             .await;
-        self.outbox.remember_refusals(profile_id, &client)?;
+        self.servers.remember_refusals(profile_id, &client)?;
         found
     }
 
@@ -149,12 +149,12 @@ impl Curbside {
         north: f64,
         east: f64,
     ) -> Result<OpenData<Vec<ServiceRequest>>> {
-        let client = self.outbox.client(profile_id)?;
+        let client = self.servers.client(profile_id)?;
         let found = self
             .cities
             .requests_in_box(&client, profile_id, south, west, north, east)
             .await;
-        self.outbox.remember_refusals(profile_id, &client)?;
+        self.servers.remember_refusals(profile_id, &client)?;
         found
     }
 }

@@ -43,6 +43,7 @@ use std::sync::{Arc, Mutex};
 
 use curbside_city::Cities;
 use curbside_outbox::Outbox;
+use curbside_servers::Servers;
 use curbside_store::Store;
 
 /// File name of the SQLite database inside the data directory.
@@ -63,6 +64,7 @@ pub struct DatabaseRecovery {
 pub struct Curbside {
     data_dir: PathBuf,
     store: Arc<Store>,
+    servers: Arc<Servers>,
     outbox: Arc<Outbox>,
     cities: Cities,
     recovery: Option<DatabaseRecovery>,
@@ -79,10 +81,12 @@ impl Curbside {
         ensure_writable(&data_dir)?;
         let (store, recovered) = curbside_store::open_recovering(&data_dir.join(DATABASE_FILE))?;
         let store = Arc::new(store);
+        let servers = Arc::new(Servers::new(Arc::clone(&store)));
         Ok(Self {
             data_dir,
-            outbox: Arc::new(Outbox::new(Arc::clone(&store))),
-            cities: Cities::new(Arc::clone(&store)),
+            outbox: Arc::new(Outbox::new(Arc::clone(&store), Arc::clone(&servers))),
+            cities: Cities::new(Arc::clone(&store), Arc::clone(&servers)),
+            servers,
             store,
             recovery: recovered.map(|(moved_to, salvage)| DatabaseRecovery { moved_to, salvage }),
             photo_profile: Default::default(),

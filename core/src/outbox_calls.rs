@@ -53,7 +53,7 @@ impl Curbside {
     /// What Curbside learnt of its servers' quirks from their answers (refused parameters,
     /// unreliable dates, a lagging search, a clock off), with when: re-tested after a week.
     pub fn learnt_quirks(&self) -> Result<Vec<LearntQuirk>> {
-        self.outbox.learnt_quirks()
+        self.servers.learnt_quirks()
     }
 
     /// A page of reports for a screen, newest first, with how many there are in all: read

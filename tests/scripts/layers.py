@@ -23,14 +23,15 @@ LAYERS = {
     "curbside-photo": 0,  # the photo pipeline
     "curbside-types": 1,  # the shared vocabulary and the error
     "curbside-store": 2,  # SQLite: the only SQL
-    "curbside-outbox": 3,  # the outbox and its engine
-    "curbside-city": 3,  # profiles, catalog, validation, nearby
-    "curbside-core": 4,  # the facade
-    "curbside-sandbox": 4,  # the stubborn test city (on the facade's level: nothing uses it
+    "curbside-servers": 3,  # settings, keys, clients, pauses, learnt quirks
+    "curbside-outbox": 4,  # the outbox and its engine
+    "curbside-city": 4,  # profiles, catalog, validation, nearby
+    "curbside-core": 5,  # the facade
+    "curbside-sandbox": 5,  # the stubborn test city (on the facade's level: nothing uses it
                             # but the CLI and tests)
-    "curbside-ffi": 5,  # Kotlin and Swift
-    "curbside-cli": 5,  # the command line
-    "uniffi-bindgen": 5,  # the bindings generator
+    "curbside-ffi": 6,  # Kotlin and Swift
+    "curbside-cli": 6,  # the command line
+    "uniffi-bindgen": 6,  # the bindings generator
     "curbside-size-probe": 0,  # the benchmark's size reference: depends on no Curbside crate
 }
 

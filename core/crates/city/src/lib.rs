@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use curbside_open311::ServerConfig;
 use curbside_photo::PhotoProfile;
+use curbside_servers::Servers;
 use curbside_store::{profiles, Connection, Store};
 use curbside_types::{Error, Result};
 
@@ -154,12 +155,13 @@ impl CityProfile {
 /// fetched near the user. Calls that reach a server are given its client.
 pub struct Cities {
     store: Arc<Store>,
+    servers: Arc<Servers>,
 }
 
 impl Cities {
-    /// The cities kept in `store`.
-    pub fn new(store: Arc<Store>) -> Self {
-        Cities { store }
+    /// The cities kept in `store`, their servers in `servers`.
+    pub fn new(store: Arc<Store>, servers: Arc<Servers>) -> Self {
+        Cities { store, servers }
     }
 
     /// Every loaded profile, by id.
@@ -176,15 +178,13 @@ impl Cities {
     }
 }
 
-/// Stores (or replaces) a profile under its id, without its server's key (keys are given at
-/// every open and kept in memory only).
+/// Stores (or replaces) a profile under its id; its server's key is not serialisable, so it
+/// is never stored (keys are given at every open and kept in memory only).
 pub fn put_profile(conn: &Connection, profile: &CityProfile) -> Result<()> {
-    let mut stored = profile.clone();
-    stored.server.api_key = None;
     profiles::put(
         conn,
-        &stored.id,
-        &serde_json::to_string(&stored).expect("serializable"),
+        &profile.id,
+        &serde_json::to_string(profile).expect("serializable"),
     )
 }
 

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use curbside_open311::{
     Area, Open311Client, Pagination, PositionFilter, RequestPage, RequestQuery, ServiceRequest,
 };
-use curbside_store::{reports::now_ms, requests_cache, servers};
+use curbside_store::{reports::now_ms, requests_cache};
 use curbside_types::{Coverage, Error, NearbyRequest, Result};
 
 use crate::Cities;
@@ -187,7 +187,7 @@ impl Cities {
         if !by_position && (!pages || capped.is_some()) {
             let dates_unreliable = self
                 .store
-                .read(|c| servers::learnt(c, profile_id))?
+                .read(|c| self.servers.learnt(c, profile_id))?
                 .dates_unreliable(now_ms());
             let windows = match capped {
                 // The whole window is at the cap: read it again in halves.
@@ -271,10 +271,8 @@ impl Fetch<'_> {
                 // paging ignored, handled by the caller): learnt, with when.
                 if page.requests.len() < page.listed_ids.len() && !page.dates_only {
                     self.coverage.contradicted = true;
-                    self.cities.store.write(|tx| {
-                        let mut learnt = servers::learnt(tx, self.profile_id)?;
-                        learnt.filters_ignored_since = Some(now_ms());
-                        servers::set_learnt(tx, self.profile_id, &learnt)
+                    self.cities.servers.learn(self.profile_id, |learnt| {
+                        learnt.filters_ignored_since = Some(now_ms())
                     })?;
                 }
                 let now = now_ms();
@@ -403,10 +401,8 @@ impl Fetch<'_> {
     /// searches and the next fetch (until re-tested).
     fn learn_dates_unreliable(&mut self) -> Result<()> {
         self.coverage.dates_unreliable = true;
-        self.cities.store.write(|tx| {
-            let mut learnt = servers::learnt(tx, self.profile_id)?;
-            learnt.dates_unreliable_since = Some(now_ms());
-            servers::set_learnt(tx, self.profile_id, &learnt)
+        self.cities.servers.learn(self.profile_id, |learnt| {
+            learnt.dates_unreliable_since = Some(now_ms())
         })
     }
 

@@ -8,8 +8,9 @@ use url::Url;
 
 use super::{Format, Open311Error, ServerZone};
 
-/// An Open311 `api_key`. Its `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An Open311 `api_key`. Its `Debug` never shows it, and it cannot be serialised: read from
+/// a profile document, it is never written anywhere (settings are stored without it).
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
 pub struct ApiKey(String);
 
@@ -218,8 +219,8 @@ pub struct ServerConfig {
     /// For endpoints that serve several jurisdictions.
     #[serde(default)]
     pub jurisdiction_id: Option<String>,
-    /// The city's key for this app; needed to POST.
-    #[serde(default)]
+    /// The city's key for this app; needed to POST. Read from a profile, never written.
+    #[serde(default, skip_serializing)]
     pub api_key: Option<ApiKey>,
     /// Differences from the spec.
     #[serde(default)]

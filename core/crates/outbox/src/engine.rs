@@ -12,20 +12,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use curbside_store::{Connection, Transaction};
+use curbside_store::Transaction;
 use tokio::sync::{broadcast, Notify};
 
-use curbside_open311::{
-    ApiKey, Open311Client, Open311Error, ServerConfig, Service, ServiceType, Submission, Unusable,
-};
+use curbside_open311::{Open311Client, Open311Error, Service, ServiceType, Submission, Unusable};
+use curbside_servers::Learnt;
 use curbside_store::reports::{self, now_ms, Row};
-use curbside_store::servers::Learnt;
-use curbside_store::{catalog, lease, servers};
+use curbside_store::{catalog, lease};
 use curbside_types::phase::{Phase, Resume};
 use curbside_types::report::{
     AttentionKind, HistoryEvent, OutboxEvent, Report, RetryPolicy, RunSummary,
 };
-use curbside_types::{Error, LearntQuirk, Result};
+use curbside_types::{Error, Result};
 
 use crate::machine::{self, Effect, Event, Transition};
 use crate::present::Present;
@@ -65,7 +63,7 @@ const BATCH: usize = 64;
 const SETTLE: Duration = Duration::from_secs(1);
 
 /// The engine's in-memory state. Everything that matters is in the database; this only
-/// wakes the worker, caches clients and fans out events.
+/// wakes the worker and fans out events.
 pub(crate) struct Engine {
     holder: String,
     pub(crate) wake: Notify,
@@ -73,9 +71,6 @@ pub(crate) struct Engine {
     policy: Mutex<RetryPolicy>,
     timing: Mutex<Timing>,
     events: broadcast::Sender<OutboxEvent>,
-    clients: Mutex<HashMap<String, (ServerConfig, Arc<Open311Client>)>>,
-    /// Each server's api_key, as the app gave it at open: never stored.
-    pub(crate) keys: Mutex<HashMap<String, ApiKey>>,
     /// Keep a finished report's contact details (the app opted in).
     pub(crate) keep_contact: AtomicBool,
     /// One sending run at a time in this process: the worker's, a background task's or a
@@ -93,8 +88,6 @@ impl Engine {
             policy: Mutex::new(RetryPolicy::default()),
             timing: Mutex::new(Timing::default()),
             events: broadcast::channel(1024).0,
-            clients: Mutex::new(HashMap::new()),
-            keys: Mutex::new(HashMap::new()),
             keep_contact: AtomicBool::new(false),
             runs: tokio::sync::Mutex::new(()),
         }
@@ -429,7 +422,8 @@ impl Outbox {
             let client = clients
                 .entry(row.server_id.clone())
                 .or_insert_with(|| {
-                    self.client_in(tx, &row.server_id)
+                    self.servers
+                        .client_in(tx, &row.server_id)
                         .map_err(|e| e.to_string())
                 })
                 .clone();
@@ -506,13 +500,8 @@ impl Outbox {
                 _ => {}
             }
         }
-        for (server, mut learnt) in pending.learnt {
-            // Refusals learnt meanwhile elsewhere (a map's fetch) are kept.
-            for (param, at) in servers::learnt(tx, &server)?.refused {
-                let kept = learnt.refused.entry(param).or_insert(at);
-                *kept = (*kept).max(at);
-            }
-            servers::set_learnt(tx, &server, &learnt)?;
+        for (server, learnt) in pending.learnt {
+            self.servers.keep_learnt(tx, &server, learnt)?;
         }
         for (server, reached) in pending.reached {
             match reached {
@@ -675,7 +664,7 @@ impl Outbox {
             reports::rewrite_content(tx, &row)?;
         }
         if effect == Some(Effect::PauseServer) {
-            servers::pause(
+            self.servers.pause(
                 tx,
                 &row.server_id,
                 "the server refused the app's key or jurisdiction",
@@ -767,59 +756,6 @@ impl Outbox {
             }
         }
         Ok(())
-    }
-
-    /// What was learnt of every server's quirks from its answers, with when.
-    pub fn learnt_quirks(&self) -> Result<Vec<LearntQuirk>> {
-        let all = self.store.read(servers::all_learnt)?;
-        Ok(all
-            .into_iter()
-            .flat_map(|(server_id, learnt)| {
-                learnt
-                    .quirks()
-                    .into_iter()
-                    .map(move |(quirk, since_ms)| LearntQuirk {
-                        server_id: server_id.clone(),
-                        quirk,
-                        since_ms,
-                    })
-            })
-            .collect())
-    }
-
-    /// Keeps what `client` learnt its server refuses or ignores, so that the next run (and
-    /// the next process) does not ask again until the quirk is re-tested.
-    pub fn remember_refusals(&self, server_id: &str, client: &Open311Client) -> Result<()> {
-        let refused = client.refused_params();
-        let now = now_ms();
-        let mut known = self.store.read(|c| servers::learnt(c, server_id))?;
-        if known.refuse(&refused, now) {
-            self.store
-                .write(|tx| servers::remember_refused(tx, server_id, &refused, now))?;
-        }
-        Ok(())
-    }
-
-    /// The client for a server (its learnt refusals assumed), rebuilt when its settings
-    /// change.
-    pub fn client(&self, server_id: &str) -> Result<Arc<Open311Client>> {
-        self.store.read(|c| self.client_in(c, server_id))
-    }
-
-    fn client_in(&self, conn: &Connection, server_id: &str) -> Result<Arc<Open311Client>> {
-        let (mut config, _) = servers::get(conn, server_id)?
-            .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
-        config.api_key = self.engine.keys.lock().unwrap().get(server_id).cloned();
-        let mut clients = self.engine.clients.lock().unwrap();
-        if let Some((cached, client)) = clients.get(server_id) {
-            if *cached == config {
-                return Ok(Arc::clone(client));
-            }
-        }
-        let client = Arc::new(Open311Client::new(config.clone())?);
-        client.assume_refused(servers::learnt(conn, server_id)?.refused_params(now_ms()));
-        clients.insert(server_id.to_string(), (config, Arc::clone(&client)));
-        Ok(client)
     }
 }
 

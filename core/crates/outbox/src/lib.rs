@@ -175,20 +175,24 @@ pub use reconcile::CLOCK_SKEW;
 
 use std::sync::Arc;
 
+use curbside_servers::Servers;
 use curbside_store::Store;
 
 /// The outbox of one database: submitted reports, the engine that sends them, and the
 /// events that tell listeners of every change.
 pub struct Outbox {
     store: Arc<Store>,
+    servers: Arc<Servers>,
     engine: engine::Engine,
 }
 
 impl Outbox {
-    /// The outbox kept in `store`. One per store: it takes the sender lease when it sends.
-    pub fn new(store: Arc<Store>) -> Self {
+    /// The outbox kept in `store`, sending to `servers`. One per store: it takes the sender
+    /// lease when it sends.
+    pub fn new(store: Arc<Store>, servers: Arc<Servers>) -> Self {
         Outbox {
             store,
+            servers,
             engine: engine::Engine::new(),
         }
     }

@@ -3,7 +3,7 @@
 
 use curbside_open311::{AttributeAnswer, MediaFile, MediaUpload, NewRequest, ServerConfig};
 use curbside_store::reports::{self, now_ms, Row};
-use curbside_store::{drafts, servers, Connection};
+use curbside_store::{drafts, Connection};
 use curbside_types::phase::{Phase, Progress, Resume};
 use curbside_types::report::{HistoryEntry, HistoryEvent, OutboxEvent, Report, ReportId};
 use curbside_types::{Draft, DraftFields, DraftId, Error, Result};
@@ -36,14 +36,7 @@ impl Outbox {
         config: &ServerConfig,
         events: &mut Vec<OutboxEvent>,
     ) -> Result<bool> {
-        // The key lives in memory only; the store keeps its fingerprint.
-        let mut keys = self.engine.keys.lock().unwrap();
-        match &config.api_key {
-            Some(key) => keys.insert(server_id.to_string(), key.clone()),
-            None => keys.remove(server_id),
-        };
-        drop(keys);
-        let changed = servers::put(tx, server_id, config)?;
+        let changed = self.servers.put(tx, server_id, config)?;
         if changed {
             self.settings_changed(tx, server_id, events)?;
         }
@@ -79,7 +72,9 @@ impl Outbox {
     ) -> Result<Report> {
         let report = self.commit(|tx, events| {
             let draft = drafts::get(tx, draft_id)?.ok_or(Error::DraftNotFound)?;
-            let (config, _) = servers::get(tx, server_id)?
+            let (config, _) = self
+                .servers
+                .settings(tx, server_id)?
                 .ok_or_else(|| Error::ServerNotFound(server_id.into()))?;
             let fields = draft.fields.normalized()?;
             check(tx, &fields)?;

@@ -47,8 +47,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use curbside_open311::{NewRequest, Open311Client, Open311Error, RequestQuery, ServiceRequest};
+use curbside_servers::Learnt;
 use curbside_store::reports::{self, now_ms, Row};
-use curbside_store::servers::{self, Learnt};
 use curbside_types::Result;
 
 use crate::engine::not_now;
@@ -86,7 +86,7 @@ impl Outbox {
             Ok((
                 reports::request_ids_except(c, &row.id)?,
                 reports::sent_since(c, &row.server_id, &row.payload.service_code, since)?,
-                servers::learnt(c, &row.server_id)?,
+                self.servers.learnt(c, &row.server_id)?,
             ))
         })?;
         let mut learnt = before.clone();

@@ -39,10 +39,10 @@ impl Outbox {
         }
         let mut refresh = StatusRefresh::default();
         for (server_id, rows) in by_server {
-            let outcome = match self.client(&server_id) {
+            let outcome = match self.servers.client(&server_id) {
                 Ok(client) => {
                     let outcome = self.refresh_server(&client, &rows).await;
-                    self.remember_refusals(&server_id, &client)?;
+                    self.servers.remember_refusals(&server_id, &client)?;
                     outcome
                 }
                 Err(e) => Err(e),

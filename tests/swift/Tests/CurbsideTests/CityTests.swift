@@ -111,8 +111,12 @@ final class CityTests: XCTestCase {
         XCTAssertEqual(nearby.requests.map(\.distanceM), nearby.requests.map(\.distanceM).sorted())
         let viewport = try await core.cities().inBox(profileId: "springfield",
                                                      viewport: MapBox(south: 38.8890, west: -77.0505, north: 38.8897, east: -77.0499))
-        XCTAssertTrue(viewport.contains { $0.description == "Swift nearby" })
+        XCTAssertTrue(viewport.requests.contains { $0.description == "Swift nearby" })
+        XCTAssertFalse(nearby.stale)
+        XCTAssertFalse(nearby.coverage.partial)
+        XCTAssertGreaterThanOrEqual(nearby.coverage.queries, 1)
         let geojson = try await core.cities().nearbyGeojson(query: query)
         XCTAssertTrue(geojson.contains("\"FeatureCollection\""))
+        XCTAssertTrue(geojson.contains("\"coverage\""))
     }
 }
