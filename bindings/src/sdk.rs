@@ -36,9 +36,12 @@ impl Sdk {
         Ok(self.get()?.0)
     }
 
-    /// Closes: later calls fail; calls in progress finish.
+    /// Closes: later calls fail; a database query in progress is interrupted (it fails), so
+    /// that the shutdown does not wait for it.
     pub(crate) fn close(&self) {
-        self.open.write().unwrap().take();
+        if let Some((core, _)) = self.open.write().unwrap().take() {
+            core.interrupt();
+        }
     }
 
     /// Runs blocking core work (SQLite, the photo pipeline) on the runtime's blocking pool.

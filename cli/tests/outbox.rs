@@ -383,12 +383,20 @@ async fn sqlite_io_errors_while_sending_lose_and_duplicate_nothing() {
         failed_rounds > 0,
         "the injected errors reached the database"
     );
-    assert!(sent_under_errors > 0, "some rounds got as far as sending");
+    let files: Vec<_> = std::fs::read_dir(&d)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        sent_under_errors > 0,
+        "some rounds got as far as sending {files:?}"
+    );
+    let outbox = run(&d, &server, &["outbox"]);
     for i in 0..n {
         assert_eq!(
             on_server(&sandbox, &format!("io errors {i}")),
             1,
-            "io errors {i}"
+            "io errors {i}: {outbox:#}"
         );
     }
 }

@@ -94,6 +94,12 @@ impl Curbside {
         })
     }
 
+    /// Interrupts the database query running now, if any (it fails as interrupted): for a
+    /// shutdown that must not wait. Later calls work.
+    pub fn interrupt(&self) {
+        self.store.interrupt();
+    }
+
     /// Where a damaged database found at open was moved (a fresh one replaced it), if that
     /// happened.
     pub fn moved_aside_database(&self) -> Option<&Path> {

@@ -1,4 +1,8 @@
-//! SQLite storage: one connection, opened with durable settings, used in short transactions.
+//! SQLite storage: a writer connection, opened with durable settings and used in short
+//! IMMEDIATE transactions, and a reader beside it. In WAL mode the reader never waits behind a
+//! commit (a screen's list while the engine fsyncs a batch), and sees what is committed.
+//! Both can be interrupted ([`Store::interrupt`]) so that a shutdown does not wait for a
+//! long query.
 
 //!
 //! The only crate that speaks SQL. Each table has its module; the layers above call them
@@ -26,7 +30,12 @@ use curbside_types::Result;
 
 /// The database of one data directory.
 pub struct Store {
+    /// Every write, and the checks and repairs.
     conn: Mutex<Connection>,
+    /// Every read ([`Store::read`]).
+    reader: Mutex<Connection>,
+    /// Stops what either connection runs now.
+    interrupts: [rusqlite::InterruptHandle; 2],
     /// The file: its folder tells a full disk from other I/O errors, and damage met in use
     /// is marked beside it.
     path: std::path::PathBuf,
@@ -49,10 +58,25 @@ impl Store {
                 done => break done?,
             }
         }
-        Ok(Store {
+        let reader = open_reader(path, "")?;
+        Ok(Store::of(conn, reader, path))
+    }
+
+    fn of(conn: Connection, reader: Connection, path: &Path) -> Self {
+        Store {
+            interrupts: [conn.get_interrupt_handle(), reader.get_interrupt_handle()],
             conn: Mutex::new(conn),
+            reader: Mutex::new(reader),
             path: path.to_path_buf(),
-        })
+        }
+    }
+
+    /// Stops the query either connection runs now (it fails as interrupted): for a shutdown
+    /// that must not wait. Later calls work as before.
+    pub fn interrupt(&self) {
+        for handle in &self.interrupts {
+            handle.interrupt();
+        }
     }
 
     /// Runs `f` in an IMMEDIATE transaction, committed only when `f` succeeds.
@@ -93,34 +117,17 @@ impl Store {
     /// Opens the database at `path` for reading only (a full disk: nothing can be written,
     /// and what is there can still be listed). Every write fails as `DiskFull`.
     fn open_read_only(path: &Path) -> Result<Self> {
-        let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
-            | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
-            | rusqlite::OpenFlags::SQLITE_OPEN_URI;
         // With no log to fold in, the file is read as it is: no shared-memory file is made
         // (there is no room for one). With a log, SQLite reads it beside the file.
         let wal = std::fs::metadata(format!("{}-wal", path.display())).is_ok_and(|m| m.len() > 0);
-        let mut uri = String::from("file:");
-        for c in path.display().to_string().chars() {
-            match c {
-                '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
-                c => uri.push(c),
-            }
-        }
-        if !wal {
-            uri.push_str("?immutable=1");
-        }
-        let conn = Connection::open_with_flags(uri, flags)?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        conn.set_prepared_statement_cache_capacity(64);
+        let query = if wal { "" } else { "?immutable=1" };
+        let conn = open_reader(path, query)?;
         let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version != schema::VERSION {
             // An older file needs its upgrade written first: not on a full disk.
             return Err(curbside_types::Error::DiskFull);
         }
-        Ok(Store {
-            conn: Mutex::new(conn),
-            path: path.to_path_buf(),
-        })
+        Ok(Store::of(conn, open_reader(path, query)?, path))
     }
 
     /// Whether the file is sound, repairing what can be repaired in place: SQLite's
@@ -132,11 +139,13 @@ impl Store {
     /// with other processes) is no reason to move a file aside, and the next open checks
     /// again.
     pub fn is_sound(&self) -> bool {
-        let conn = self.lock();
-        match check(&conn) {
+        // Read on the reader: writes go on meanwhile.
+        let verdict = check(&self.reader());
+        match verdict {
             Ok(Verdict::Sound) => true,
             Ok(Verdict::Indexes(indexes)) => {
                 tracing::warn!(target: "curbside::store", ?indexes, "an index disagrees with its table: rebuilt");
+                let conn = self.lock();
                 let rebuilt = indexes
                     .iter()
                     .try_for_each(|index| conn.execute_batch(&format!("REINDEX \"{index}\"")));
@@ -178,9 +187,23 @@ impl Store {
         Ok(())
     }
 
-    /// Runs `f` on the connection for reading.
+    /// Runs `f` on the reader: what is committed, without waiting for a write under way.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        f(&self.lock()).map_err(|e| self.notice_damage(e))
+        let mut reader = self.reader();
+        // One snapshot for all of `f`'s statements (a page and its count agree).
+        let read = (|| {
+            let snapshot = reader.transaction()?;
+            let value = f(&snapshot)?;
+            snapshot.finish()?;
+            Ok(value)
+        })();
+        read.map_err(|e| self.notice_damage(e))
+    }
+
+    fn reader(&self) -> MutexGuard<'_, Connection> {
+        self.reader
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Damage met while in use (a page SQLite finds corrupt) is marked for the next open,
@@ -261,9 +284,14 @@ fn check(conn: &Connection) -> Result<Verdict> {
 }
 
 /// True when the file is shorter than its own header says (cut short: a copy or a disk
-/// that lost its tail). The header's size counts only when SQLite marks it valid.
+/// that lost its tail). The header's size counts only when SQLite marks it valid, and not
+/// beside a write-ahead log with content: a checkpoint cut off by an I/O error leaves the
+/// header written and later pages still only in the log, which completes them.
 fn cut_short(path: &Path) -> bool {
     use std::io::Read;
+    if std::fs::metadata(format!("{}-wal", path.display())).is_ok_and(|m| m.len() > 0) {
+        return false;
+    }
     let mut head = [0u8; 100];
     let read = std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head));
     let Ok(len) = std::fs::metadata(path).map(|m| m.len()) else {
@@ -455,6 +483,26 @@ pub fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "secure_delete", true)?;
     Ok(())
+}
+
+/// A read-only connection to the database at `path` (`query`: URI parameters such as
+/// `?immutable=1`).
+fn open_reader(path: &Path, query: &str) -> Result<Connection> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+    let mut uri = String::from("file:");
+    for c in path.display().to_string().chars() {
+        match c {
+            '?' | '#' | '%' => uri.push_str(&format!("%{:02X}", c as u32)),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str(query);
+    let conn = Connection::open_with_flags(uri, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
 }
 
 /// How long a call waits for another connection's write to end.
