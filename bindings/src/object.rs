@@ -43,6 +43,9 @@ impl CurbsideCore {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("curbside")
+            // Curbside's log on its own threads only: no process-wide subscriber.
+            .on_thread_start(crate::log::enter)
+            .on_thread_stop(crate::log::leave)
             .enable_all()
             .build()
             .map_err(|e| ApiError::Internal {

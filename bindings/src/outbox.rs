@@ -107,8 +107,12 @@ impl Outbox {
 
     /// The platform's network hint: `true` when connectivity returns (the worker tries at
     /// once), `false` when it goes (the worker stops trying).
+    /// Returns at once: the hint is noted in memory, and the reports follow it on the SDK's
+    /// threads.
     pub fn set_network_available(&self, available: bool) -> Result<(), ApiError> {
-        self.sdk.core()?.set_network_available(available);
+        let (core, handle) = self.sdk.get()?;
+        crate::log::on_callers_thread(|| core.note_network(available));
+        handle.spawn_blocking(move || core.apply_network_hint());
         Ok(())
     }
 
@@ -120,10 +124,19 @@ impl Outbox {
         listener: Arc<dyn ReportListener>,
     ) -> Result<Arc<Subscription>, ApiError> {
         let (core, handle) = self.sdk.get()?;
-        let (snapshot, mut changes) = core.subscribe()?;
+        // Memory only on the caller's thread; the reports are read on the SDK's.
+        let mut changes = crate::log::on_callers_thread(|| core.events());
         let recovery = core.database_recovery().map(DatabaseRecovery::from);
         let task = handle.spawn(async move {
-            listener.on_reports(snapshot);
+            let reader = Arc::clone(&core);
+            match tokio::task::spawn_blocking(move || reader.reports()).await {
+                Ok(Ok(snapshot)) => listener.on_reports(snapshot),
+                // The changes still come; the next lag or restart brings the whole list.
+                Ok(Err(e)) => {
+                    tracing::warn!(target: "curbside::outbox", error = %e, "the reports could not be read for a listener")
+                }
+                Err(_) => return,
+            }
             if let Some(recovery) = recovery {
                 listener.on_database_recovered(recovery);
             }

@@ -121,6 +121,24 @@ impl Curbside {
         self.outbox.set_network_available(available)
     }
 
+    /// [`Curbside::set_network_available`] in two halves, for a caller's thread that must
+    /// not touch the disk: `note_network` (memory only, at once), then `apply_network_hint`
+    /// (on a worker thread; it follows the hint as it is then, so order does not matter).
+    pub fn note_network(&self, available: bool) {
+        self.outbox.note_network(available)
+    }
+
+    /// The second half of [`Curbside::note_network`].
+    pub fn apply_network_hint(&self) {
+        self.outbox.apply_network_hint()
+    }
+
+    /// A receiver of every report change from now on (memory only; see
+    /// [`Curbside::subscribe`] for the reports with it).
+    pub fn events(&self) -> broadcast::Receiver<OutboxEvent> {
+        self.outbox.events()
+    }
+
     /// Sends what it can until `deadline`, then returns: for WorkManager (about 10 minutes) and
     /// BGTaskScheduler (about 30 seconds). Reports waiting for the network are due at once
     /// (the platform scheduled this because the network is there).

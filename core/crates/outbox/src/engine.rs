@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use curbside_store::Transaction;
 use tokio::sync::{broadcast, Notify};
+use tracing::Instrument;
 
 use curbside_open311::{Open311Client, Open311Error, Service, ServiceType, Submission, Unusable};
 use curbside_servers::Learnt;
@@ -145,7 +146,20 @@ impl Outbox {
     /// reports wait for the network (no attempt counted, no backoff grown) and the worker
     /// sends nothing; back, every report waiting for it is due at once.
     pub fn set_network_available(&self, available: bool) {
+        self.note_network(available);
+        self.apply_network_hint();
+    }
+
+    /// The first half of [`Outbox::set_network_available`], in memory only (for a caller's
+    /// thread that must not touch the disk): the hint the worker follows.
+    pub fn note_network(&self, available: bool) {
         self.engine.network.store(available, Ordering::SeqCst);
+    }
+
+    /// The second half: the reports follow the hint as it is now (so that hints applied out
+    /// of order still end as the last one says), and the worker is woken when it is back.
+    pub fn apply_network_hint(&self) {
+        let available = self.engine.online();
         let moved = match available {
             true => self.network_back(None),
             false => self.network_gone(None),
@@ -160,8 +174,14 @@ impl Outbox {
 
     /// The current reports, and a receiver of every change from now on, in commit order.
     pub fn subscribe(&self) -> Result<(Vec<Report>, broadcast::Receiver<OutboxEvent>)> {
-        let receiver = self.engine.events.subscribe();
+        let receiver = self.events();
         Ok((self.reports()?, receiver))
+    }
+
+    /// A receiver of every change from now on, in commit order (memory only: read the
+    /// reports after it, and drop changes older than the version held).
+    pub fn events(&self) -> broadcast::Receiver<OutboxEvent> {
+        self.engine.events.subscribe()
     }
 
     /// Runs `f` in one transaction; after the commit, with the database still held, tells
@@ -222,7 +242,16 @@ impl Outbox {
     }
 
     /// One sending run; the worker's (`follow_hint`) stops when the network hint goes away.
+    /// Its log lines are in a `run` span, numbered in this process.
     pub(crate) async fn run(&self, deadline: Instant, follow_hint: bool) -> Result<RunSummary> {
+        static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let run = RUNS.fetch_add(1, Ordering::Relaxed) + 1;
+        self.run_in_span(deadline, follow_hint)
+            .instrument(tracing::info_span!("run", run))
+            .await
+    }
+
+    async fn run_in_span(&self, deadline: Instant, follow_hint: bool) -> Result<RunSummary> {
         let mut summary = RunSummary::default();
         // Another run of this process goes first; this one follows it, within its deadline.
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -349,9 +378,11 @@ impl Outbox {
                     effect,
                     client,
                 } = taken;
-                // A slow upload may outlast the lease: renew it while the step runs.
+                // A slow upload may outlast the lease: renew it while the step runs. Its log
+                // lines are in the report's span.
+                let span = tracing::info_span!("report", report = %row.id);
                 let step = async {
-                    let step = self.step(&client, effect, row);
+                    let step = self.step(&client, effect, row).instrument(span);
                     tokio::pin!(step);
                     loop {
                         tokio::select! {

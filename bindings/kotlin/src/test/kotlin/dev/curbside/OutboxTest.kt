@@ -13,6 +13,7 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertFalse
 import kotlin.test.assertNotNull
 import kotlin.test.assertTrue
+import kotlinx.coroutines.asCoroutineDispatcher
 import kotlinx.coroutines.flow.first
 import kotlinx.coroutines.runBlocking
 import kotlinx.coroutines.withTimeout
@@ -173,6 +174,48 @@ class OutboxTest {
             assertEquals(listOf("ValidationError at /open311/v2/requests.json"), failing.messages.map { it.description })
             assertEquals(3u, reports.single { it.id == neverAccepted.id }.attempts)
         }
+    }
+
+    /**
+     * With 1,000 reports present, the exports that once touched the disk on the caller's
+     * thread (the network hint, a subscription's first list) return at once and leave the
+     * work to the SDK's threads: nothing is logged from the calling thread.
+     */
+    @Test
+    fun `with 1,000 reports the network hint and a subscription leave the caller's thread at once`() = runBlocking<Unit> {
+        val threads = java.util.concurrent.ConcurrentLinkedQueue<String>()
+        setLogSink(object : LogSink {
+            override fun log(level: LogLevel, target: String, message: String) {
+                threads.add("$target ${Thread.currentThread().name}")
+            }
+        }, LogLevel.DEBUG)
+        // Nothing listens there: every attempt ends "unreachable", waiting for the network.
+        val nowhere = profile("nowhere", "http://127.0.0.1:9/open311/v2/")
+        openCurbside(dir, nowhere, keys = mapOf("nowhere" to "sandbox-key")).use { core ->
+            core.outbox().setNetworkAvailable(false)
+            repeat(1000) { core.report(pothole("Kotlin many $it", city = "nowhere")) }
+            val ui = java.util.concurrent.Executors.newSingleThreadExecutor { Thread(it, "ui-thread") }
+                .asCoroutineDispatcher()
+            ui.use {
+                kotlinx.coroutines.withContext(ui) {
+                    core.outbox().setNetworkAvailable(true) // 1,000 rows move, elsewhere
+                    core.outbox().setNetworkAvailable(false)
+                    val listed = kotlinx.coroutines.CompletableDeferred<Int>()
+                    val subscription = core.outbox().subscribe(object : ReportListener {
+                        override fun onReports(reports: List<Report>) { listed.complete(reports.size) }
+                        override fun onReportChanged(report: Report) {}
+                        override fun onReportRemoved(id: ReportId, version: ULong) {}
+                        override fun onDatabaseRecovered(recovery: DatabaseRecovery) {}
+                    })
+                    assertEquals(1000, withTimeout(60_000) { listed.await() })
+                    subscription.cancel()
+                }
+            }
+            withTimeout(60_000) {
+                while (threads.none { it.startsWith("curbside::outbox") }) kotlinx.coroutines.delay(50)
+            }
+        }
+        assertTrue(threads.none { " ui-thread" in it }, "work ran on the caller's thread: ${threads.filter { " ui-thread" in it }}")
     }
 
     @Test
