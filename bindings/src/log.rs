@@ -204,7 +204,10 @@ mod tests {
         let got = lines.0.lock().unwrap().clone();
         assert_eq!(got.len(), 1, "{got:?}");
         let (level, target, message) = &got[0];
-        assert_eq!((*level, target.as_str()), (LogLevel::Info, "curbside::outbox"));
+        assert_eq!(
+            (*level, target.as_str()),
+            (LogLevel::Info, "curbside::outbox")
+        );
         assert_eq!(
             message,
             "phase from=queued to=in_flight [run run=7] [report report=R-1]"

@@ -76,18 +76,21 @@ async fn an_ambiguous_match_is_confirmed_or_withdrawn() {
     ));
 }
 
-/// A server that cannot be searched (it ignores every filter): the report waits for the
-/// user, who can withdraw it or confirm it; a report never posted cannot be "confirmed".
+/// A city whose lists cannot be searched (it does not publish them), answering `[{}]` or
+/// losing the answer: the report waits for the user, who can withdraw it or confirm it; a
+/// report never posted cannot be "confirmed".
 #[tokio::test]
 async fn an_unsearchable_report_is_withdrawn_or_confirmed() {
-    let sandbox = sandbox(&[Mode::IgnoreFilters { cap: 5 }]).await;
-    sandbox.seed(5);
+    let sandbox = sandbox(&[Mode::ListsRefused]).await;
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(dir.path(), &sandbox);
     let mut waiting = Vec::new();
     for words in ["lost one", "lost two"] {
         let report = submit(&curbside, pothole(words));
-        sandbox.faults().next(Scope::Post, Fault::CommitThenDrop);
+        match words {
+            "lost one" => sandbox.faults().next(Scope::Post, Fault::CommitThenDrop),
+            _ => sandbox.modes().on(Mode::EmptyObject),
+        }
         drain(&curbside).await;
         assert_eq!(kind(&curbside, &report), AttentionKind::Unsearchable);
         waiting.push(report);

@@ -84,6 +84,9 @@ pub enum Mode {
     /// A POST without the client reference attribute (`attribute[curbside_id]`) is refused
     /// with a 400 naming it: the city's CRM requires it.
     RequiresReference,
+    /// `GET requests` (the list) is refused with a 403: a city that does not publish its
+    /// requests; single requests by id still work. A lost answer cannot be searched for.
+    ListsRefused,
 }
 
 impl Mode {
@@ -110,6 +113,7 @@ impl Mode {
         "service_request_xml",
         "single_status_ids",
         "requires_reference",
+        "lists_refused",
     ];
 
     /// Parses a mode's name (`ignore_filters:1000` takes the cap, 1,000 by default).
@@ -159,6 +163,7 @@ impl Mode {
             "service_request_xml" => Mode::ServiceRequestXml,
             "single_status_ids" => Mode::SingleStatusIds,
             "requires_reference" => Mode::RequiresReference,
+            "lists_refused" => Mode::ListsRefused,
             _ => {
                 return Err(format!(
                     "unknown mode {text} (one of {})",

@@ -533,6 +533,14 @@ const SPEC_CAP: usize = 1000;
 const SPEC_DAYS: i64 = 90;
 
 fn get_requests(state: &State, req: &Request<Incoming>, format: Format, modes: &Active) -> Answer {
+    if modes.has(Mode::ListsRefused) {
+        return Answer::errors(
+            format,
+            StatusCode::FORBIDDEN,
+            &["Listing service requests is not allowed".into()],
+            modes,
+        );
+    }
     let mut q = query_pairs(req);
     let spec_only = modes.has(Mode::SpecOnly);
     if spec_only {

@@ -85,8 +85,8 @@ final class OutboxTests: XCTestCase {
     }
 
     func testAReportThatWaitsForTheUserCanBeWithdrawnOrConfirmedAndEverythingForgotten() async throws {
-        // Answered `[{}]` by a server that cannot be searched: the user decides.
-        let lost = profile("lost", endpoint: try Sandbox.mode("empty_object,ignore_filters:5"))
+        // Answered `[{}]` by a city whose lists cannot be searched: the user decides.
+        let lost = profile("lost", endpoint: try Sandbox.mode("empty_object,lists_refused"))
         let core = try await openCurbside(dir, more: [lost], keys: ["lost": "sandbox-key"])
         try core.outbox().setNetworkAvailable(available: false)
         let first = try await core.report(pothole("Swift withdrawn", city: "lost"))

@@ -220,8 +220,8 @@ class OutboxTest {
 
     @Test
     fun `a report that waits for the user can be withdrawn or confirmed, and everything forgotten`() = runBlocking<Unit> {
-        // Answered `[{}]` by a server that cannot be searched: the user decides.
-        val lost = profile("lost", Sandbox.mode("empty_object,ignore_filters:5"))
+        // Answered `[{}]` by a city whose lists cannot be searched: the user decides.
+        val lost = profile("lost", Sandbox.mode("empty_object,lists_refused"))
         openCurbside(dir, lost, keys = mapOf("lost" to "sandbox-key")).use { core ->
             core.outbox().setNetworkAvailable(false)
             val first = core.report(pothole("Kotlin withdrawn", city = "lost"))
