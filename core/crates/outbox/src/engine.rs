@@ -458,16 +458,21 @@ impl Outbox {
                         .map_err(|e| e.to_string())
                 })
                 .clone();
-            let (progress, effect) =
-                machine::transition(&row.progress, Event::Start, now_ms(), &self.engine.policy())
-                    .ok()
-                    .and_then(|start| start.effect.map(|effect| (start.progress, effect)))
-                    .ok_or_else(|| {
-                        Error::CorruptData(format!(
-                            "a due report in phase {}",
-                            row.progress.phase.name()
-                        ))
-                    })?;
+            let (progress, effect) = machine::transition(
+                &row.progress,
+                Event::Start,
+                now_ms(),
+                &self.engine.policy(),
+                entropy(),
+            )
+            .ok()
+            .and_then(|start| start.effect.map(|effect| (start.progress, effect)))
+            .ok_or_else(|| {
+                Error::CorruptData(format!(
+                    "a due report in phase {}",
+                    row.progress.phase.name()
+                ))
+            })?;
             // A POST may arrive until its longest upload is over.
             let longest = client
                 .as_ref()
@@ -669,7 +674,7 @@ impl Outbox {
             progress,
             effect,
             history,
-        } = machine::transition(&row.progress, event, now_ms(), &self.engine.policy()).map_err(
+        } = machine::transition(&row.progress, event, now_ms(), &self.engine.policy(), entropy()).map_err(
             |e| {
                 tracing::debug!(target: "curbside::outbox", report = %row.id, phase = %e.phase.name(), event = name, "not allowed");
                 Error::ReportLocked(name)
@@ -788,6 +793,11 @@ impl Outbox {
         }
         Ok(())
     }
+}
+
+/// A backoff's jitter, drawn here: the transition function takes it as an input.
+fn entropy() -> u32 {
+    uuid::Uuid::new_v4().as_u128() as u32
 }
 
 fn with_nothing_learnt((row, event): (Row, Event)) -> (Row, Event, Option<Learnt>) {

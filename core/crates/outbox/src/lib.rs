@@ -2,7 +2,8 @@
 //!
 //! A submitted report is a row in SQLite before any network call, and the row (never memory)
 //! is the truth: one persisted **phase** per report (`phase.rs`), moved only by a pure
-//! transition function `(progress, event, now, policy) -> (progress, effect, history)`. The
+//! transition function `(progress, event, now, policy, entropy) -> (progress, effect, history)`:
+//! time and the backoff's jitter are inputs. The
 //! engine (`engine.rs`) takes due reports in batches under a lease, carries out the effect
 //! (post, search, poll a token), turns what happened into the next event, and commits the
 //! results; listeners hear of each change after its commit, in commit order, each with the

@@ -1,5 +1,5 @@
 //! The outbox's state machine: one persisted phase per report and a pure transition function
-//! `(progress, event, now, policy) -> (progress, effect, history)`. No I/O here: the engine
+//! `(progress, event, now, policy, entropy) -> (progress, effect, history)`. No I/O here: the engine
 //! carries out the effects and persists the result. The table in the module doc of
 //! `lib.rs` is the specification, and a test checks this code against it row by row.
 
@@ -184,13 +184,14 @@ pub const MAX_SERVER_FAILURES: u32 = 3;
 /// realtime service) is not posted to without end.
 pub const MAX_REPOSTS: u32 = 2;
 
-/// The transition function. Pure: the same inputs give the same outputs (no clock, no
-/// randomness beyond the policy's jitter).
+/// The transition function. Pure: the same inputs give the same outputs. Time (`now`) and
+/// the backoff's jitter (`entropy`, any number the caller draws) are inputs, not read here.
 pub fn transition(
     from: &Progress,
     event: Event,
     now: i64,
     policy: &RetryPolicy,
+    entropy: u32,
 ) -> Result<Transition, NotAllowed> {
     use Phase::*;
     let mut p = from.clone();
@@ -258,7 +259,7 @@ pub fn transition(
         }
         (InFlight, Event::Busy { retry_after }) => {
             p.phase = Queued;
-            p.next_at = now + ms(policy.delay(p.attempts.max(1), retry_after));
+            p.next_at = now + ms(policy.delay(p.attempts.max(1), retry_after, entropy));
             let capped = retry_after.filter(|d| *d > RETRY_AFTER_CAP);
             history = Some(HistoryEvent::RetryLater {
                 asked_seconds: capped.map(|d| d.as_secs()),
@@ -275,7 +276,7 @@ pub fn transition(
             history = Some(HistoryEvent::QueuedByCity);
         }
         (InFlight, Event::Unanswered { answer, .. }) => {
-            check_soon(&mut p, now, policy);
+            check_soon(&mut p, now, policy, entropy);
             if answer != Unusable::CutOff {
                 p.post_deadline = Some(now); // a whole answer: nothing of it arrives later
             }
@@ -285,7 +286,7 @@ pub fn transition(
             history = Some(HistoryEvent::NoAnswer);
         }
         (InFlight, Event::ServerFailed { status, messages }) => {
-            check_soon(&mut p, now, policy);
+            check_soon(&mut p, now, policy, entropy);
             // A gateway or an overloaded server (502, 503, 504) says nothing about the report;
             // an application error (500, ...) may be about it: those are counted.
             history = Some(if matches!(status, 502..=504) {
@@ -359,7 +360,7 @@ pub fn transition(
             p.phase = Queued;
             // Backed off like any retry: a server failing on every POST is not posted to in
             // a tight loop.
-            p.next_at = now + ms(policy.delay(p.attempts.max(1), None));
+            p.next_at = now + ms(policy.delay(p.attempts.max(1), None, entropy));
             history = Some(HistoryEvent::NotOnServer);
         }
         (
@@ -383,7 +384,7 @@ pub fn transition(
         }
         (Checking, Event::Busy { retry_after }) => {
             p.checks += 1;
-            p.next_at = now + ms(policy.delay(p.checks, retry_after));
+            p.next_at = now + ms(policy.delay(p.checks, retry_after, entropy));
         }
         (WaitingForId, Event::TokenResolved { id }) => {
             p.phase = Sent;
@@ -410,7 +411,7 @@ pub fn transition(
         }
         (WaitingForId, Event::Busy { retry_after }) => {
             p.checks += 1;
-            p.next_at = now + ms(policy.delay(p.checks, retry_after));
+            p.next_at = now + ms(policy.delay(p.checks, retry_after, entropy));
         }
         (Queued | Offline(Resume::Post) | NeedsUser, Event::Cancel) if from.editable() => {
             p.phase = Cancelled;
@@ -491,12 +492,12 @@ fn action_for(kind: AttentionKind) -> AttentionAction {
 }
 
 /// A POST that may have arrived: look for it first, soon.
-fn check_soon(p: &mut Progress, now: i64, policy: &RetryPolicy) {
+fn check_soon(p: &mut Progress, now: i64, policy: &RetryPolicy, entropy: u32) {
     p.phase = Phase::Checking;
     p.checks = 0;
     p.next_at = now
         + policy
-            .delay(1, None)
+            .delay(1, None, entropy)
             .min(Duration::from_secs(5))
             .as_millis() as i64;
 }

@@ -398,11 +398,13 @@ impl RetryPolicy {
     /// which is itself capped at [`RETRY_AFTER_CAP`] (a server's "wait 3,000 years" is not
     /// obeyed).
     /// Whatever the policy says, a wait is at least [`MIN_DELAY`] and at most a day.
-    pub fn delay(&self, attempts: u32, retry_after: Option<Duration>) -> Duration {
+    /// `entropy` (any number; the caller draws it) picks the jitter, so that the same inputs
+    /// give the same wait.
+    pub fn delay(&self, attempts: u32, retry_after: Option<Duration>, entropy: u32) -> Duration {
         let exponent = attempts.saturating_sub(1).min(20);
         let ceiling = self.max.min(RETRY_AFTER_CAP);
         let base = self.initial.saturating_mul(1 << exponent).min(ceiling);
-        let jitter = 0.8 + 0.4 * (Uuid::new_v4().as_u128() % 1000) as f64 / 1000.0;
+        let jitter = 0.8 + 0.4 * (entropy % 1000) as f64 / 1000.0;
         let asked = retry_after.unwrap_or_default().min(RETRY_AFTER_CAP);
         base.mul_f64(jitter).min(ceiling).max(asked).max(MIN_DELAY)
     }
@@ -471,19 +473,19 @@ mod tests {
             token_poll: Duration::from_secs(1),
             max_checks: 3,
         };
-        let d1 = p.delay(1, None);
+        let d1 = p.delay(1, None, 500);
         assert!(
             d1 >= Duration::from_secs(24) && d1 <= Duration::from_secs(36),
             "{d1:?}"
         );
-        let d3 = p.delay(3, None);
+        let d3 = p.delay(3, None, 500);
         assert!(
             d3 >= Duration::from_secs(96) && d3 <= Duration::from_secs(144),
             "{d3:?}"
         );
-        assert!(p.delay(30, None) <= Duration::from_secs(600));
+        assert!(p.delay(30, None, 500) <= Duration::from_secs(600));
         assert_eq!(
-            p.delay(1, Some(Duration::from_secs(900))),
+            p.delay(1, Some(Duration::from_secs(900)), 500),
             Duration::from_secs(900),
             "Retry-After wins, even past the backoff's cap"
         );
@@ -493,7 +495,7 @@ mod tests {
             ..p
         };
         assert!(
-            absurd.delay(40, None) <= RETRY_AFTER_CAP,
+            absurd.delay(40, None, 500) <= RETRY_AFTER_CAP,
             "a ceiling, never a panic"
         );
         let zero = RetryPolicy {
@@ -501,9 +503,9 @@ mod tests {
             max: Duration::ZERO,
             ..p
         };
-        assert_eq!(zero.delay(1, None), MIN_DELAY, "a floor");
+        assert_eq!(zero.delay(1, None, 500), MIN_DELAY, "a floor");
         assert_eq!(
-            p.delay(1, Some(Duration::from_secs(99_999_999_999))),
+            p.delay(1, Some(Duration::from_secs(99_999_999_999)), 500),
             RETRY_AFTER_CAP,
             "but not past a day"
         );

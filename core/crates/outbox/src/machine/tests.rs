@@ -149,6 +149,7 @@ fn the_design_table_is_the_code() {
             event(event_name),
             1_000,
             &policy(),
+            500,
         )
         .unwrap_or_else(|_| panic!("{from} + {event_name}: refused, the table says {to}"));
         assert_eq!(result.progress.phase, phase(to), "{from} + {event_name}");
@@ -209,7 +210,13 @@ fn pairs_the_table_leaves_out_are_refused() {
             let listed = rows
                 .iter()
                 .any(|(f, e, _, _)| f == from && e.starts_with(name));
-            let result = transition(&progress(phase(from), name), event(name), 1_000, &policy());
+            let result = transition(
+                &progress(phase(from), name),
+                event(name),
+                1_000,
+                &policy(),
+                500,
+            );
             if !listed {
                 assert!(
                     result.is_err(),
@@ -224,14 +231,16 @@ fn pairs_the_table_leaves_out_are_refused() {
 fn offline_costs_no_attempt_and_no_backoff() {
     let p = policy();
     let queued = Progress::new(0);
-    let in_flight = transition(&queued, Event::Start, 10, &p).unwrap().progress;
+    let in_flight = transition(&queued, Event::Start, 10, &p, 500)
+        .unwrap()
+        .progress;
     assert_eq!(in_flight.attempts, 1);
-    let offline = transition(&in_flight, Event::Unreachable, 20, &p)
+    let offline = transition(&in_flight, Event::Unreachable, 20, &p, 500)
         .unwrap()
         .progress;
     assert_eq!(offline.phase, Phase::Offline(Resume::Post));
     assert_eq!(offline.attempts, 0, "nothing left the phone");
-    let back = transition(&offline, Event::NetworkBack, 5_000, &p)
+    let back = transition(&offline, Event::NetworkBack, 5_000, &p, 500)
         .unwrap()
         .progress;
     assert_eq!(
@@ -251,7 +260,7 @@ fn a_huge_retry_after_is_capped_and_the_history_says_so() {
         let busy = Event::Busy {
             retry_after: Some(Duration::from_secs(asked)),
         };
-        let next = transition(&in_flight, busy, 1_000, &policy()).unwrap();
+        let next = transition(&in_flight, busy, 1_000, &policy(), 500).unwrap();
         let day = RETRY_AFTER_CAP.as_millis() as i64;
         assert_eq!(
             next.progress.next_at,
@@ -275,7 +284,7 @@ fn checks_and_token_polls_back_off_and_end() {
     checking.phase = Phase::Checking;
     let mut waits = Vec::new();
     for _ in 0..p.max_checks {
-        let next = transition(&checking, Event::Busy { retry_after: None }, 0, &p).unwrap();
+        let next = transition(&checking, Event::Busy { retry_after: None }, 0, &p, 500).unwrap();
         waits.push(next.progress.next_at);
         checking = next.progress;
     }
@@ -285,7 +294,7 @@ fn checks_and_token_polls_back_off_and_end() {
     waiting.phase = Phase::WaitingForId;
     let mut polls = Vec::new();
     for _ in 0..p.max_checks {
-        let next = transition(&waiting, Event::TokenPending, 0, &p).unwrap();
+        let next = transition(&waiting, Event::TokenPending, 0, &p, 500).unwrap();
         polls.push(next.progress.next_at);
         waiting = next.progress;
     }
@@ -303,7 +312,7 @@ fn confirm_needs_a_post_that_may_have_arrived() {
     let confirm = || Event::Confirm { id: "H-1".into() };
     let never_posted = Progress::new(0);
     assert!(
-        transition(&never_posted, confirm(), 0, &p).is_err(),
+        transition(&never_posted, confirm(), 0, &p, 500).is_err(),
         "nothing was posted: nothing can have arrived"
     );
     let mut refused = Progress::new(0);
@@ -316,11 +325,11 @@ fn confirm_needs_a_post_that_may_have_arrived() {
         messages: vec![],
     });
     assert!(
-        transition(&refused, confirm(), 0, &p).is_err(),
+        transition(&refused, confirm(), 0, &p, 500).is_err(),
         "the city refused it: it did not arrive"
     );
     assert_eq!(
-        transition(&refused, Event::Withdraw, 0, &p)
+        transition(&refused, Event::Withdraw, 0, &p, 500)
             .unwrap()
             .progress
             .phase,
@@ -330,7 +339,23 @@ fn confirm_needs_a_post_that_may_have_arrived() {
     let mut in_flight = Progress::new(0);
     in_flight.phase = Phase::InFlight;
     assert!(
-        transition(&in_flight, Event::Withdraw, 0, &p).is_err(),
+        transition(&in_flight, Event::Withdraw, 0, &p, 500).is_err(),
         "a POST on its way cannot be withdrawn"
+    );
+}
+
+#[test]
+fn the_same_inputs_give_the_same_transition() {
+    let mut in_flight = Progress::new(0);
+    in_flight.phase = Phase::InFlight;
+    in_flight.attempts = 2;
+    let busy = || Event::Busy { retry_after: None };
+    let a = transition(&in_flight, busy(), 1_000, &policy(), 123).unwrap();
+    let b = transition(&in_flight, busy(), 1_000, &policy(), 123).unwrap();
+    assert_eq!(a.progress, b.progress, "no clock and no randomness inside");
+    let other = transition(&in_flight, busy(), 1_000, &policy(), 877).unwrap();
+    assert_ne!(
+        a.progress.next_at, other.progress.next_at,
+        "the jitter is the caller's entropy"
     );
 }
