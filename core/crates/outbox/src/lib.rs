@@ -1,7 +1,7 @@
 //! The outbox: save first, send second. This doc is the design spec.
 //!
 //! A submitted report is a row in SQLite before any network call, and the row (never memory)
-//! is the truth: one persisted **phase** per report (`phase.rs`), moved only by a pure
+//! is the truth: one persisted **phase** per report (`curbside_types::phase`), moved only by a pure
 //! transition function `(progress, event, now, policy, entropy) -> (progress, effect, history)`:
 //! time and the backoff's jitter are inputs. The
 //! engine (`engine.rs`) takes due reports in batches under a lease, carries out the effect
@@ -37,7 +37,7 @@
 //!   `cancelled`.
 //!
 //! # Transitions
-//! Every row is checked against `phase::transition` by a test (`the_design_table_is_the_code`).
+//! Every row is checked against `machine::transition` by a test (`the_design_table_is_the_code`).
 //!
 //! | from | event | to | effect |
 //! |---|---|---|---|
@@ -132,7 +132,7 @@
 //! # The POST rule
 //! `in_flight` is committed before a byte leaves. Any answer that does not prove the POST was
 //! refused or never sent (the table on `open311::client::answer`) leads to `checking`, never
-//! to a blind re-post. Reconciliation's rules are the module doc of `engine.rs`.
+//! to a blind re-post. Reconciliation's rules are the module doc of `reconcile.rs`.
 //!
 //! # Time, and senders that pause
 //! - Every POST has a deadline (`post_deadline`): its start plus the longest upload, or the
