@@ -4,7 +4,7 @@
 use curbside_open311::{AttributeAnswer, MediaFile, MediaUpload, NewRequest, ServerConfig};
 use curbside_store::reports::{self, now_ms, Row};
 use curbside_store::{drafts, Connection};
-use curbside_types::phase::{Phase, Progress, Resume};
+use curbside_types::phase::{Phase, Progress};
 use curbside_types::report::{HistoryEntry, HistoryEvent, OutboxEvent, Report, ReportId};
 use curbside_types::{Draft, DraftFields, DraftId, Error, Result};
 
@@ -83,7 +83,17 @@ impl Outbox {
             let now = now_ms();
             let mut progress = Progress::new(now);
             if !self.engine_online() {
-                progress.phase = Phase::Offline(Resume::Post);
+                // Saved while the hint says offline: it waits for the network, as the table
+                // says of a queued report that cannot reach its server.
+                progress = crate::machine::transition(
+                    &progress,
+                    Event::Unreachable,
+                    now,
+                    &self.engine.policy(),
+                    0,
+                )
+                .map_err(|_| Error::ReportLocked("queued"))?
+                .progress;
             }
             let row = Row {
                 id,
@@ -233,10 +243,12 @@ impl Outbox {
     pub fn edit_report(&self, id: &ReportId) -> Result<Draft> {
         self.commit(|tx, events| {
             let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
-            if !row.progress.editable() {
-                return Err(Error::ReportLocked("edited"));
-            }
-            let draft = Draft::new(DraftId::new(), row.fields.decode()?, chrono::Utc::now());
+            let fields = row.fields.decode()?;
+            // Withdrawn through the table (editable only), then removed: the draft replaces it.
+            let (row, _) = self
+                .apply(tx, row, Event::Cancel, |_| {})
+                .map_err(|_| Error::ReportLocked("edited"))?;
+            let draft = Draft::new(DraftId::new(), fields, chrono::Utc::now());
             drafts::insert(tx, &draft)?;
             reports::delete(tx, id)?;
             events.push(OutboxEvent::Removed {

@@ -30,10 +30,12 @@ use curbside_types::Result;
 
 /// The database of one data directory.
 pub struct Store {
+    /// Every read ([`Store::read`]). Declared first, so closed first: the writer, closing
+    /// last, folds the write-ahead log into the file and deletes it (a read-only connection
+    /// cannot), leaving no old page (a finished report's contact details) in it.
+    reader: Mutex<Connection>,
     /// Every write, and the checks and repairs.
     conn: Mutex<Connection>,
-    /// Every read ([`Store::read`]).
-    reader: Mutex<Connection>,
     /// Stops what either connection runs now.
     interrupts: [rusqlite::InterruptHandle; 2],
     /// The file: its folder tells a full disk from other I/O errors, and damage met in use
