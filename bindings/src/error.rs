@@ -1,6 +1,6 @@
 //! The one error type apps see, converted from the core's rich error in one place.
 
-use curbside_core::Error;
+use curbside_core::{Error, ErrorCode, ReportPolicy};
 use curbside_open311::{Open311Error, ServerMessage};
 
 /// What went wrong, grouped by what an app can do about it: seven kinds, each with one
@@ -31,10 +31,14 @@ pub enum ApiError {
         /// What was looked for, such as `draft`.
         what: String,
     },
-    /// Local storage failed: the data directory is unusable, the disk is full, or the database
-    /// belongs to a newer app version. Nothing was changed; `reason` says which.
+    /// Local storage failed: the data directory is unusable, the disk is full, the database
+    /// belongs to a newer app version or is damaged. Nothing was changed; `code` says which
+    /// (show it in your own words), `reason` is for logs and support.
     #[error("storage: {reason}")]
     Storage {
+        /// Which failure: `DiskFull`, `SchemaTooNew`, `DataDir`, `DatabaseBusy`, `Damaged` or
+        /// `Storage`.
+        code: ErrorCode,
         /// What failed, for logs and support.
         reason: String,
     },
@@ -63,8 +67,19 @@ pub enum ApiError {
 }
 
 impl From<Error> for ApiError {
+    /// The one place core errors become an app's: logged once here, by their policy (expected
+    /// ones as warnings, the rest as errors worth reporting), with their code.
     fn from(error: Error) -> Self {
         let reason = error.to_string();
+        let code = error.code();
+        match error.policy() {
+            ReportPolicy::Warn => {
+                tracing::warn!(target: "curbside::api", ?code, %reason, "call failed")
+            }
+            ReportPolicy::Report => {
+                tracing::error!(target: "curbside::api", ?code, %reason, "call failed: please report")
+            }
+        }
         match error {
             Error::InvalidInput { field, reason } => ApiError::InvalidInput {
                 field: field.to_string(),
@@ -85,17 +100,17 @@ impl From<Error> for ApiError {
             },
             // The path is the app's own; the OS reason is what helps (permission, not a directory).
             Error::DataDir { source, .. } => ApiError::Storage {
+                code,
                 reason: format!("cannot use the data directory: {source}"),
             },
-            ref e if e.is_disk_full() => ApiError::Storage {
+            _ if code == ErrorCode::DiskFull => ApiError::Storage {
+                code,
                 reason: "the disk is full; free some space and try again".into(),
             },
-            Error::DiskFull => ApiError::Storage {
-                reason: "the disk is full; free some space and try again".into(),
-            },
-            Error::SchemaTooNew { .. } | Error::Database(_) | Error::CorruptData(_) => {
-                ApiError::Storage { reason }
-            }
+            Error::DiskFull
+            | Error::SchemaTooNew { .. }
+            | Error::Database(_)
+            | Error::CorruptData(_) => ApiError::Storage { code, reason },
             Error::InvalidProfile { field, reason } => ApiError::InvalidInput {
                 field: format!("profile.{field}"),
                 reason,

@@ -1,6 +1,5 @@
 //! How the CLI prints results and errors: text for people, JSON (`--json`) for scripts.
 
-use curbside_core::open311::Open311Error;
 use curbside_core::{Draft, DraftId, Error};
 use serde::Serialize;
 use serde_json::json;
@@ -84,27 +83,12 @@ impl Output {
     }
 }
 
-/// A stable, machine-readable name for the kind of error.
-fn kind(error: &Error) -> &'static str {
-    match error {
-        Error::InvalidInput { .. } | Error::InvalidProfile { .. } => "invalid_input",
-        Error::InvalidDraft(_) => "incomplete",
-        Error::DraftNotFound | Error::ReportNotFound | Error::ServerNotFound(_) => "not_found",
-        Error::ReportLocked(_) => "locked",
-        Error::DiskFull => "disk_full",
-        Error::Open311(e) => match e {
-            Open311Error::Config { .. } => "config",
-            Open311Error::Transient { .. } => "temporary",
-            Open311Error::Unreachable { .. } => "offline",
-            Open311Error::Rejected { .. } => "rejected",
-            Open311Error::Auth { .. } => "auth",
-            Open311Error::NotFound { .. } => "not_found",
-            Open311Error::Duplicate { .. } => "duplicate",
-            Open311Error::UnknownOutcome { .. } => "unknown_outcome",
-            Open311Error::ServerFailed { .. } => "server_failed",
-        },
-        _ => "storage",
-    }
+/// A stable, machine-readable name for the kind of error: the core's one classification.
+fn kind(error: &Error) -> String {
+    serde_json::to_value(error.code())
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
 }
 
 fn print_draft(draft: &Draft) {

@@ -104,7 +104,11 @@ fn errors_are_typed_and_name_the_field() {
 
     let file = d.join("a-file");
     std::fs::write(&file, "x").unwrap();
-    assert_eq!(error_json(&file, &["draft", "list"])["kind"], "storage");
+    assert_eq!(
+        error_json(&file, &["draft", "list"])["kind"],
+        "data_dir",
+        "an unusable directory, not any storage failure"
+    );
 }
 
 #[test]

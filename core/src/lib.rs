@@ -18,8 +18,8 @@ pub use curbside_open311 as open311;
 pub use curbside_photo as photo;
 pub use curbside_store::salvage::Salvage;
 pub use curbside_types::{
-    Contact, Draft, DraftEdit, DraftFields, DraftId, Error, Location, LocationSource, Result,
-    MAX_DESCRIPTION_CHARS,
+    Contact, Draft, DraftEdit, DraftFields, DraftId, Error, ErrorCode, Location, LocationSource,
+    ReportPolicy, Result, MAX_DESCRIPTION_CHARS,
 };
 pub use retention::{Forgotten, Pruned, Retention};
 

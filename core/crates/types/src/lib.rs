@@ -16,7 +16,7 @@ pub use draft::{
     clean_text, to_millis, Contact, Draft, DraftEdit, DraftFields, DraftId, MAX_ANSWERS,
     MAX_DESCRIPTION_CHARS, MAX_LINE_CHARS, MAX_NAME_CHARS,
 };
-pub use error::{Error, Result};
+pub use error::{Error, ErrorCode, ReportPolicy, Result};
 pub use field_error::{FieldError, FieldIssue};
 pub use location::{Location, LocationSource};
 pub use nearby::{Coverage, LearntQuirk, NearbyRequest};

@@ -87,8 +87,9 @@ final class DraftsTests: XCTestCase {
         do {
             _ = try await CurbsideCore.open(config: CurbsideConfig(dataDir: file.appendingPathComponent("data").path))
             XCTFail("opened inside a file")
-        } catch let ApiError.Storage(reason) {
+        } catch let ApiError.Storage(code, reason) {
             XCTAssertTrue(reason.contains("data directory"), reason)
+            XCTAssertEqual(code, .dataDir, "not a full disk, not a newer database")
         }
     }
 }

@@ -108,5 +108,6 @@ class DraftsTest {
             CurbsideCore.open(CurbsideConfig(dataDir = File(file, "data").path))
         }
         assertTrue(error.reason.contains("data directory"), error.reason)
+        assertEquals(ErrorCode.DATA_DIR, error.code, "not a full disk, not a newer database")
     }
 }
