@@ -39,67 +39,81 @@
 //! # Transitions
 //! Every row is checked against `machine::transition` by a test (`the_design_table_is_the_code`).
 //!
-//! | from | event | to | effect |
-//! |---|---|---|---|
-//! | queued | start | in_flight | post |
-//! | checking | start | checking | search |
-//! | waiting_for_id | start | waiting_for_id | resolve_token |
-//! | in_flight | recover | checking | - |
-//! | in_flight | held_back | queued | - |
-//! | queued | unreachable | waiting_for_network(post) | - |
-//! | in_flight | unreachable | waiting_for_network(post) | - |
-//! | checking | unreachable | waiting_for_network(check) | - |
-//! | waiting_for_id | unreachable | waiting_for_network(resolve_token) | - |
-//! | waiting_for_network(post) | network_back | queued | - |
-//! | waiting_for_network(check) | network_back | checking | - |
-//! | waiting_for_network(resolve_token) | network_back | waiting_for_id | - |
-//! | in_flight | busy | queued | - |
-//! | in_flight | created | sent | - |
-//! | in_flight | got_token | waiting_for_id | - |
-//! | in_flight | unanswered | checking | - |
-//! | in_flight | server_failed | checking | - |
-//! | in_flight | said_duplicate | checking | - |
-//! | in_flight | refused | needs_user | - |
-//! | in_flight | refused_settings | needs_user | pause_server |
-//! | checking | found | sent | - |
-//! | checking | not_found_once | checking | - |
-//! | checking | not_found | queued | - |
-//! | checking | not_found_after_duplicate | needs_user | - |
-//! | checking | not_found_after_server_failures | needs_user | - |
-//! | checking | not_found_after_unanswered | needs_user | - |
-//! | queued | answered_late | sent | - |
-//! | checking | answered_late | sent | - |
-//! | waiting_for_network(post) | answered_late | sent | - |
-//! | waiting_for_network(check) | answered_late | sent | - |
-//! | needs_user | answered_late | sent | - |
-//! | checking | ambiguous | needs_user | - |
-//! | checking | unsearchable | needs_user | - |
-//! | checking | busy | checking | - |
-//! | checking | busy_at_max_checks | needs_user | - |
-//! | waiting_for_id | token_resolved | sent | - |
-//! | waiting_for_id | token_unreadable | sent | - |
-//! | waiting_for_id | token_pending | waiting_for_id | - |
-//! | waiting_for_id | token_pending_at_max_checks | sent | - |
-//! | waiting_for_id | busy | waiting_for_id | - |
-//! | queued | cancel | cancelled | - |
-//! | waiting_for_network(post) | cancel | cancelled | - |
-//! | needs_user | cancel | cancelled | - |
-//! | queued | withdraw | cancelled | - |
-//! | checking | withdraw | cancelled | - |
-//! | waiting_for_network(post) | withdraw | cancelled | - |
-//! | waiting_for_network(check) | withdraw | cancelled | - |
-//! | needs_user | withdraw | cancelled | - |
-//! | queued | confirm_after_post | sent | - |
-//! | waiting_for_network(post) | confirm_after_post | sent | - |
-//! | checking | confirm | sent | - |
-//! | waiting_for_network(check) | confirm | sent | - |
-//! | needs_user | confirm_after_unsearchable | sent | - |
-//! | needs_user | retry | queued | - |
-//! | needs_user | settings_changed | queued | - |
+//! | from | event | guard | to | effect |
+//! |---|---|---|---|---|
+//! | queued | start | - | in_flight | post |
+//! | checking | start | - | checking | search |
+//! | waiting_for_id | start | - | waiting_for_id | resolve_token |
+//! | in_flight | recover | - | checking | - |
+//! | in_flight | held_back | - | queued | - |
+//! | queued | unreachable | - | waiting_for_network(post) | - |
+//! | in_flight | unreachable | - | waiting_for_network(post) | - |
+//! | checking | unreachable | - | waiting_for_network(check) | - |
+//! | waiting_for_id | unreachable | - | waiting_for_network(resolve_token) | - |
+//! | waiting_for_network(post) | network_back | - | queued | - |
+//! | waiting_for_network(check) | network_back | - | checking | - |
+//! | waiting_for_network(resolve_token) | network_back | - | waiting_for_id | - |
+//! | in_flight | busy | - | queued | - |
+//! | in_flight | created | - | sent | - |
+//! | in_flight | got_token | - | waiting_for_id | - |
+//! | in_flight | unanswered | - | checking | - |
+//! | in_flight | server_failed | - | checking | - |
+//! | in_flight | said_duplicate | - | checking | - |
+//! | in_flight | refused | - | needs_user | - |
+//! | in_flight | refused | settings_refused | needs_user | pause_server |
+//! | checking | found | - | sent | - |
+//! | checking | not_found | first_search | checking | - |
+//! | checking | not_found | confirming | queued | - |
+//! | checking | not_found | confirming, said_duplicate | needs_user | - |
+//! | checking | not_found | confirming, server_failures_at_max | needs_user | - |
+//! | checking | not_found | confirming, reposts_past_max | needs_user | - |
+//! | queued | answered_late | - | sent | - |
+//! | checking | answered_late | - | sent | - |
+//! | waiting_for_network(post) | answered_late | - | sent | - |
+//! | waiting_for_network(check) | answered_late | - | sent | - |
+//! | needs_user | answered_late | - | sent | - |
+//! | checking | ambiguous | - | needs_user | - |
+//! | checking | unsearchable | - | needs_user | - |
+//! | checking | busy | - | checking | - |
+//! | checking | busy | checks_at_max | needs_user | - |
+//! | waiting_for_id | token_resolved | - | sent | - |
+//! | waiting_for_id | token_unreadable | - | sent | - |
+//! | waiting_for_id | token_pending | - | waiting_for_id | - |
+//! | waiting_for_id | token_pending | checks_at_max | sent | - |
+//! | waiting_for_id | busy | - | waiting_for_id | - |
+//! | queued | cancel | editable | cancelled | - |
+//! | waiting_for_network(post) | cancel | editable | cancelled | - |
+//! | needs_user | cancel | editable | cancelled | - |
+//! | queued | withdraw | - | cancelled | - |
+//! | checking | withdraw | - | cancelled | - |
+//! | waiting_for_network(post) | withdraw | - | cancelled | - |
+//! | waiting_for_network(check) | withdraw | - | cancelled | - |
+//! | needs_user | withdraw | - | cancelled | - |
+//! | queued | confirm | may_have_arrived | sent | - |
+//! | waiting_for_network(post) | confirm | may_have_arrived | sent | - |
+//! | checking | confirm | may_have_arrived | sent | - |
+//! | waiting_for_network(check) | confirm | may_have_arrived | sent | - |
+//! | needs_user | confirm | may_have_arrived | sent | - |
+//! | needs_user | retry | - | queued | - |
+//! | needs_user | settings_changed | check_settings | queued | - |
 //!
-//! `not_found` is the second search of a stretch that found nothing, past the attempt's
-//! `post_deadline` (`not_found_once` is any earlier one: searched again after the confirm
-//! wait). `answered_late` is an id that reached a sender after it lost its lease; where
+//! Guards (a row applies only when its guard holds; the test enumerates each one, met and
+//! not met):
+//! - `first_search`: no empty search yet in this stretch; `confirming`: an earlier one, and
+//!   the attempt's `post_deadline` is past (the confirm wait is the engine's to time);
+//! - `said_duplicate`, `server_failures_at_max` ([`MAX_SERVER_FAILURES`]),
+//!   `reposts_past_max` ([`MAX_REPOSTS`]): what earlier answers of this report said;
+//! - `checks_at_max`: this is the policy's last check or poll;
+//! - `settings_refused`: the refusal names the app's key or jurisdiction;
+//! - `editable`: nothing can have reached the city (never posted, or refused by it);
+//! - `may_have_arrived`: a POST left and no answer proved it refused;
+//! - `check_settings`: it waits for the user to fix the server's settings.
+//!
+//! `not_found` is a search of the server that found nothing: the first of a stretch is
+//! searched again after the confirm wait, the confirming one posts again (or stops for the
+//! user, per the guards).
+//!
+//! `answered_late` is an id that reached a sender after it lost its lease; where
 //! another attempt is in flight or the report is finished, the id is kept as evidence and
 //! told in the history instead.
 //!

@@ -20,47 +20,63 @@ fn phase(name: &str) -> Phase {
     Phase::from_columns(phase, resume).unwrap_or_else(|| panic!("no phase {name}"))
 }
 
-/// A report in `phase`, as the row names it, with what the event needs to apply.
-fn progress(from: Phase, event: &str) -> Progress {
+/// A report in `from` for which each of `guard`'s conditions (comma-separated) holds, or,
+/// with `met` false, for which none does.
+fn progress(from: Phase, guard: &str, met: bool) -> Progress {
     let mut p = Progress::new(0);
     p.phase = from;
+    let attention = |kind| Attention {
+        kind,
+        action: action_for(kind),
+        count: None,
+        messages: vec![],
+    };
     if from == Phase::NeedsUser {
-        let kind = match event {
-            "settings_changed" => AttentionKind::SettingsRefused,
-            "confirm" | "confirm_after_unsearchable" => AttentionKind::Unsearchable,
-            _ => AttentionKind::Refused,
-        };
-        p.attention = Some(Attention {
-            kind,
-            action: action_for(kind),
-            count: None,
-            messages: vec![],
-        });
+        // A report stopped on a possible duplicate: posted, may have arrived, not editable.
+        p.attempts = 1;
+        p.attention = Some(attention(AttentionKind::AmbiguousMatch));
     }
-    if event.starts_with("not_found") && event != "not_found_once" {
-        p.not_found = 1; // the confirming search, past the deadline
-    }
-    if event.starts_with("confirm") {
-        p.attempts = 1; // posted before: it may have arrived
-    }
-    match event {
-        "not_found_after_duplicate" => p.said_duplicate = true,
-        "not_found_after_server_failures" => p.server_failures = MAX_SERVER_FAILURES,
-        "not_found_after_unanswered" => p.unanswered = MAX_REPOSTS + 1,
-        "busy_at_max_checks" | "token_pending_at_max_checks" => p.checks = policy().max_checks - 1,
-        _ => {}
+    for condition in guard.split(',').map(str::trim) {
+        match (condition, met) {
+            ("-", _) => {}
+            ("first_search", true) | ("confirming", false) => p.not_found = 0,
+            ("first_search", false) | ("confirming", true) => p.not_found = 1,
+            ("said_duplicate", m) => p.said_duplicate = m,
+            ("server_failures_at_max", m) => {
+                p.server_failures = if m { MAX_SERVER_FAILURES } else { 0 }
+            }
+            ("reposts_past_max", m) => p.unanswered = if m { MAX_REPOSTS + 1 } else { 0 },
+            ("checks_at_max", m) => p.checks = if m { policy().max_checks - 1 } else { 0 },
+            // The event's own kind: set by `event`.
+            ("settings_refused", _) => {}
+            ("editable", true) if from == Phase::NeedsUser => {
+                p.attention = Some(attention(AttentionKind::Refused))
+            }
+            ("editable", true) => p.attempts = 0,
+            ("editable", false) => p.attempts = 1, // posted, and not refused
+            ("may_have_arrived", true) => p.attempts = 1,
+            ("may_have_arrived", false) if from == Phase::NeedsUser => {
+                p.attention = Some(attention(AttentionKind::Refused))
+            }
+            ("may_have_arrived", false) => p.attempts = 0,
+            ("check_settings", true) => {
+                p.attention = Some(attention(AttentionKind::SettingsRefused))
+            }
+            ("check_settings", false) => {}
+            (other, _) => panic!("the table names an unknown guard {other}"),
+        }
     }
     p
 }
 
-fn event(name: &str) -> Event {
+fn event(name: &str, guard: &str) -> Event {
     match name {
         "start" => Event::Start,
         "recover" => Event::Recover,
         "held_back" => Event::HeldBack,
         "network_back" => Event::NetworkBack,
         "unreachable" => Event::Unreachable,
-        "busy" | "busy_at_max_checks" => Event::Busy { retry_after: None },
+        "busy" => Event::Busy { retry_after: None },
         "created" => Event::Created {
             id: Some("1".into()),
         },
@@ -75,19 +91,14 @@ fn event(name: &str) -> Event {
         },
         "said_duplicate" => Event::SaidDuplicate,
         "refused" => Event::Refused {
-            kind: AttentionKind::Refused,
-            messages: vec![],
-        },
-        "refused_settings" => Event::Refused {
-            kind: AttentionKind::SettingsRefused,
+            kind: match guard {
+                "settings_refused" => AttentionKind::SettingsRefused,
+                _ => AttentionKind::Refused,
+            },
             messages: vec![],
         },
         "found" => Event::Found { id: "1".into() },
-        "not_found"
-        | "not_found_once"
-        | "not_found_after_duplicate"
-        | "not_found_after_server_failures"
-        | "not_found_after_unanswered" => Event::NotFound {
+        "not_found" => Event::NotFound {
             confirm_after: Duration::from_secs(120),
             searched_at: -1_000_000,
         },
@@ -98,23 +109,30 @@ fn event(name: &str) -> Event {
         },
         "token_resolved" => Event::TokenResolved { id: "1".into() },
         "token_unreadable" => Event::TokenUnreadable,
-        "token_pending" | "token_pending_at_max_checks" => Event::TokenPending,
+        "token_pending" => Event::TokenPending,
         "cancel" => Event::Cancel,
         "withdraw" => Event::Withdraw,
-        "confirm" | "confirm_after_post" | "confirm_after_unsearchable" => {
-            Event::Confirm { id: "1".into() }
-        }
+        "confirm" => Event::Confirm { id: "1".into() },
         "retry" => Event::Retry,
         "settings_changed" => Event::SettingsChanged,
         other => panic!("the table names an unknown event {other}"),
     }
 }
 
+/// One row of the design table.
+struct Row {
+    from: String,
+    event: String,
+    guard: String,
+    to: String,
+    effect: String,
+}
+
 /// The design doc's transition table, row by row.
-fn table() -> Vec<(String, String, String, String)> {
+fn table() -> Vec<Row> {
     let doc = include_str!("../lib.rs");
     let start = doc
-        .find("//! | from | event | to | effect |")
+        .find("//! | from | event | guard | to | effect |")
         .expect("the table");
     doc[start..]
         .lines()
@@ -128,39 +146,92 @@ fn table() -> Vec<(String, String, String, String)> {
                 .split('|')
                 .map(|c| c.trim().to_string())
                 .collect();
-            (
-                cells[0].clone(),
-                cells[1].clone(),
-                cells[2].clone(),
-                cells[3].clone(),
-            )
+            Row {
+                from: cells[0].clone(),
+                event: cells[1].clone(),
+                guard: cells[2].clone(),
+                to: cells[3].clone(),
+                effect: cells[4].clone(),
+            }
         })
         .collect()
+}
+
+fn effect_name(effect: Option<Effect>) -> &'static str {
+    match effect {
+        None => "-",
+        Some(Effect::Post) => "post",
+        Some(Effect::Search) => "search",
+        Some(Effect::ResolveToken) => "resolve_token",
+        Some(Effect::PauseServer) => "pause_server",
+    }
 }
 
 #[test]
 fn the_design_table_is_the_code() {
     let rows = table();
     assert!(rows.len() > 30, "the table was read: {} rows", rows.len());
-    for (from, event_name, to, effect) in &rows {
-        let from_phase = phase(from);
+    for row in &rows {
+        let Row {
+            from,
+            event: name,
+            guard,
+            to,
+            effect,
+        } = row;
         let result = transition(
-            &progress(from_phase, event_name),
-            event(event_name),
+            &progress(phase(from), guard, true),
+            event(name, guard),
             1_000,
             &policy(),
             500,
         )
-        .unwrap_or_else(|_| panic!("{from} + {event_name}: refused, the table says {to}"));
-        assert_eq!(result.progress.phase, phase(to), "{from} + {event_name}");
-        let effect_name = match result.effect {
-            None => "-",
-            Some(Effect::Post) => "post",
-            Some(Effect::Search) => "search",
-            Some(Effect::ResolveToken) => "resolve_token",
-            Some(Effect::PauseServer) => "pause_server",
-        };
-        assert_eq!(effect_name, effect, "{from} + {event_name}: effect");
+        .unwrap_or_else(|_| panic!("{from} + {name} [{guard}]: refused, the table says {to}"));
+        assert_eq!(
+            result.progress.phase,
+            phase(to),
+            "{from} + {name} [{guard}]"
+        );
+        assert_eq!(
+            effect_name(result.effect),
+            effect,
+            "{from} + {name} [{guard}]: effect"
+        );
+    }
+}
+
+/// Each guard matters: where it does not hold, the row does not apply (the event is refused,
+/// or another row of the table applies instead).
+#[test]
+fn every_guard_decides() {
+    let rows = table();
+    for row in rows.iter().filter(|r| r.guard != "-") {
+        let unmet = transition(
+            &progress(phase(&row.from), &row.guard, false),
+            event(&row.event, "-"),
+            1_000,
+            &policy(),
+            500,
+        );
+        let (from, name, guard) = (&row.from, &row.event, &row.guard);
+        match unmet {
+            Err(_) => {}
+            Ok(t) => {
+                let to = t.progress.phase.name();
+                let other = rows.iter().any(|r| {
+                    r.from == *from
+                        && r.event == *name
+                        && r.guard != *guard
+                        && phase(&r.to) == t.progress.phase
+                });
+                assert!(
+                    other
+                        && (phase(&row.to) != t.progress.phase
+                            || effect_name(t.effect) != row.effect),
+                    "{from} + {name}: without [{guard}] it still goes to {to} as if it held"
+                );
+            }
+        }
     }
 }
 
@@ -194,6 +265,7 @@ fn pairs_the_table_leaves_out_are_refused() {
         "refused",
         "found",
         "not_found",
+        "answered_late",
         "ambiguous",
         "unsearchable",
         "token_resolved",
@@ -207,17 +279,20 @@ fn pairs_the_table_leaves_out_are_refused() {
     ];
     for from in phases {
         for name in events {
-            let listed = rows
-                .iter()
-                .any(|(f, e, _, _)| f == from && e.starts_with(name));
-            let result = transition(
-                &progress(phase(from), name),
-                event(name),
-                1_000,
-                &policy(),
-                500,
-            );
-            if !listed {
+            if rows.iter().any(|r| r.from == from && r.event == name) {
+                continue;
+            }
+            // Whatever holds of the report: every guard met, then none.
+            for met in [true, false] {
+                let guards =
+                    "first_search, said_duplicate, checks_at_max, editable, check_settings";
+                let result = transition(
+                    &progress(phase(from), guards, met),
+                    event(name, "-"),
+                    1_000,
+                    &policy(),
+                    500,
+                );
                 assert!(
                     result.is_err(),
                     "{from} + {name} is not in the table but is allowed"
@@ -358,4 +433,31 @@ fn the_same_inputs_give_the_same_transition() {
         a.progress.next_at, other.progress.next_at,
         "the jitter is the caller's entropy"
     );
+}
+
+/// Only the transition function moves a report's phase: no other source of the outbox sets
+/// one (the engine carries out what `transition` decided, and persists its progress whole).
+#[test]
+fn no_phase_is_set_outside_the_transition() {
+    let sources = [
+        ("engine.rs", include_str!("../engine.rs")),
+        ("engine/send.rs", include_str!("../engine/send.rs")),
+        ("engine/apply.rs", include_str!("../engine/apply.rs")),
+        ("queue.rs", include_str!("../queue.rs")),
+        ("reconcile.rs", include_str!("../reconcile.rs")),
+        ("tracking.rs", include_str!("../tracking.rs")),
+        ("present.rs", include_str!("../present.rs")),
+        ("worker.rs", include_str!("../worker.rs")),
+        ("lib.rs", include_str!("../lib.rs")),
+    ];
+    for (file, text) in sources {
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            assert!(
+                !(code.contains(".phase = ") || code.contains("phase: Phase::")),
+                "{file}:{}: a phase set outside `transition`: {line}",
+                n + 1
+            );
+        }
+    }
 }
