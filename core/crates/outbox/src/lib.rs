@@ -120,7 +120,7 @@
 //! `withdraw` is the user's way out of any wait but a POST on its way (`in_flight`) or a
 //! city's token (`waiting_for_id`: the city has it): never posted again, kept as withdrawn.
 //! `confirm` is the user's "it did arrive", with the city's id, from wherever a POST may have
-//! reached the city (`confirm_after_post`: posted before; never after a refusal): sent, and
+//! reached the city (guard `may_have_arrived`: posted before, never after a refusal): sent, and
 //! its status followed. Sending again after "not found" or a possible duplicate is only ever
 //! the user's explicit `retry`.
 //!
