@@ -198,8 +198,8 @@ class OutboxTest {
                 .asCoroutineDispatcher()
             ui.use {
                 kotlinx.coroutines.withContext(ui) {
-                    core.outbox().setNetworkAvailable(true) // 1,000 rows move, elsewhere
-                    core.outbox().setNetworkAvailable(false)
+                    // 1,000 rows move back to the queue and the worker tries them: elsewhere.
+                    core.outbox().setNetworkAvailable(true)
                     val listed = kotlinx.coroutines.CompletableDeferred<Int>()
                     val subscription = core.outbox().subscribe(object : ReportListener {
                         override fun onReports(reports: List<Report>) { listed.complete(reports.size) }
