@@ -75,6 +75,16 @@ fn fast_sync(deadline: &str) -> Vec<&str> {
     args
 }
 
+/// The kinds of a `status ID --json` answer's history entries, oldest first.
+fn history_kinds(status: &Value) -> Vec<String> {
+    status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["event"]["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn on_server(sandbox: &Sandbox, description: &str) -> usize {
     sandbox
         .requests()
@@ -119,12 +129,7 @@ async fn report_outbox_sync_and_status() {
     .unwrap();
     assert_eq!(status["report"]["state"]["state"], "sent");
     assert_eq!(status["report"]["status"], "closed");
-    let kinds: Vec<_> = status["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["event"]["kind"].as_str().unwrap().to_string())
-        .collect();
+    let kinds = history_kinds(&status);
     assert!(kinds.contains(&"status_changed".to_string()), "{kinds:?}");
 }
 
@@ -564,12 +569,7 @@ async fn withdraw_confirm_and_forget_everything() {
         posts,
         "the withdrawn one is never posted again"
     );
-    let kinds: Vec<_> = status["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["event"]["kind"].as_str().unwrap().to_string())
-        .collect();
+    let kinds = history_kinds(&status);
     assert!(kinds.contains(&"withdrawn".to_string()), "{kinds:?}");
 
     let (refused, unsent, done) = tokio::task::spawn_blocking(move || {

@@ -42,6 +42,14 @@ fn city(sandbox: &Sandbox, count: usize) {
     }
 }
 
+async fn sandbox(modes: Vec<Mode>) -> Sandbox {
+    let config = SandboxConfig {
+        modes,
+        ..Default::default()
+    };
+    Sandbox::start(config, 0).await.unwrap()
+}
+
 fn open(sandbox: &Sandbox, dir: &std::path::Path) -> Curbside {
     let curbside = Curbside::open(dir).unwrap();
     let profile = json!({
@@ -73,15 +81,7 @@ async fn near(curbside: &Curbside) -> (Vec<String>, Coverage) {
 /// call asks by date only.
 #[tokio::test]
 async fn a_spec_only_server_is_walked_by_date_and_finds_the_neighbours() {
-    let sandbox = Sandbox::start(
-        SandboxConfig {
-            modes: vec![Mode::SpecOnly],
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
+    let sandbox = sandbox(vec![Mode::SpecOnly]).await;
     city(&sandbox, 1203);
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(&sandbox, dir.path());
@@ -141,15 +141,7 @@ async fn a_spec_only_server_is_walked_by_date_and_finds_the_neighbours() {
 /// queries, and says how many it made.
 #[tokio::test]
 async fn five_thousand_requests_are_walked_within_the_bound() {
-    let sandbox = Sandbox::start(
-        SandboxConfig {
-            modes: vec![Mode::SpecOnly],
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
+    let sandbox = sandbox(vec![Mode::SpecOnly]).await;
     city(&sandbox, 5000);
     let dir = tempfile::tempdir().unwrap();
     let curbside = open(&sandbox, dir.path());
@@ -182,15 +174,7 @@ async fn an_answer_that_cannot_be_complete_says_so() {
             c.partial && (c.contradicted || c.dates_unreliable)
         }),
     ] {
-        let sandbox = Sandbox::start(
-            SandboxConfig {
-                modes: modes.clone(),
-                ..Default::default()
-            },
-            0,
-        )
-        .await
-        .unwrap();
+        let sandbox = sandbox(modes.clone()).await;
         city(&sandbox, 1203);
         let dir = tempfile::tempdir().unwrap();
         let curbside = open(&sandbox, dir.path());

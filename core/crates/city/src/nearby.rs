@@ -343,14 +343,7 @@ impl Fetch<'_> {
                 self.coverage.partial = true;
                 break;
             }
-            let window = RequestQuery {
-                start: Some(start),
-                end: Some(end),
-                page: None,
-                page_size: None,
-                area: None,
-                ..query.clone()
-            };
+            let window = one_answer(query.clone(), Some((start, end)));
             let Some(page) = self.ask(&window).await? else {
                 self.coverage.partial = true;
                 break;
@@ -375,15 +368,7 @@ impl Fetch<'_> {
     /// window there applies its date filter wrongly (backwards, in another zone). Learnt, and
     /// the answer says its dates are unreliable.
     async fn confirm_empty(&mut self, query: RequestQuery, start: DateTime<Utc>) -> Result<()> {
-        let undated = RequestQuery {
-            start: None,
-            end: None,
-            page: None,
-            page_size: None,
-            area: None,
-            ..query
-        };
-        let Some(page) = self.ask(&undated).await? else {
+        let Some(page) = self.ask(&one_answer(query, None)).await? else {
             return Ok(());
         };
         if page
@@ -411,21 +396,26 @@ impl Fetch<'_> {
     async fn undated(&mut self, query: RequestQuery, ask: bool) -> Result<()> {
         self.coverage.dates_unreliable = true;
         if ask {
-            let undated = RequestQuery {
-                start: None,
-                end: None,
-                page: None,
-                page_size: None,
-                area: None,
-                ..query
-            };
-            if let Some(page) = self.ask(&undated).await? {
+            if let Some(page) = self.ask(&one_answer(query, None)).await? {
                 self.coverage.partial |= page.listed_ids.len() >= LIST_CAP;
             }
         } else {
             self.coverage.partial = true;
         }
         Ok(())
+    }
+}
+
+/// `query` as one answer of a server that does not page: no page, no area (it has no
+/// position filter), and the dates of `window` (none: its default window).
+fn one_answer(query: RequestQuery, window: Option<(DateTime<Utc>, DateTime<Utc>)>) -> RequestQuery {
+    RequestQuery {
+        start: window.map(|w| w.0),
+        end: window.map(|w| w.1),
+        page: None,
+        page_size: None,
+        area: None,
+        ..query
     }
 }
 
