@@ -167,7 +167,7 @@ impl Outbox {
             let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
             let (row, event) = self
                 .apply(tx, row, Event::Cancel, |_| {})
-                .map_err(|_| Error::ReportLocked("cancelled"))?;
+                .map_err(|e| locked_as(e, "cancelled"))?;
             events.extend(event);
             Ok(row.to_report())
         })
@@ -247,7 +247,7 @@ impl Outbox {
             // Withdrawn through the table (editable only), then removed: the draft replaces it.
             let (row, _) = self
                 .apply(tx, row, Event::Cancel, |_| {})
-                .map_err(|_| Error::ReportLocked("edited"))?;
+                .map_err(|e| locked_as(e, "edited"))?;
             let draft = Draft::new(DraftId::new(), fields, chrono::Utc::now());
             drafts::insert(tx, &draft)?;
             reports::delete(tx, id)?;
@@ -274,6 +274,15 @@ impl Outbox {
         })?;
         self.engine.wake();
         Ok(report)
+    }
+}
+
+/// A refusal by the table said in the user's words (`what` the report can no longer be);
+/// any other failure (a full disk, a damaged row) stays what it is.
+fn locked_as(error: Error, what: &'static str) -> Error {
+    match error {
+        Error::ReportLocked(_) => Error::ReportLocked(what),
+        other => other,
     }
 }
 
