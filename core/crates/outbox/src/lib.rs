@@ -2,9 +2,11 @@
 //!
 //! A submitted report is a row in SQLite before any network call, and the row (never memory)
 //! is the truth: one persisted **phase** per report (`curbside_types::phase`), moved only by a pure
-//! transition function `(progress, event, now, policy, entropy) -> (progress, effect, history)`:
-//! time and the backoff's jitter are inputs. The
-//! engine (`engine.rs`) takes due reports in batches under a lease, carries out the effect
+//! transition function `(progress, event, context) -> (progress, effects, history)`: time,
+//! the backoff's jitter and the app's settings are inputs (the context), and every effect the
+//! engine carries out comes out of it (the step: post, search, poll a token; then pause a
+//! server, forget contact details, wake the worker). The
+//! engine (`engine.rs`) takes due reports in batches under a lease, carries out the effects
 //! (post, search, poll a token), turns what happened into the next event, and commits the
 //! results; listeners hear of each change after its commit, in commit order, each with the
 //! report's `version`. User actions (`queue.rs`) go through the same function.
@@ -54,48 +56,48 @@
 //! | waiting_for_network(check) | network_back | - | checking | - |
 //! | waiting_for_network(resolve_token) | network_back | - | waiting_for_id | - |
 //! | in_flight | busy | - | queued | - |
-//! | in_flight | created | - | sent | - |
+//! | in_flight | created | - | sent | forget_contact |
 //! | in_flight | got_token | - | waiting_for_id | - |
 //! | in_flight | unanswered | - | checking | - |
 //! | in_flight | server_failed | - | checking | - |
 //! | in_flight | said_duplicate | - | checking | - |
 //! | in_flight | refused | - | needs_user | - |
 //! | in_flight | refused | settings_refused | needs_user | pause_server |
-//! | checking | found | - | sent | - |
+//! | checking | found | - | sent | forget_contact |
 //! | checking | not_found | first_search | checking | - |
 //! | checking | not_found | confirming | queued | - |
 //! | checking | not_found | confirming, said_duplicate | needs_user | - |
 //! | checking | not_found | confirming, server_failures_at_max | needs_user | - |
 //! | checking | not_found | confirming, reposts_past_max | needs_user | - |
-//! | queued | answered_late | - | sent | - |
-//! | checking | answered_late | - | sent | - |
-//! | waiting_for_network(post) | answered_late | - | sent | - |
-//! | waiting_for_network(check) | answered_late | - | sent | - |
-//! | needs_user | answered_late | - | sent | - |
+//! | queued | answered_late | - | sent | forget_contact |
+//! | checking | answered_late | - | sent | forget_contact |
+//! | waiting_for_network(post) | answered_late | - | sent | forget_contact |
+//! | waiting_for_network(check) | answered_late | - | sent | forget_contact |
+//! | needs_user | answered_late | - | sent | forget_contact |
 //! | checking | ambiguous | - | needs_user | - |
 //! | checking | unsearchable | - | needs_user | - |
 //! | checking | busy | - | checking | - |
 //! | checking | busy | checks_at_max | needs_user | - |
-//! | waiting_for_id | token_resolved | - | sent | - |
-//! | waiting_for_id | token_unreadable | - | sent | - |
+//! | waiting_for_id | token_resolved | - | sent | forget_contact |
+//! | waiting_for_id | token_unreadable | - | sent | forget_contact |
 //! | waiting_for_id | token_pending | - | waiting_for_id | - |
-//! | waiting_for_id | token_pending | checks_at_max | sent | - |
+//! | waiting_for_id | token_pending | checks_at_max | sent | forget_contact |
 //! | waiting_for_id | busy | - | waiting_for_id | - |
-//! | queued | cancel | editable | cancelled | - |
-//! | waiting_for_network(post) | cancel | editable | cancelled | - |
-//! | needs_user | cancel | editable | cancelled | - |
-//! | queued | withdraw | - | cancelled | - |
-//! | checking | withdraw | - | cancelled | - |
-//! | waiting_for_network(post) | withdraw | - | cancelled | - |
-//! | waiting_for_network(check) | withdraw | - | cancelled | - |
-//! | needs_user | withdraw | - | cancelled | - |
-//! | queued | confirm | may_have_arrived | sent | - |
-//! | waiting_for_network(post) | confirm | may_have_arrived | sent | - |
-//! | checking | confirm | may_have_arrived | sent | - |
-//! | waiting_for_network(check) | confirm | may_have_arrived | sent | - |
-//! | needs_user | confirm | may_have_arrived | sent | - |
-//! | needs_user | retry | - | queued | - |
-//! | needs_user | settings_changed | check_settings | queued | - |
+//! | queued | cancel | editable | cancelled | forget_contact |
+//! | waiting_for_network(post) | cancel | editable | cancelled | forget_contact |
+//! | needs_user | cancel | editable | cancelled | forget_contact |
+//! | queued | withdraw | - | cancelled | forget_contact |
+//! | checking | withdraw | - | cancelled | forget_contact |
+//! | waiting_for_network(post) | withdraw | - | cancelled | forget_contact |
+//! | waiting_for_network(check) | withdraw | - | cancelled | forget_contact |
+//! | needs_user | withdraw | - | cancelled | forget_contact |
+//! | queued | confirm | may_have_arrived | sent | forget_contact |
+//! | waiting_for_network(post) | confirm | may_have_arrived | sent | forget_contact |
+//! | checking | confirm | may_have_arrived | sent | forget_contact |
+//! | waiting_for_network(check) | confirm | may_have_arrived | sent | forget_contact |
+//! | needs_user | confirm | may_have_arrived | sent | forget_contact |
+//! | needs_user | retry | - | queued | wake |
+//! | needs_user | settings_changed | check_settings | queued | wake |
 //!
 //! Guards (a row applies only when its guard holds; the test enumerates each one, met and
 //! not met):
@@ -108,6 +110,9 @@
 //! - `editable`: nothing can have reached the city (never posted, or refused by it);
 //! - `may_have_arrived`: a POST left and no answer proved it refused;
 //! - `check_settings`: it waits for the user to fix the server's settings.
+//!
+//! The table's effects are with an app that keeps no contact details; where it keeps them
+//! (the context's `keep_contact`), no `forget_contact`.
 //!
 //! `not_found` is a search of the server that found nothing: the first of a stretch is
 //! searched again after the confirm wait, the confirming one posts again (or stops for the

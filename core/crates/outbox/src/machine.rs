@@ -1,5 +1,5 @@
 //! The outbox's state machine: one persisted phase per report and a pure transition function
-//! `(progress, event, now, policy, entropy) -> (progress, effect, history)`. No I/O here: the engine
+//! `(progress, event, context) -> (progress, effects, history)`. No I/O here: the engine
 //! carries out the effects and persists the result. The table in the module doc of
 //! `lib.rs` is the specification, and a test checks this code against it row by row.
 
@@ -160,13 +160,34 @@ pub enum Effect {
     ResolveToken,
     /// Pause its server until the settings change.
     PauseServer,
+    /// Remove the contact details it carries (it is finished, and the app keeps none).
+    ForgetContact,
+    /// Wake the worker: it is due now (the user asked, settings changed).
+    Wake,
+}
+
+/// What a transition is decided with, besides the report and the event: nothing is read from
+/// a clock, a random source or a setting inside the transition.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// The time (milliseconds).
+    pub now: i64,
+    /// The retry policy.
+    pub policy: RetryPolicy,
+    /// Any number, drawn by the caller: it picks the backoff's jitter.
+    pub entropy: u32,
+    /// Whether finished reports keep their contact details (the app opted in).
+    pub keep_contact: bool,
 }
 
 /// The result of a transition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
     pub progress: Progress,
-    pub effect: Option<Effect>,
+    /// Everything the engine is to carry out, in order: the step to take (post, search, poll),
+    /// and what persisting the result involves (pause a server, forget contact details, wake
+    /// the worker).
+    pub effects: Vec<Effect>,
     /// A history entry.
     pub history: Option<HistoryEvent>,
 }
@@ -184,18 +205,33 @@ pub const MAX_SERVER_FAILURES: u32 = 3;
 /// realtime service) is not posted to without end.
 pub const MAX_REPOSTS: u32 = 2;
 
-/// The transition function. Pure: the same inputs give the same outputs. Time (`now`) and
-/// the backoff's jitter (`entropy`, any number the caller draws) are inputs, not read here.
-pub fn transition(
-    from: &Progress,
-    event: Event,
-    now: i64,
-    policy: &RetryPolicy,
-    entropy: u32,
-) -> Result<Transition, NotAllowed> {
+impl Transition {
+    /// The step the engine takes next for the report (post, search, poll a token), if any.
+    pub fn step(&self) -> Option<Effect> {
+        self.effects
+            .iter()
+            .copied()
+            .find(|e| matches!(e, Effect::Post | Effect::Search | Effect::ResolveToken))
+    }
+}
+
+/// The transition function. Pure: the same inputs give the same outputs. Time, the backoff's
+/// jitter and the app's settings are inputs (`ctx`), not read here.
+pub fn transition(from: &Progress, event: Event, ctx: &Context) -> Result<Transition, NotAllowed> {
     use Phase::*;
+    let Context {
+        now,
+        policy,
+        entropy,
+        keep_contact,
+    } = *ctx;
+    let policy = &policy;
     let mut p = from.clone();
     let mut effect = None;
+    // The user's way back into the queue wakes the worker. (The network's return does not:
+    // whoever noticed it wakes the worker once, not once per report, and a worker that moves
+    // reports back itself must not wake itself.)
+    let wakes = matches!(event, Event::Retry | Event::SettingsChanged);
     let mut history: Option<HistoryEvent> = None;
     let ms = |d: Duration| d.as_millis() as i64;
     let not_allowed = || Err(NotAllowed { phase: from.phase });
@@ -468,9 +504,17 @@ pub fn transition(
         p.not_found = 0;
         p.searched_at = None;
     }
+    let mut effects: Vec<Effect> = effect.into_iter().collect();
+    // Personal data is kept only as long as needed: not once the report is finished.
+    if matches!(p.phase, Sent | Cancelled) && from.phase != p.phase && !keep_contact {
+        effects.push(Effect::ForgetContact);
+    }
+    if wakes {
+        effects.push(Effect::Wake);
+    }
     Ok(Transition {
         progress: p,
-        effect,
+        effects,
         history,
     })
 }

@@ -85,15 +85,10 @@ impl Outbox {
             if !self.engine_online() {
                 // Saved while the hint says offline: it waits for the network, as the table
                 // says of a queued report that cannot reach its server.
-                progress = crate::machine::transition(
-                    &progress,
-                    Event::Unreachable,
-                    now,
-                    &self.engine.policy(),
-                    0,
-                )
-                .map_err(|_| Error::ReportLocked("queued"))?
-                .progress;
+                progress =
+                    crate::machine::transition(&progress, Event::Unreachable, &self.context())
+                        .map_err(|_| Error::ReportLocked("queued"))?
+                        .progress;
             }
             let row = Row {
                 id,
@@ -272,7 +267,6 @@ impl Outbox {
             events.extend(event);
             Ok(row.to_report())
         })?;
-        self.engine.wake();
         Ok(report)
     }
 }

@@ -25,22 +25,16 @@ impl Outbox {
         };
         let Transition {
             progress,
-            effect,
+            effects,
             history,
-        } = machine::transition(&row.progress, event, now_ms(), &self.engine.policy(), entropy()).map_err(
-            |e| {
-                tracing::debug!(target: "curbside::outbox", report = %row.id, phase = %e.phase.name(), event = name, "not allowed");
-                Error::ReportLocked(name)
-            },
-        )?;
+        } = machine::transition(&row.progress, event, &self.context()).map_err(|e| {
+            tracing::debug!(target: "curbside::outbox", report = %row.id, phase = %e.phase.name(), event = name, "not allowed");
+            Error::ReportLocked(name)
+        })?;
         row.progress = progress;
         edit(&mut row);
-        // Personal data is kept only as long as needed: not once the report is finished.
         // (Rewritten only when there was something to forget: most reports are anonymous.)
-        let forget = matches!(row.progress.phase, Phase::Sent | Phase::Cancelled)
-            && from != row.progress.phase
-            && !self.engine.keep_contact.load(Ordering::Relaxed)
-            && forget_contact(&mut row)?;
+        let forget = effects.contains(&Effect::ForgetContact) && forget_contact(&mut row)?;
         if !reports::update(tx, &mut row)? {
             tracing::info!(target: "curbside::outbox", report = %row.id, event = name, "changed meanwhile: the step's result no longer applies");
             // An id is evidence whoever holds the lease now: never dropped.
@@ -52,12 +46,15 @@ impl Outbox {
         if forget {
             reports::rewrite_content(tx, &row)?;
         }
-        if effect == Some(Effect::PauseServer) {
+        if effects.contains(&Effect::PauseServer) {
             self.servers.pause(
                 tx,
                 &row.server_id,
                 "the server refused the app's key or jurisdiction",
             )?;
+        }
+        if effects.contains(&Effect::Wake) {
+            self.engine.wake();
         }
         if let Some(event) = &history {
             reports::add_history(tx, &row.id, event)?;
@@ -148,9 +145,17 @@ impl Outbox {
     }
 }
 
-/// A backoff's jitter, drawn here: the transition function takes it as an input.
-pub(super) fn entropy() -> u32 {
-    uuid::Uuid::new_v4().as_u128() as u32
+impl Outbox {
+    /// What a transition is decided with now: the clock, the policy, a fresh draw for the
+    /// backoff's jitter, and whether contact details are kept.
+    pub(crate) fn context(&self) -> machine::Context {
+        machine::Context {
+            now: now_ms(),
+            policy: self.engine.policy(),
+            entropy: uuid::Uuid::new_v4().as_u128() as u32,
+            keep_contact: self.engine.keep_contact.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Removes the reporter's contact details from a finished report (what was sent and the

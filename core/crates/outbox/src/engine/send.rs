@@ -1,7 +1,6 @@
 //! The sending run: the lease, batches of due reports marked in flight, each one's step
 //! (post, search, poll a token) and the commit of their results with the next batch's marks.
 
-use super::apply::entropy;
 use super::*;
 
 impl Outbox {
@@ -222,21 +221,16 @@ impl Outbox {
                         .map_err(|e| e.to_string())
                 })
                 .clone();
-            let (progress, effect) = machine::transition(
-                &row.progress,
-                Event::Start,
-                now_ms(),
-                &self.engine.policy(),
-                entropy(),
-            )
-            .ok()
-            .and_then(|start| start.effect.map(|effect| (start.progress, effect)))
-            .ok_or_else(|| {
-                Error::CorruptData(format!(
-                    "a due report in phase {}",
-                    row.progress.phase.name()
-                ))
-            })?;
+            let (progress, effect) =
+                machine::transition(&row.progress, Event::Start, &self.context())
+                    .ok()
+                    .and_then(|start| start.step().map(|effect| (start.progress, effect)))
+                    .ok_or_else(|| {
+                        Error::CorruptData(format!(
+                            "a due report in phase {}",
+                            row.progress.phase.name()
+                        ))
+                    })?;
             // A POST may arrive until its longest upload is over.
             let longest = client
                 .as_ref()
@@ -325,7 +319,10 @@ impl Outbox {
             Effect::Post => Ok(with_nothing_learnt(self.post(client, row).await)),
             Effect::Search => self.search(client, row).await,
             Effect::ResolveToken => Ok(with_nothing_learnt(resolve_token(client, row).await)),
-            Effect::PauseServer => Err(Error::CorruptData("a step that pauses".into())),
+            // `Transition::step` gives only the three above.
+            Effect::PauseServer | Effect::ForgetContact | Effect::Wake => {
+                Err(Error::CorruptData("not a step".into()))
+            }
         }
     }
 

@@ -3,6 +3,16 @@
 
 use super::*;
 
+/// The context of a transition at `now`: the test policy, a fixed draw, no contact kept.
+fn ctx(now: i64) -> Context {
+    Context {
+        now,
+        policy: policy(),
+        entropy: 500,
+        keep_contact: false,
+    }
+}
+
 fn policy() -> RetryPolicy {
     RetryPolicy {
         initial: Duration::from_secs(30),
@@ -157,13 +167,22 @@ fn table() -> Vec<Row> {
         .collect()
 }
 
-fn effect_name(effect: Option<Effect>) -> &'static str {
-    match effect {
-        None => "-",
-        Some(Effect::Post) => "post",
-        Some(Effect::Search) => "search",
-        Some(Effect::ResolveToken) => "resolve_token",
-        Some(Effect::PauseServer) => "pause_server",
+/// The effects as the table writes them: `post`, `forget_contact, wake`, or `-`.
+fn effect_name(effects: &[Effect]) -> String {
+    let names: Vec<&str> = effects
+        .iter()
+        .map(|e| match e {
+            Effect::Post => "post",
+            Effect::Search => "search",
+            Effect::ResolveToken => "resolve_token",
+            Effect::PauseServer => "pause_server",
+            Effect::ForgetContact => "forget_contact",
+            Effect::Wake => "wake",
+        })
+        .collect();
+    match names.is_empty() {
+        true => "-".into(),
+        false => names.join(", "),
     }
 }
 
@@ -182,9 +201,7 @@ fn the_design_table_is_the_code() {
         let result = transition(
             &progress(phase(from), guard, true),
             event(name, guard),
-            1_000,
-            &policy(),
-            500,
+            &ctx(1_000),
         )
         .unwrap_or_else(|_| panic!("{from} + {name} [{guard}]: refused, the table says {to}"));
         assert_eq!(
@@ -193,8 +210,8 @@ fn the_design_table_is_the_code() {
             "{from} + {name} [{guard}]"
         );
         assert_eq!(
-            effect_name(result.effect),
-            effect,
+            effect_name(&result.effects),
+            *effect,
             "{from} + {name} [{guard}]: effect"
         );
     }
@@ -209,9 +226,7 @@ fn every_guard_decides() {
         let unmet = transition(
             &progress(phase(&row.from), &row.guard, false),
             event(&row.event, "-"),
-            1_000,
-            &policy(),
-            500,
+            &ctx(1_000),
         );
         let (from, name, guard) = (&row.from, &row.event, &row.guard);
         match unmet {
@@ -227,7 +242,7 @@ fn every_guard_decides() {
                 assert!(
                     other
                         && (phase(&row.to) != t.progress.phase
-                            || effect_name(t.effect) != row.effect),
+                            || effect_name(&t.effects) != row.effect),
                     "{from} + {name}: without [{guard}] it still goes to {to} as if it held"
                 );
             }
@@ -289,9 +304,7 @@ fn pairs_the_table_leaves_out_are_refused() {
                 let result = transition(
                     &progress(phase(from), guards, met),
                     event(name, "-"),
-                    1_000,
-                    &policy(),
-                    500,
+                    &ctx(1_000),
                 );
                 assert!(
                     result.is_err(),
@@ -304,18 +317,17 @@ fn pairs_the_table_leaves_out_are_refused() {
 
 #[test]
 fn offline_costs_no_attempt_and_no_backoff() {
-    let p = policy();
     let queued = Progress::new(0);
-    let in_flight = transition(&queued, Event::Start, 10, &p, 500)
+    let in_flight = transition(&queued, Event::Start, &ctx(10))
         .unwrap()
         .progress;
     assert_eq!(in_flight.attempts, 1);
-    let offline = transition(&in_flight, Event::Unreachable, 20, &p, 500)
+    let offline = transition(&in_flight, Event::Unreachable, &ctx(20))
         .unwrap()
         .progress;
     assert_eq!(offline.phase, Phase::Offline(Resume::Post));
     assert_eq!(offline.attempts, 0, "nothing left the phone");
-    let back = transition(&offline, Event::NetworkBack, 5_000, &p, 500)
+    let back = transition(&offline, Event::NetworkBack, &ctx(5_000))
         .unwrap()
         .progress;
     assert_eq!(
@@ -335,7 +347,7 @@ fn a_huge_retry_after_is_capped_and_the_history_says_so() {
         let busy = Event::Busy {
             retry_after: Some(Duration::from_secs(asked)),
         };
-        let next = transition(&in_flight, busy, 1_000, &policy(), 500).unwrap();
+        let next = transition(&in_flight, busy, &ctx(1_000)).unwrap();
         let day = RETRY_AFTER_CAP.as_millis() as i64;
         assert_eq!(
             next.progress.next_at,
@@ -359,7 +371,7 @@ fn checks_and_token_polls_back_off_and_end() {
     checking.phase = Phase::Checking;
     let mut waits = Vec::new();
     for _ in 0..p.max_checks {
-        let next = transition(&checking, Event::Busy { retry_after: None }, 0, &p, 500).unwrap();
+        let next = transition(&checking, Event::Busy { retry_after: None }, &ctx(0)).unwrap();
         waits.push(next.progress.next_at);
         checking = next.progress;
     }
@@ -369,7 +381,7 @@ fn checks_and_token_polls_back_off_and_end() {
     waiting.phase = Phase::WaitingForId;
     let mut polls = Vec::new();
     for _ in 0..p.max_checks {
-        let next = transition(&waiting, Event::TokenPending, 0, &p, 500).unwrap();
+        let next = transition(&waiting, Event::TokenPending, &ctx(0)).unwrap();
         polls.push(next.progress.next_at);
         waiting = next.progress;
     }
@@ -383,11 +395,10 @@ fn checks_and_token_polls_back_off_and_end() {
 
 #[test]
 fn confirm_needs_a_post_that_may_have_arrived() {
-    let p = policy();
     let confirm = || Event::Confirm { id: "H-1".into() };
     let never_posted = Progress::new(0);
     assert!(
-        transition(&never_posted, confirm(), 0, &p, 500).is_err(),
+        transition(&never_posted, confirm(), &ctx(0)).is_err(),
         "nothing was posted: nothing can have arrived"
     );
     let mut refused = Progress::new(0);
@@ -400,11 +411,11 @@ fn confirm_needs_a_post_that_may_have_arrived() {
         messages: vec![],
     });
     assert!(
-        transition(&refused, confirm(), 0, &p, 500).is_err(),
+        transition(&refused, confirm(), &ctx(0)).is_err(),
         "the city refused it: it did not arrive"
     );
     assert_eq!(
-        transition(&refused, Event::Withdraw, 0, &p, 500)
+        transition(&refused, Event::Withdraw, &ctx(0))
             .unwrap()
             .progress
             .phase,
@@ -414,7 +425,7 @@ fn confirm_needs_a_post_that_may_have_arrived() {
     let mut in_flight = Progress::new(0);
     in_flight.phase = Phase::InFlight;
     assert!(
-        transition(&in_flight, Event::Withdraw, 0, &p, 500).is_err(),
+        transition(&in_flight, Event::Withdraw, &ctx(0)).is_err(),
         "a POST on its way cannot be withdrawn"
     );
 }
@@ -425,10 +436,14 @@ fn the_same_inputs_give_the_same_transition() {
     in_flight.phase = Phase::InFlight;
     in_flight.attempts = 2;
     let busy = || Event::Busy { retry_after: None };
-    let a = transition(&in_flight, busy(), 1_000, &policy(), 123).unwrap();
-    let b = transition(&in_flight, busy(), 1_000, &policy(), 123).unwrap();
-    assert_eq!(a.progress, b.progress, "no clock and no randomness inside");
-    let other = transition(&in_flight, busy(), 1_000, &policy(), 877).unwrap();
+    let draw = |entropy| Context {
+        entropy,
+        ..ctx(1_000)
+    };
+    let a = transition(&in_flight, busy(), &draw(123)).unwrap();
+    let b = transition(&in_flight, busy(), &draw(123)).unwrap();
+    assert_eq!(a, b, "no clock and no randomness inside");
+    let other = transition(&in_flight, busy(), &draw(877)).unwrap();
     assert_ne!(
         a.progress.next_at, other.progress.next_at,
         "the jitter is the caller's entropy"
@@ -460,4 +475,19 @@ fn no_phase_is_set_outside_the_transition() {
             );
         }
     }
+}
+
+#[test]
+fn contact_details_are_forgotten_unless_the_app_keeps_them() {
+    let mut in_flight = Progress::new(0);
+    in_flight.phase = Phase::InFlight;
+    let created = || Event::Created { id: None };
+    let forgets = transition(&in_flight, created(), &ctx(0)).unwrap().effects;
+    assert!(forgets.contains(&Effect::ForgetContact));
+    let keeping = Context {
+        keep_contact: true,
+        ..ctx(0)
+    };
+    let kept = transition(&in_flight, created(), &keeping).unwrap().effects;
+    assert!(!kept.contains(&Effect::ForgetContact), "{kept:?}");
 }
