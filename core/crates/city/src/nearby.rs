@@ -39,6 +39,9 @@ pub const MAX_PAGES: u32 = 10;
 pub const LIST_CAP: usize = 1000;
 /// Queries per call at most when a window is walked by date.
 pub const MAX_WALK_QUERIES: u32 = 32;
+/// How far past the device's "now" a window reaches: a server's clock ahead, or its times
+/// labelled in another zone.
+const CLOCK_SLACK: chrono::Duration = chrono::Duration::days(1);
 /// The narrowest window split further.
 const MIN_WINDOW: chrono::Duration = chrono::Duration::minutes(1);
 
@@ -149,8 +152,10 @@ impl Cities {
         open_only: bool,
     ) -> Result<OpenData<Vec<ServiceRequest>>> {
         let days = self.profile(profile_id)?.open_data_days;
-        let end = Utc::now();
-        let start = end - chrono::Duration::days(days.into());
+        let start = Utc::now() - chrono::Duration::days(days.into());
+        // A server's clock may be ahead of the device's (or its times labelled in another
+        // zone): its newest requests would fall after a window ending now.
+        let end = Utc::now() + CLOCK_SLACK;
         let by_position = client.config().quirks.position_filter != PositionFilter::None
             && !client
                 .refused_params()
@@ -173,7 +178,6 @@ impl Cities {
             cities: self,
             client,
             profile_id,
-            days,
             area,
             coverage: Coverage::default(),
             reached: false,
@@ -206,6 +210,12 @@ impl Cities {
         let Fetch {
             coverage, reached, ..
         } = fetch;
+        if reached {
+            // Open data goes stale, and a city's history is not this device's to keep.
+            let kept_since = now_ms() - i64::from(days) * 86_400_000;
+            self.store
+                .write(|tx| requests_cache::prune(tx, profile_id, kept_since))?;
+        }
         let (found, last) = self.store.read(|conn| {
             Ok((
                 requests_cache::in_box(
@@ -250,7 +260,6 @@ struct Fetch<'a> {
     cities: &'a Cities,
     client: &'a Open311Client,
     profile_id: &'a str,
-    days: u32,
     /// The area asked about: the only requests kept.
     area: Area,
     coverage: Coverage,
@@ -269,14 +278,13 @@ impl Fetch<'_> {
                 self.coverage.listed += page.listed_ids.len() as u32;
                 // Rows its filters exclude, by more than their dates (an oversized page is
                 // paging ignored, handled by the caller): learnt, with when.
-                if page.requests.len() < page.listed_ids.len() && !page.dates_only {
+                let contradicted = page.requests.len() < page.listed_ids.len() && !page.dates_only;
+                if contradicted && !self.coverage.contradicted {
                     self.coverage.contradicted = true;
                     self.cities.servers.learn(self.profile_id, |learnt| {
                         learnt.filters_ignored_since = Some(now_ms())
                     })?;
                 }
-                let now = now_ms();
-                let kept_since = now - i64::from(self.days) * 86_400_000;
                 // Only the area is kept: a city's history is not this device's to keep.
                 let inside: Vec<ServiceRequest> = page
                     .requests
@@ -288,10 +296,11 @@ impl Fetch<'_> {
                     })
                     .cloned()
                     .collect();
-                self.cities.store.write(|tx| {
-                    requests_cache::put(tx, self.profile_id, &inside, now)?;
-                    requests_cache::prune(tx, self.profile_id, kept_since)
-                })?;
+                if !inside.is_empty() {
+                    self.cities
+                        .store
+                        .write(|tx| requests_cache::put(tx, self.profile_id, &inside, now_ms()))?;
+                }
                 Ok(Some(page))
             }
             Err(e) if e.is_transient() => Ok(None),
