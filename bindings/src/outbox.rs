@@ -107,12 +107,11 @@ impl Outbox {
 
     /// The platform's network hint: `true` when connectivity returns (the worker tries at
     /// once), `false` when it goes (the worker stops trying).
-    /// Returns at once: the hint is noted in memory, and the reports follow it on the SDK's
-    /// threads.
+    /// Returns at once: the hint is memory only, never written to the disk; listeners get
+    /// the whole list again, read on the SDK's threads.
     pub fn set_network_available(&self, available: bool) -> Result<(), ApiError> {
-        let (core, handle) = self.sdk.get()?;
-        crate::log::on_callers_thread(|| core.note_network(available));
-        handle.spawn_blocking(move || core.apply_network_hint());
+        let (core, _) = self.sdk.get()?;
+        crate::log::on_callers_thread(|| core.set_network_available(available));
         Ok(())
     }
 
@@ -146,8 +145,10 @@ impl Outbox {
                     Ok(OutboxEvent::Removed { id, version }) => {
                         listener.on_report_removed(id, version)
                     }
-                    Err(RecvError::Lagged(_)) => {
-                        if let Ok(all) = core.reports() {
+                    // How waiting reports show follows the hint; missed changes are read again.
+                    Ok(OutboxEvent::NetworkChanged { .. }) | Err(RecvError::Lagged(_)) => {
+                        let reader = Arc::clone(&core);
+                        if let Ok(Ok(all)) = tokio::task::spawn_blocking(move || reader.reports()).await {
                             listener.on_reports(all);
                         }
                     }

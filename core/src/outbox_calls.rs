@@ -114,23 +114,11 @@ impl Curbside {
         self.outbox.set_timing(timing)
     }
 
-    /// The platform's hint that the network came back (`true`) or went away (`false`). Away,
-    /// reports wait for the network (no attempt counted, no backoff grown) and the worker
-    /// sends nothing; back, every report waiting for it is due at once.
+    /// The platform's hint that the network came back (`true`) or went away (`false`): memory
+    /// only (any thread may call it). Away, the worker sends nothing and the reports it would
+    /// send show waiting for the network; back, whatever waits for it is due at once.
     pub fn set_network_available(&self, available: bool) {
         self.outbox.set_network_available(available)
-    }
-
-    /// [`Curbside::set_network_available`] in two halves, for a caller's thread that must
-    /// not touch the disk: `note_network` (memory only, at once), then `apply_network_hint`
-    /// (on a worker thread; it follows the hint as it is then, so order does not matter).
-    pub fn note_network(&self, available: bool) {
-        self.outbox.note_network(available)
-    }
-
-    /// The second half of [`Curbside::note_network`].
-    pub fn apply_network_hint(&self) {
-        self.outbox.apply_network_hint()
     }
 
     /// A receiver of every report change from now on (memory only; see

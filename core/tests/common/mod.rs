@@ -137,3 +137,45 @@ pub fn holds(haystack: &[u8], needle: &str) -> bool {
         .windows(needle.len())
         .any(|w| w == needle.as_bytes())
 }
+
+/// Each pass of the worker as it ends ("worker idle" in the log), with what the network hint
+/// said: a test waits for a pass instead of sleeping. Installed for the calling thread, so
+/// the worker must run on it (a current-thread runtime); keep the guard.
+pub fn worker_passes() -> (
+    tokio::sync::mpsc::UnboundedReceiver<bool>,
+    tracing::subscriber::DefaultGuard,
+) {
+    use tracing_subscriber::layer::SubscriberExt;
+    let (sender, passes) = tokio::sync::mpsc::unbounded_channel();
+    let subscriber = tracing_subscriber::registry().with(Passes(sender));
+    (passes, tracing::subscriber::set_default(subscriber))
+}
+
+struct Passes(tokio::sync::mpsc::UnboundedSender<bool>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Passes {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        #[derive(Default)]
+        struct Fields {
+            idle: bool,
+            online: Option<bool>,
+        }
+        impl tracing::field::Visit for Fields {
+            fn record_bool(&mut self, field: &tracing::field::Field, value: bool) {
+                if field.name() == "online" {
+                    self.online = Some(value);
+                }
+            }
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.idle = format!("{value:?}") == "worker idle";
+                }
+            }
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        if let (true, Some(online)) = (fields.idle, fields.online) {
+            let _ = self.0.send(online);
+        }
+    }
+}

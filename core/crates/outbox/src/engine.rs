@@ -26,7 +26,7 @@ use curbside_types::report::{
 };
 use curbside_types::{Error, Result};
 
-use crate::machine::{self, Effect, Event, Transition};
+use crate::machine::{self, Effect, Event, Step, Transition};
 use crate::present::Present;
 use crate::Outbox;
 
@@ -142,30 +142,17 @@ impl Outbox {
         *self.engine.timing.lock().unwrap() = timing;
     }
 
-    /// The platform's hint that the network came back (`true`) or went away (`false`). Away,
-    /// reports wait for the network (no attempt counted, no backoff grown) and the worker
-    /// sends nothing; back, every report waiting for it is due at once.
+    /// The platform's hint that the network came back (`true`) or went away (`false`): memory
+    /// only, never a row, so any thread may call it. Away, the worker sends nothing and the
+    /// reports it would send are shown waiting for the network (no attempt counted, no backoff
+    /// grown); back, the worker is woken and whatever waits for the network is due at once.
+    /// Listeners are told with one [`OutboxEvent::NetworkChanged`] when the hint changes.
     pub fn set_network_available(&self, available: bool) {
-        self.note_network(available);
-        self.apply_network_hint();
-    }
-
-    /// The first half of [`Outbox::set_network_available`], in memory only (for a caller's
-    /// thread that must not touch the disk): the hint the worker follows.
-    pub fn note_network(&self, available: bool) {
-        self.engine.network.store(available, Ordering::SeqCst);
-    }
-
-    /// The second half: the reports follow the hint as it is now (so that hints applied out
-    /// of order still end as the last one says), and the worker is woken when it is back.
-    pub fn apply_network_hint(&self) {
-        let available = self.engine.online();
-        let moved = match available {
-            true => self.network_back(None),
-            false => self.network_gone(None),
-        };
-        if let Err(e) = moved {
-            tracing::warn!(target: "curbside::outbox", error = %e, "could not record the network hint");
+        if self.engine.network.swap(available, Ordering::SeqCst) != available {
+            let _ = self
+                .engine
+                .events
+                .send(OutboxEvent::NetworkChanged { available });
         }
         if available {
             self.engine.wake();

@@ -19,7 +19,7 @@
 //! report per transaction, as before. The rules that keep it safe:
 //! - nothing is posted before its mark is durable;
 //! - a mark whose POST never left (the run stopped: a deadline, the network hint, its server
-//!   paused) is taken back (`held_back`: queued again, not an attempt); a report whose server
+//!   paused, the sender lease lost to another instance) is taken back (`held_back`: queued again, not an attempt); a report whose server
 //!   was just out of reach waits for the network with it;
 //! - a result is written only over the version of the report it was worked out from; one
 //!   that changed meanwhile (the network hint, another instance) keeps its new state;
@@ -83,9 +83,18 @@
 //! | waiting_for_id | token_pending | - | waiting_for_id | - |
 //! | waiting_for_id | token_pending | checks_at_max | sent | forget_contact |
 //! | waiting_for_id | busy | - | waiting_for_id | - |
+//! | waiting_for_id | busy | checks_at_max | sent | forget_contact |
+//! | queued | settings_unusable | - | needs_user | - |
+//! | checking | settings_unusable | - | checking | - |
+//! | checking | settings_unusable | checks_at_max | needs_user | - |
+//! | waiting_for_id | settings_unusable | - | waiting_for_id | - |
+//! | waiting_for_id | settings_unusable | checks_at_max | sent | forget_contact |
 //! | queued | cancel | editable | cancelled | forget_contact |
 //! | waiting_for_network(post) | cancel | editable | cancelled | forget_contact |
 //! | needs_user | cancel | editable | cancelled | forget_contact |
+//! | queued | edit | editable | cancelled | remove |
+//! | waiting_for_network(post) | edit | editable | cancelled | remove |
+//! | needs_user | edit | editable | cancelled | remove |
 //! | queued | withdraw | - | cancelled | forget_contact |
 //! | checking | withdraw | - | cancelled | forget_contact |
 //! | waiting_for_network(post) | withdraw | - | cancelled | forget_contact |
@@ -97,6 +106,7 @@
 //! | waiting_for_network(check) | confirm | may_have_arrived | sent | forget_contact |
 //! | needs_user | confirm | may_have_arrived | sent | forget_contact |
 //! | needs_user | retry | - | queued | wake |
+//! | needs_user | retry | unknown_reason | checking | wake |
 //! | needs_user | settings_changed | check_settings | queued | wake |
 //!
 //! Guards (a row applies only when its guard holds; the test enumerates each one, met and
@@ -109,7 +119,9 @@
 //! - `settings_refused`: the refusal names the app's key or jurisdiction;
 //! - `editable`: nothing can have reached the city (never posted, or refused by it);
 //! - `may_have_arrived`: a POST left and no answer proved it refused;
-//! - `check_settings`: it waits for the user to fix the server's settings.
+//! - `check_settings`: it waits for the user to fix the server's settings;
+//! - `unknown_reason`: it waits for the user with no reason kept (a row from an old version)
+//!   and was posted before: looked for before it is posted again.
 //!
 //! The table's effects are with an app that keeps no contact details; where it keeps them
 //! (the context's `keep_contact`), no `forget_contact`.
@@ -130,9 +142,14 @@
 //! the user's explicit `retry`.
 //!
 //! Any other pair is refused (for the user: "locked"; for the engine: a bug, logged).
-//! `edit_report` is a cancel that also removes the row and gives a draft back (a removal
-//! event). A cancel or edit is allowed only while nothing can have reached the city:
-//! `queued` or offline before any POST left, or `needs_user` after a refusal.
+//! `edit` is a cancel whose effect removes the row (`remove`: a removal event; the draft
+//! that replaces it keeps the contact details). A cancel or edit is allowed only while
+//! nothing can have reached the city: `queued` or offline before any POST left, or
+//! `needs_user` after a refusal.
+//!
+//! `settings_unusable` is a server whose settings make no client (a bad endpoint): a report
+//! to be posted stops for the user (`bad_settings`, check settings) before any mark; a search
+//! or a poll is put off like a busy server.
 //!
 //! # Retries, every one bounded
 //! - Posting: `busy` (429, 408) backs off exponentially with jitter from `initial` to `max`

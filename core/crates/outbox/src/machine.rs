@@ -102,6 +102,9 @@ pub enum Event {
     TokenUnreadable,
     /// The user withdraws it, to change it (only while nothing can have reached the city).
     Cancel,
+    /// The user takes it back to edit: as `Cancel`, and the row is removed (a draft replaces
+    /// it).
+    Edit,
     /// The user withdraws it for good, whatever may have reached the city: never posted
     /// again (a way out of every wait but a POST on its way or a city's token).
     Withdraw,
@@ -114,6 +117,8 @@ pub enum Event {
     Retry,
     /// The server's settings changed.
     SettingsChanged,
+    /// Its server's settings make no client (a bad endpoint, say): nothing can be sent.
+    SettingsUnusable,
 }
 
 impl Event {
@@ -141,27 +146,38 @@ impl Event {
             Event::TokenResolved { .. } => "token_resolved",
             Event::TokenUnreadable => "token_unreadable",
             Event::Cancel => "cancel",
+            Event::Edit => "edit",
             Event::Withdraw => "withdraw",
             Event::Confirm { .. } => "confirm",
             Event::Retry => "retry",
             Event::SettingsChanged => "settings_changed",
+            Event::SettingsUnusable => "settings_unusable",
         }
     }
 }
 
-/// What the engine must do after a transition.
+/// A step that talks to the report's server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Effect {
+pub enum Step {
     /// POST it (the attempt-started mark is committed first).
     Post,
     /// Search the server for it.
     Search,
     /// Poll its token.
     ResolveToken,
+}
+
+/// What the engine must do after a transition, besides writing the row and its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Take a step with its server.
+    Step(Step),
     /// Pause its server until the settings change.
     PauseServer,
     /// Remove the contact details it carries (it is finished, and the app keeps none).
     ForgetContact,
+    /// Remove the row (taken back as a draft).
+    Remove,
     /// Wake the worker: it is due now (the user asked, settings changed).
     Wake,
 }
@@ -207,11 +223,11 @@ pub const MAX_REPOSTS: u32 = 2;
 
 impl Transition {
     /// The step the engine takes next for the report (post, search, poll a token), if any.
-    pub fn step(&self) -> Option<Effect> {
-        self.effects
-            .iter()
-            .copied()
-            .find(|e| matches!(e, Effect::Post | Effect::Search | Effect::ResolveToken))
+    pub fn step(&self) -> Option<Step> {
+        self.effects.iter().find_map(|e| match e {
+            Effect::Step(step) => Some(*step),
+            _ => None,
+        })
     }
 }
 
@@ -256,10 +272,10 @@ pub fn transition(from: &Progress, event: Event, ctx: &Context) -> Result<Transi
             p.phase = InFlight;
             p.attempts += 1;
             p.attempt_started_at = Some(now);
-            effect = Some(Effect::Post);
+            effect = Some(Effect::Step(Step::Post));
         }
-        (Checking, Event::Start) => effect = Some(Effect::Search),
-        (WaitingForId, Event::Start) => effect = Some(Effect::ResolveToken),
+        (Checking, Event::Start) => effect = Some(Effect::Step(Step::Search)),
+        (WaitingForId, Event::Start) => effect = Some(Effect::Step(Step::ResolveToken)),
         (InFlight, Event::Recover) => {
             // Its sender may only be paused, its POST still on the way: checked once nothing
             // of it can still arrive.
@@ -350,6 +366,14 @@ pub fn transition(from: &Progress, event: Event, ctx: &Context) -> Result<Transi
                 effect = Some(Effect::PauseServer);
             }
             history = needs(&mut p, kind, None, messages);
+        }
+        (Queued, Event::SettingsUnusable) => {
+            history = needs(&mut p, AttentionKind::BadSettings, None, vec![]);
+        }
+        // A search or a poll that cannot be made is a server not ready: tried again later,
+        // bounded like any other.
+        (Checking | WaitingForId, Event::SettingsUnusable) => {
+            return transition(from, Event::Busy { retry_after: None }, ctx);
         }
         (Checking, Event::Found { id }) => {
             p.phase = Sent;
@@ -454,6 +478,11 @@ pub fn transition(from: &Progress, event: Event, ctx: &Context) -> Result<Transi
             p.attention = None;
             history = Some(HistoryEvent::Cancelled);
         }
+        (Queued | Offline(Resume::Post) | NeedsUser, Event::Edit) if from.editable() => {
+            p.phase = Cancelled;
+            p.attention = None;
+            effect = Some(Effect::Remove);
+        }
         (
             Queued | Checking | Offline(Resume::Post | Resume::Check) | NeedsUser,
             Event::Withdraw,
@@ -505,8 +534,10 @@ pub fn transition(from: &Progress, event: Event, ctx: &Context) -> Result<Transi
         p.searched_at = None;
     }
     let mut effects: Vec<Effect> = effect.into_iter().collect();
-    // Personal data is kept only as long as needed: not once the report is finished.
-    if matches!(p.phase, Sent | Cancelled) && from.phase != p.phase && !keep_contact {
+    // Personal data is kept only as long as needed: not once the report is finished (a row
+    // removed takes them with it: they go back to the draft).
+    let removed = effect == Some(Effect::Remove);
+    if matches!(p.phase, Sent | Cancelled) && from.phase != p.phase && !keep_contact && !removed {
         effects.push(Effect::ForgetContact);
     }
     if wakes {

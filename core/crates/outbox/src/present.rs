@@ -1,4 +1,6 @@
-//! A stored row as apps see it: the phase becomes a `ReportState`, times become dates.
+//! A stored row as apps see it: the phase becomes a `ReportState`, times become dates. The
+//! network hint is memory, never a row: while it says the network is gone, a report that
+//! would go out next (queued, to be checked, waiting for its id) is shown waiting for it.
 
 use chrono::{DateTime, Utc};
 
@@ -10,8 +12,8 @@ use curbside_types::report::{
 
 /// The report as apps see it.
 pub(crate) trait Present {
-    /// The report as apps see it.
-    fn to_report(&self) -> Report;
+    /// The report as apps see it, with the platform's network hint as it is now.
+    fn to_report(&self, online: bool) -> Report;
 }
 
 fn time(ms: i64) -> DateTime<Utc> {
@@ -19,8 +21,11 @@ fn time(ms: i64) -> DateTime<Utc> {
 }
 
 /// Where a report is, as apps see it.
-fn state(phase: Phase, attention: Option<&Attention>) -> ReportState {
+fn state(phase: Phase, attention: Option<&Attention>, online: bool) -> ReportState {
     match phase {
+        Phase::Queued | Phase::Checking | Phase::WaitingForId if !online => {
+            ReportState::WaitingForNetwork
+        }
         Phase::Queued => ReportState::Queued,
         Phase::Offline(_) => ReportState::WaitingForNetwork,
         Phase::InFlight => ReportState::Sending {
@@ -46,7 +51,7 @@ fn state(phase: Phase, attention: Option<&Attention>) -> ReportState {
 }
 
 impl Present for Row {
-    fn to_report(&self) -> Report {
+    fn to_report(&self, online: bool) -> Report {
         let p = &self.progress;
         Report {
             id: self.id,
@@ -55,7 +60,7 @@ impl Present for Row {
             service_code: self.payload.service_code.clone(),
             description: self.payload.description.clone().unwrap_or_default(),
             next_attempt_at: p.phase.is_active().then(|| time(p.next_at)),
-            state: state(p.phase, p.attention.as_ref()),
+            state: state(p.phase, p.attention.as_ref(), online),
             request_id: self.request_id.clone(),
             service_notice: self.service_notice.clone(),
             status: self.status.clone(),
@@ -69,7 +74,7 @@ impl Present for Row {
 }
 
 impl Present for Listed {
-    fn to_report(&self) -> Report {
+    fn to_report(&self, online: bool) -> Report {
         Report {
             id: self.id,
             version: self.version.max(0) as u64,
@@ -77,7 +82,7 @@ impl Present for Listed {
             service_code: self.service_code.clone(),
             description: self.description.clone(),
             next_attempt_at: self.phase.is_active().then(|| time(self.next_at)),
-            state: state(self.phase, self.attention.as_ref()),
+            state: state(self.phase, self.attention.as_ref(), online),
             request_id: self.request_id.clone(),
             service_notice: self.service_notice.clone(),
             status: self.status.clone(),

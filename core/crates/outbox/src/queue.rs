@@ -81,15 +81,8 @@ impl Outbox {
             let id = ReportId::new();
             let payload = payload(&fields, &id, &config)?;
             let now = now_ms();
-            let mut progress = Progress::new(now);
-            if !self.engine_online() {
-                // Saved while the hint says offline: it waits for the network, as the table
-                // says of a queued report that cannot reach its server.
-                progress =
-                    crate::machine::transition(&progress, Event::Unreachable, &self.context())
-                        .map_err(|_| Error::ReportLocked("queued"))?
-                        .progress;
-            }
+            // Queued whatever the network hint says: the hint is memory, never a row.
+            let progress = Progress::new(now);
             let row = Row {
                 id,
                 server_id: server_id.into(),
@@ -115,7 +108,7 @@ impl Outbox {
                 reports::add_history(tx, &id, &HistoryEvent::PhotosNotSent)?;
             }
             drafts::delete(tx, draft_id)?;
-            let report = row.to_report();
+            let report = row.to_report(self.engine_online());
             events.push(OutboxEvent::Changed(report.clone()));
             Ok(report)
         })?;
@@ -142,7 +135,9 @@ impl Outbox {
         self.store.read(|conn| {
             let page = reports::page(conn, limit, offset)?;
             Ok((
-                page.iter().map(Present::to_report).collect(),
+                page.iter()
+                    .map(|r| r.to_report(self.engine_online()))
+                    .collect(),
                 reports::count(conn)?,
             ))
         })
@@ -152,7 +147,10 @@ impl Outbox {
     pub fn report(&self, id: &ReportId) -> Result<(Report, Vec<HistoryEntry>)> {
         self.store.read(|conn| {
             let row = reports::get(conn, id)?.ok_or(Error::ReportNotFound)?;
-            Ok((row.to_report(), reports::history(conn, id)?))
+            Ok((
+                row.to_report(self.engine_online()),
+                reports::history(conn, id)?,
+            ))
         })
     }
 
@@ -164,7 +162,7 @@ impl Outbox {
                 .apply(tx, row, Event::Cancel, |_| {})
                 .map_err(|e| locked_as(e, "cancelled"))?;
             events.extend(event);
-            Ok(row.to_report())
+            Ok(row.to_report(self.engine_online()))
         })
     }
 
@@ -176,7 +174,7 @@ impl Outbox {
             let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
             let (row, event) = self.apply(tx, row, Event::Withdraw, |_| {})?;
             events.extend(event);
-            Ok(row.to_report())
+            Ok(row.to_report(self.engine_online()))
         })
     }
 
@@ -201,7 +199,7 @@ impl Outbox {
                 row.last_error = None;
             })?;
             events.extend(event);
-            Ok(row.to_report())
+            Ok(row.to_report(self.engine_online()))
         })
     }
 
@@ -215,7 +213,7 @@ impl Outbox {
             let unsent: Vec<Report> = all
                 .iter()
                 .filter(|r| !matches!(r.phase, Phase::Sent | Phase::Cancelled))
-                .map(Present::to_report)
+                .map(|r| r.to_report(self.engine_online()))
                 .collect();
             if !unsent.is_empty() && !including_unsent {
                 return Ok(Err(unsent));
@@ -239,17 +237,13 @@ impl Outbox {
         self.commit(|tx, events| {
             let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
             let fields = row.fields.decode()?;
-            // Withdrawn through the table (editable only), then removed: the draft replaces it.
-            let (row, _) = self
-                .apply(tx, row, Event::Cancel, |_| {})
+            // The table decides (editable only) and its effect removes the row.
+            let (_, removed) = self
+                .apply(tx, row, Event::Edit, |_| {})
                 .map_err(|e| locked_as(e, "edited"))?;
+            events.extend(removed);
             let draft = Draft::new(DraftId::new(), fields, chrono::Utc::now());
             drafts::insert(tx, &draft)?;
-            reports::delete(tx, id)?;
-            events.push(OutboxEvent::Removed {
-                id: *id,
-                version: row.version.max(0) as u64 + 1,
-            });
             Ok(draft)
         })
     }
@@ -261,11 +255,11 @@ impl Outbox {
         let report = self.commit(|tx, events| {
             let row = reports::get(tx, id)?.ok_or(Error::ReportNotFound)?;
             if row.progress.phase != Phase::NeedsUser {
-                return Ok(row.to_report());
+                return Ok(row.to_report(self.engine_online()));
             }
             let (row, event) = self.apply(tx, row, Event::Retry, |_| {})?;
             events.extend(event);
-            Ok(row.to_report())
+            Ok(row.to_report(self.engine_online()))
         })?;
         Ok(report)
     }

@@ -106,7 +106,8 @@ impl Outbox {
                             &HistoryEvent::FollowedAfterClosing { days },
                         )?;
                         if report.is_none() {
-                            report = reports::get(tx, &id)?.map(|row| row.to_report());
+                            report = reports::get(tx, &id)?
+                                .map(|row| row.to_report(self.engine_online()));
                         }
                     }
                     if let Some(report) = report {
@@ -136,7 +137,7 @@ impl Outbox {
                 }
                 row.last_error = error.clone();
                 if reports::update(tx, &mut row)? {
-                    events.push(OutboxEvent::Changed(row.to_report()));
+                    events.push(OutboxEvent::Changed(row.to_report(self.engine_online())));
                 }
             }
             Ok(())
@@ -189,5 +190,6 @@ fn apply_status(
     for event in &news {
         reports::add_history(tx, &row.id, event)?;
     }
-    Ok(Some(row.to_report()))
+    // Sent: the network hint does not change how it shows.
+    Ok(Some(row.to_report(true)))
 }

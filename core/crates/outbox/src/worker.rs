@@ -37,12 +37,15 @@ impl Outbox {
                 .await?;
         }
         let next = self.store.read(reports::next_due_at)?;
-        Ok(match next {
-            Some(at) if self.engine.online() => {
+        let online = self.engine.online();
+        let sleep = match next {
+            Some(at) if online => {
                 Duration::from_millis((at - now_ms()).clamp(10, 3_600_000) as u64)
             }
             _ => Duration::from_secs(3600),
-        })
+        };
+        tracing::debug!(target: "curbside::outbox", online, sleep_ms = sleep.as_millis() as u64, "worker idle");
+        Ok(sleep)
     }
 }
 

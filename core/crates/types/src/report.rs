@@ -196,6 +196,12 @@ pub enum OutboxEvent {
         /// Its version when removed.
         version: u64,
     },
+    /// The platform's network hint changed: how waiting reports show changed with it (read
+    /// the reports again; no row changed).
+    NetworkChanged {
+        /// What the hint says now.
+        available: bool,
+    },
 }
 
 /// One entry of a report's history: Curbside's steps and the city's updates.

@@ -5,6 +5,9 @@
 use super::*;
 
 impl Outbox {
+    /// Applies `event` to the report `row` (read inside `tx`): the transition decides, then
+    /// its effects are carried out here, in one place (the row and its history written, or
+    /// the row removed; a server paused; contact details forgotten; the worker woken). A
     /// pair the table does not allow is an error (`ReportLocked` for the user's events). No
     /// event (and nothing written) when the stored report changed since `row` was read.
     pub(crate) fn apply(
@@ -33,6 +36,14 @@ impl Outbox {
         })?;
         row.progress = progress;
         edit(&mut row);
+        if effects.contains(&Effect::Remove) {
+            // Taken back as a draft (read in this same transaction, so nothing changed it).
+            reports::delete(tx, &row.id)?;
+            tracing::info!(target: "curbside::outbox", report = %row.id, event = name, "removed");
+            let version = row.version.max(0) as u64 + 1;
+            let id = row.id;
+            return Ok((row, Some(OutboxEvent::Removed { id, version })));
+        }
         // (Rewritten only when there was something to forget: most reports are anonymous.)
         let forget = effects.contains(&Effect::ForgetContact) && forget_contact(&mut row)?;
         if !reports::update(tx, &mut row)? {
@@ -62,7 +73,7 @@ impl Outbox {
         if from != row.progress.phase {
             tracing::info!(target: "curbside::outbox", report = %row.id, from = %from.name(), to = %row.progress.phase.name(), event = name, attempts = row.progress.attempts, "phase");
         }
-        let report = row.to_report();
+        let report = row.to_report(self.engine_online());
         Ok((row, Some(OutboxEvent::Changed(report))))
     }
 
@@ -124,12 +135,8 @@ impl Outbox {
         Ok(())
     }
 
-    /// The network is absent (for `server`, or for all): every report that would go out
-    /// waits for it, with no attempt counted and no backoff grown.
-    pub(super) fn network_gone(&self, server: Option<&str>) -> Result<()> {
-        self.commit(|tx, events| self.network_gone_in(tx, server, events))
-    }
-
+    /// `server` is out of reach (no connection could be made): every report of it that would
+    /// go out waits for the network, with no attempt counted and no backoff grown.
     pub(super) fn network_gone_in(
         &self,
         tx: &Transaction<'_>,

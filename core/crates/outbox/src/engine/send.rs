@@ -91,9 +91,14 @@ impl Outbox {
         pending: &mut Pending,
         summary: &mut RunSummary,
     ) -> Result<()> {
+        // Lost to another sender (this one was paused past its lease): the step under way
+        // finishes (its result is written only over the version it was worked out from), and
+        // nothing more is started; what the batch marked is held back like any other stop.
+        let lost = AtomicBool::new(false);
         let stopped = || {
             deadline.saturating_duration_since(Instant::now()) < Duration::from_secs(1)
                 || (follow_hint && !self.engine.online())
+                || lost.load(Ordering::Relaxed)
         };
         // `run` has just taken the lease.
         let mut renewed = Instant::now();
@@ -108,6 +113,7 @@ impl Outbox {
             // batches nothing of ours is in flight.
             if renewed.elapsed() >= self.engine.timing().lease / 2 {
                 if !self.take_lease(false)? {
+                    lost.store(true, Ordering::Relaxed);
                     return Ok(());
                 }
                 renewed = Instant::now();
@@ -136,21 +142,21 @@ impl Outbox {
                     pending.hold_back(std::iter::once(taken));
                     continue;
                 }
-                let Taken {
-                    row,
-                    effect,
-                    client,
-                } = taken;
+                let Taken { row, step, client } = taken;
                 // A slow upload may outlast the lease: renew it while the step runs. Its log
                 // lines are in the report's span.
                 let span = tracing::info_span!("report", report = %row.id);
                 let step = async {
-                    let step = self.step(&client, effect, row).instrument(span);
+                    let step = self.step(&client, step, row).instrument(span);
                     tokio::pin!(step);
                     loop {
                         tokio::select! {
                             outcome = &mut step => break outcome,
-                            () = tokio::time::sleep(self.engine.timing().lease / 4) => { self.take_lease(false)?; }
+                            () = tokio::time::sleep(self.engine.timing().lease / 4) => {
+                                if !self.take_lease(false)? {
+                                    lost.store(true, Ordering::Relaxed);
+                                }
+                            }
                         }
                     }
                 };
@@ -221,10 +227,18 @@ impl Outbox {
                         .map_err(|e| e.to_string())
                 })
                 .clone();
-            let (progress, effect) =
+            let client = match client {
+                Ok(client) => client,
+                Err(reason) => {
+                    let edit = |r: &mut Row| r.last_error = Some(reason);
+                    events.extend(self.apply(tx, row, Event::SettingsUnusable, edit)?.1);
+                    continue;
+                }
+            };
+            let (progress, step) =
                 machine::transition(&row.progress, Event::Start, &self.context())
                     .ok()
-                    .and_then(|start| start.step().map(|effect| (start.progress, effect)))
+                    .and_then(|start| start.step().map(|step| (start.progress, step)))
                     .ok_or_else(|| {
                         Error::CorruptData(format!(
                             "a due report in phase {}",
@@ -232,15 +246,13 @@ impl Outbox {
                         ))
                     })?;
             // A POST may arrive until its longest upload is over.
-            let longest = client
-                .as_ref()
-                .map_or(Duration::ZERO, |c| c.config().limits.upload_timeout);
+            let longest = client.config().limits.upload_timeout;
             let row = match progress == row.progress {
                 true => row,
                 false => {
                     let deadline = now_ms() + longest.as_millis() as i64;
                     let edit = |r: &mut Row| {
-                        if effect == Effect::Post {
+                        if step == Step::Post {
                             r.progress.post_deadline = Some(deadline);
                         }
                     };
@@ -249,24 +261,7 @@ impl Outbox {
                     row
                 }
             };
-            match client {
-                Ok(client) => taken.push(Taken {
-                    row,
-                    effect,
-                    client,
-                }),
-                Err(reason) => {
-                    let event = match row.progress.phase {
-                        Phase::InFlight => Event::Refused {
-                            kind: AttentionKind::BadSettings,
-                            messages: vec![],
-                        },
-                        _ => Event::Busy { retry_after: None },
-                    };
-                    let edit = |r: &mut Row| r.last_error = Some(reason);
-                    events.extend(self.apply(tx, row, event, edit)?.1);
-                }
-            }
+            taken.push(Taken { row, step, client });
         }
         Ok(taken)
     }
@@ -307,22 +302,18 @@ impl Outbox {
         Ok(())
     }
 
-    /// Carries out a taken report's effect; the report with what the step learned, the event
-    /// to fire and what was learnt of its server (committed later, by `settle`).
+    /// Takes a report's step with its server; the report with what the step learned, the
+    /// event to fire and what was learnt of its server (committed later, by `settle`).
     async fn step(
         &self,
         client: &Open311Client,
-        effect: Effect,
+        step: Step,
         row: Row,
     ) -> Result<(Row, Event, Option<Learnt>)> {
-        match effect {
-            Effect::Post => Ok(with_nothing_learnt(self.post(client, row).await)),
-            Effect::Search => self.search(client, row).await,
-            Effect::ResolveToken => Ok(with_nothing_learnt(resolve_token(client, row).await)),
-            // `Transition::step` gives only the three above.
-            Effect::PauseServer | Effect::ForgetContact | Effect::Wake => {
-                Err(Error::CorruptData("not a step".into()))
-            }
+        match step {
+            Step::Post => Ok(with_nothing_learnt(self.post(client, row).await)),
+            Step::Search => self.search(client, row).await,
+            Step::ResolveToken => Ok(with_nothing_learnt(resolve_token(client, row).await)),
         }
     }
 
@@ -460,11 +451,11 @@ pub(crate) fn not_now(
     }
 }
 
-/// A report a run took: its row (marked in flight when it is to be posted), what to do with
-/// it, and the client of its server.
+/// A report a run took: its row (marked in flight when it is to be posted), its step, and
+/// the client of its server.
 struct Taken {
     row: Row,
-    effect: Effect,
+    step: Step,
     client: Arc<Open311Client>,
 }
 

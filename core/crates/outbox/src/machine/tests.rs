@@ -73,6 +73,12 @@ fn progress(from: Phase, guard: &str, met: bool) -> Progress {
                 p.attention = Some(attention(AttentionKind::SettingsRefused))
             }
             ("check_settings", false) => {}
+            // An old row that kept no reason, posted before: looked for before posting again.
+            ("unknown_reason", true) => {
+                p.attention = Some(attention(AttentionKind::Other));
+                p.attempts = 1;
+            }
+            ("unknown_reason", false) => {}
             (other, _) => panic!("the table names an unknown guard {other}"),
         }
     }
@@ -121,10 +127,12 @@ fn event(name: &str, guard: &str) -> Event {
         "token_unreadable" => Event::TokenUnreadable,
         "token_pending" => Event::TokenPending,
         "cancel" => Event::Cancel,
+        "edit" => Event::Edit,
         "withdraw" => Event::Withdraw,
         "confirm" => Event::Confirm { id: "1".into() },
         "retry" => Event::Retry,
         "settings_changed" => Event::SettingsChanged,
+        "settings_unusable" => Event::SettingsUnusable,
         other => panic!("the table names an unknown event {other}"),
     }
 }
@@ -172,9 +180,10 @@ fn effect_name(effects: &[Effect]) -> String {
     let names: Vec<&str> = effects
         .iter()
         .map(|e| match e {
-            Effect::Post => "post",
-            Effect::Search => "search",
-            Effect::ResolveToken => "resolve_token",
+            Effect::Step(Step::Post) => "post",
+            Effect::Step(Step::Search) => "search",
+            Effect::Step(Step::ResolveToken) => "resolve_token",
+            Effect::Remove => "remove",
             Effect::PauseServer => "pause_server",
             Effect::ForgetContact => "forget_contact",
             Effect::Wake => "wake",
@@ -287,10 +296,12 @@ fn pairs_the_table_leaves_out_are_refused() {
         "token_unreadable",
         "token_pending",
         "cancel",
+        "edit",
         "withdraw",
         "confirm",
         "retry",
         "settings_changed",
+        "settings_unusable",
     ];
     for from in phases {
         for name in events {

@@ -198,7 +198,7 @@ class OutboxTest {
                 .asCoroutineDispatcher()
             ui.use {
                 kotlinx.coroutines.withContext(ui) {
-                    // 1,000 rows move back to the queue and the worker tries them: elsewhere.
+                    // The worker wakes and tries the 1,000 reports: elsewhere.
                     core.outbox().setNetworkAvailable(true)
                     val listed = kotlinx.coroutines.CompletableDeferred<Int>()
                     val subscription = core.outbox().subscribe(object : ReportListener {
