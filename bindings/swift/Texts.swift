@@ -62,6 +62,23 @@ public struct CurbsideTexts: Sendable {
         }
     }
 
+    /// A report's last failure (`Report.lastError`); its `detail` is for support, not the user.
+    public func lastError(_ error: LastError) -> String {
+        switch error.code {
+        case .unreachable: return text("last_error_unreachable")
+        case .busy: return text("last_error_busy")
+        case .noAnswer: return text("last_error_no_answer")
+        case .serverFailed: return text("last_error_server_failed", Int(error.status ?? 0))
+        case .refused: return text("last_error_refused")
+        case .duplicate: return text("last_error_duplicate")
+        case .settings: return text("last_error_settings")
+        case .unsearchable: return text("last_error_unsearchable")
+        case .tokenUnreadable: return text("last_error_token_unreadable")
+        case .statusRefresh: return text("last_error_status_refresh")
+        case .other: return text("last_error_other")
+        }
+    }
+
     /// What to change in a field.
     public func issue(_ issue: FieldIssue) -> String {
         switch issue {

@@ -211,7 +211,11 @@ pub(crate) fn status(
                 }
             }
             if let Some(error) = &report.last_error {
-                println!("last error: {error}");
+                println!(
+                    "last error: {} ({})",
+                    crate::texts::last_error(error),
+                    error.detail
+                );
             }
             if let Some(status) = &report.status {
                 println!(

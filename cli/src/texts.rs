@@ -4,7 +4,7 @@
 
 use curbside_core::city::FieldIssue;
 use curbside_core::open311::ServerMessage;
-use curbside_core::outbox::{Attention, AttentionKind, HistoryEvent};
+use curbside_core::outbox::{Attention, AttentionKind, HistoryEvent, LastError, LastErrorCode};
 
 /// What to change in a field.
 pub(crate) fn issue(issue: &FieldIssue) -> String {
@@ -47,6 +47,23 @@ pub(crate) fn attention(attention: &Attention) -> String {
         AttentionKind::AmbiguousMatch => format!("{count} requests on the city's server could be this report. {resend_if_sure}"),
         AttentionKind::Unsearchable => format!("The city may already have received this report, and its server cannot be searched to check. {resend_if_sure}"),
         AttentionKind::Other => "This report needs attention.".into(),
+    }
+}
+
+/// A report's last failure in words.
+pub(crate) fn last_error(error: &LastError) -> String {
+    match error.code {
+        LastErrorCode::Unreachable => "The city's server could not be reached. It is sent when the network is back.".into(),
+        LastErrorCode::Busy => "The city's server asked to wait. It is tried again later.".into(),
+        LastErrorCode::NoAnswer => "No answer came from the city's server. Curbside checks whether it arrived before sending again.".into(),
+        LastErrorCode::ServerFailed => format!("The city's server had an error (HTTP {}). It is checked and tried again.", error.status.unwrap_or(0)),
+        LastErrorCode::Refused => "The city did not accept the report as it is.".into(),
+        LastErrorCode::Duplicate => "The city says it already has this report.".into(),
+        LastErrorCode::Settings => "The app's settings for this city do not work.".into(),
+        LastErrorCode::Unsearchable => "The city's server could not be searched for this report.".into(),
+        LastErrorCode::TokenUnreadable => "The city's number for this report could not be read.".into(),
+        LastErrorCode::StatusRefresh => "The city's status of this report could not be refreshed.".into(),
+        LastErrorCode::Other => "Something went wrong with this report.".into(),
     }
 }
 

@@ -27,6 +27,7 @@ pub use retention::{Forgotten, Pruned, Retention};
 pub mod outbox {
     pub use curbside_outbox::{Timing, CLOCK_SKEW, MAX_REPOSTS, MAX_SERVER_FAILURES};
     pub use curbside_types::report::*;
+    pub use curbside_types::{LastError, LastErrorCode};
 }
 
 /// City profiles: the white-label configuration, catalog, validation and nearby requests.

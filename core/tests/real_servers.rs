@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use curbside_core::open311::{ApiKey, Format, Open311Client, RequestQuery};
 use curbside_core::outbox::{
-    AttentionAction, AttentionKind, HistoryEvent, OutboxEvent, ReportState,
+    AttentionAction, AttentionKind, HistoryEvent, LastErrorCode, OutboxEvent, ReportState,
 };
 use curbside_core::Curbside;
 use curbside_sandbox::{Fault, Mode, Sandbox, SandboxConfig, Scope};
@@ -369,12 +369,13 @@ async fn a_failed_status_refresh_is_visible() {
     sandbox.faults().clear();
     let error = summary.status_error.expect("the failure is reported");
     assert!(error.contains("HTTP 500"), "{error}");
-    let seen = curbside.report(&report.id).unwrap().0;
-    assert_eq!(seen.last_error.as_deref(), Some(error.as_str()));
+    let seen = curbside.report(&report.id).unwrap().0.last_error.unwrap();
+    assert_eq!(seen.code, LastErrorCode::StatusRefresh, "a code apps word");
+    assert_eq!(seen.detail, error);
     let OutboxEvent::Changed(event) = changes.try_recv().unwrap() else {
         panic!("a change")
     };
-    assert_eq!(event.last_error, Some(error), "an event");
+    assert_eq!(event.last_error, Some(seen), "an event");
     curbside.sync_now().await.unwrap();
     assert_eq!(
         curbside.report(&report.id).unwrap().0.last_error,

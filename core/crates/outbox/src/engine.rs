@@ -24,7 +24,7 @@ use curbside_types::phase::{Phase, Resume};
 use curbside_types::report::{
     AttentionKind, HistoryEvent, OutboxEvent, Report, RetryPolicy, RunSummary,
 };
-use curbside_types::{Error, Result};
+use curbside_types::{Error, LastError, LastErrorCode, Result};
 
 use crate::machine::{self, Effect, Event, Step, Transition};
 use crate::present::Present;

@@ -49,7 +49,7 @@ use chrono::{DateTime, Utc};
 use curbside_open311::{NewRequest, Open311Client, Open311Error, RequestQuery, ServiceRequest};
 use curbside_servers::Learnt;
 use curbside_store::reports::{self, now_ms, Row};
-use curbside_types::Result;
+use curbside_types::{LastError, LastErrorCode, Result};
 
 use crate::engine::not_now;
 use crate::machine::Event;
@@ -135,12 +135,16 @@ impl Outbox {
             }
             Ok(Search::Ambiguous(count)) => Event::Ambiguous { count },
             Ok(Search::Unsearchable(why)) => {
-                row.last_error = Some(why.clone());
+                row.last_error = Some(LastError::new(LastErrorCode::Unsearchable, why.clone()));
                 Event::Unsearchable { why }
             }
             Err(e) => not_now(&mut row, e).unwrap_or_else(|e| {
-                let why = e.to_string();
-                row.last_error = Some(why.clone());
+                let error = LastError {
+                    code: LastErrorCode::Unsearchable,
+                    ..LastError::from(&e)
+                };
+                let why = error.detail.clone();
+                row.last_error = Some(error);
                 Event::Unsearchable { why }
             }),
         };

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use curbside_open311::{Open311Client, Open311Error, RequestQuery, ServiceRequest};
 use curbside_store::reports::{self, now_ms, Row};
 use curbside_types::report::{HistoryEvent, OutboxEvent, Report, StatusRefresh};
-use curbside_types::Result;
+use curbside_types::{LastError, LastErrorCode, Result};
 
 use crate::present::Present;
 use crate::Outbox;
@@ -54,7 +54,10 @@ impl Outbox {
                 }
                 Err(e) => Some(format!("Status refresh failed: {e}")),
             };
-            self.note_refresh(&rows, &error)?;
+            let stored = error
+                .clone()
+                .map(|e| LastError::new(LastErrorCode::StatusRefresh, e));
+            self.note_refresh(&rows, &stored)?;
             if let Some(e) = error {
                 refresh.error.get_or_insert(e);
             }
@@ -123,7 +126,7 @@ impl Outbox {
 
     /// Records a refresh failure (or its end) on a server's tracked reports, telling
     /// listeners: one transaction, and none at all when nothing changes (the usual case).
-    fn note_refresh(&self, rows: &[Row], error: &Option<String>) -> Result<()> {
+    fn note_refresh(&self, rows: &[Row], error: &Option<LastError>) -> Result<()> {
         if rows.iter().all(|r| r.last_error == *error) {
             return Ok(());
         }

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row as SqlRow};
 use curbside_open311::NewRequest;
 use curbside_types::phase::{Phase, Progress};
 use curbside_types::report::{HistoryEntry, HistoryEvent, ReportId};
-use curbside_types::{DraftFields, Error, Result};
+use curbside_types::{DraftFields, Error, LastError, Result};
 
 /// A `reports` row: everything the engine needs to take the next step.
 #[derive(Debug, Clone)]
@@ -30,8 +30,8 @@ pub struct Row {
     pub late_request_id: Option<String>,
     /// The city's notice on accepting it.
     pub service_notice: Option<String>,
-    /// Why the last step failed, in words.
-    pub last_error: Option<String>,
+    /// Why the last step failed (stored as JSON).
+    pub last_error: Option<LastError>,
     /// The city's status (`open`, `closed`).
     pub status: Option<String>,
     /// The city's notes on its status.
@@ -121,7 +121,7 @@ pub struct Listed {
     /// The city's notice on accepting it.
     pub service_notice: Option<String>,
     /// Why the last step failed.
-    pub last_error: Option<String>,
+    pub last_error: Option<LastError>,
     /// The city's status.
     pub status: Option<String>,
     /// The city's notes on its status.
@@ -163,7 +163,7 @@ pub fn page(conn: &Connection, limit: u32, offset: u32) -> Result<Vec<Listed>> {
                     .map_err(|_| Error::CorruptData("report attention".into()))?,
                 request_id: r.get(9)?,
                 service_notice: r.get(10)?,
-                last_error: r.get(11)?,
+                last_error: r.get::<_, Option<String>>(11)?.map(LastError::from_column),
                 status: r.get(12)?,
                 status_notes: r.get(13)?,
                 version: r.get(14)?,
@@ -194,7 +194,7 @@ pub fn insert(conn: &Connection, row: &Row) -> Result<()> {
             row.id.to_string(), row.server_id, json(&row.payload), row.fields.json(), phase, resume,
             p.said_duplicate, p.attempts, p.checks, p.server_failures, json(&p.server_messages), p.next_at,
             p.attempt_started_at, row.token, row.request_id, row.service_notice, p.attention.as_ref().map(json),
-            row.last_error, row.status, row.status_notes, row.status_updated_at, row.version, row.created_at,
+            row.last_error.as_ref().map(LastError::to_column), row.status, row.status_notes, row.status_updated_at, row.version, row.created_at,
             row.updated_at, p.not_found, p.unanswered, p.post_deadline, row.late_request_id,
             p.searched_at, row.payload.service_code, row.payload.description.as_deref().unwrap_or_default(),
         ],
@@ -224,7 +224,7 @@ pub fn update(conn: &Connection, row: &mut Row) -> Result<bool> {
         .execute(params![
             row.id.to_string(), phase, resume, p.said_duplicate, p.attempts, p.checks, p.server_failures,
             json(&p.server_messages), p.next_at, p.attempt_started_at, row.token, row.request_id,
-            row.service_notice, p.attention.as_ref().map(json), row.last_error, row.status, row.status_notes,
+            row.service_notice, p.attention.as_ref().map(json), row.last_error.as_ref().map(LastError::to_column), row.status, row.status_notes,
             row.status_updated_at, read_at, now, p.not_found, p.unanswered, p.post_deadline,
             row.late_request_id, p.searched_at,
         ])?;
@@ -486,7 +486,7 @@ fn from_row(r: &SqlRow<'_>) -> Result<Row> {
         request_id: r.get(14)?,
         late_request_id: r.get(27)?,
         service_notice: r.get(15)?,
-        last_error: r.get(17)?,
+        last_error: r.get::<_, Option<String>>(17)?.map(LastError::from_column),
         status: r.get(18)?,
         status_notes: r.get(19)?,
         status_updated_at: r.get(20)?,

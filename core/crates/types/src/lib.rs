@@ -6,6 +6,7 @@
 mod draft;
 mod error;
 mod field_error;
+mod last_error;
 mod location;
 mod nearby;
 pub mod phase;
@@ -18,6 +19,7 @@ pub use draft::{
 };
 pub use error::{Error, ErrorCode, ReportPolicy, Result};
 pub use field_error::{FieldError, FieldIssue};
+pub use last_error::{LastError, LastErrorCode};
 pub use location::{Location, LocationSource};
 pub use nearby::{Coverage, LearntQuirk, NearbyRequest};
 

@@ -174,8 +174,8 @@ pub struct Report {
     pub attempts: u32,
     /// When the next attempt is due (while queued).
     pub next_attempt_at: Option<DateTime<Utc>>,
-    /// The last failure, for "why is this taking so long?".
-    pub last_error: Option<String>,
+    /// The last failure, for "why is this taking so long?": a code to word, with its detail.
+    pub last_error: Option<crate::LastError>,
     /// When it was submitted.
     pub created_at: DateTime<Utc>,
     /// When it last changed.

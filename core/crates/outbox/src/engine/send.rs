@@ -230,7 +230,8 @@ impl Outbox {
             let client = match client {
                 Ok(client) => client,
                 Err(reason) => {
-                    let edit = |r: &mut Row| r.last_error = Some(reason);
+                    let error = LastError::new(LastErrorCode::Settings, reason);
+                    let edit = |r: &mut Row| r.last_error = Some(error);
                     events.extend(self.apply(tx, row, Event::SettingsUnusable, edit)?.1);
                     continue;
                 }
@@ -338,7 +339,7 @@ impl Outbox {
             Ok(Submission::Accepted { service_notice }) => {
                 row.service_notice = service_notice;
                 let reason = "the city's server answered without an id".to_string();
-                row.last_error = Some(reason.clone());
+                row.last_error = Some(LastError::new(LastErrorCode::NoAnswer, reason.clone()));
                 Event::Unanswered {
                     reason,
                     answer: Unusable::Document,
@@ -353,13 +354,10 @@ impl Outbox {
                 row.last_error = None;
                 Event::GotToken
             }
-            Err(Open311Error::Unreachable { reason }) => {
-                row.last_error = Some(reason);
-                Event::Unreachable
-            }
             Err(e) => {
-                row.last_error = Some(e.to_string());
+                row.last_error = Some(LastError::from(&e));
                 match e {
+                    Open311Error::Unreachable { .. } => Event::Unreachable,
                     Open311Error::Transient { retry_after, .. } => Event::Busy { retry_after },
                     Open311Error::UnknownOutcome { reason, answer } => {
                         Event::Unanswered { reason, answer }
@@ -381,7 +379,6 @@ impl Outbox {
                         kind: AttentionKind::BadSettings,
                         messages: vec![],
                     },
-                    Open311Error::Unreachable { .. } => unreachable!("handled above"),
                 }
             }
         };
@@ -422,7 +419,8 @@ async fn resolve_token(client: &Open311Client, mut row: Row) -> (Row, Event) {
             Event::TokenPending
         }
         Err(e) => not_now(&mut row, e).unwrap_or_else(|e| {
-            row.last_error = Some(e.to_string());
+            let detail = e.to_string();
+            row.last_error = Some(LastError::new(LastErrorCode::TokenUnreadable, detail));
             Event::TokenUnreadable
         }),
     };
@@ -435,20 +433,15 @@ pub(crate) fn not_now(
     row: &mut Row,
     error: Open311Error,
 ) -> std::result::Result<Event, Open311Error> {
-    match error {
-        Open311Error::Unreachable { reason } => {
-            row.last_error = Some(reason);
-            Ok(Event::Unreachable)
-        }
-        Open311Error::Transient {
-            retry_after,
-            reason,
-        } => {
-            row.last_error = Some(reason);
-            Ok(Event::Busy { retry_after })
-        }
-        other => Err(other),
-    }
+    let event = match &error {
+        Open311Error::Unreachable { .. } => Event::Unreachable,
+        Open311Error::Transient { retry_after, .. } => Event::Busy {
+            retry_after: *retry_after,
+        },
+        _ => return Err(error),
+    };
+    row.last_error = Some(LastError::from(&error));
+    Ok(event)
 }
 
 /// A report a run took: its row (marked in flight when it is to be posted), its step, and

@@ -30,6 +30,21 @@ class CurbsideTexts(private val string: (name: String, args: Array<out Any>) -> 
         }
     }
 
+    /** A report's last failure (`Report.lastError`); its `detail` is for support, not the user. */
+    fun lastError(error: LastError): String = when (error.code) {
+        LastErrorCode.UNREACHABLE -> text("last_error_unreachable")
+        LastErrorCode.BUSY -> text("last_error_busy")
+        LastErrorCode.NO_ANSWER -> text("last_error_no_answer")
+        LastErrorCode.SERVER_FAILED -> text("last_error_server_failed", (error.status ?: 0u).toInt())
+        LastErrorCode.REFUSED -> text("last_error_refused")
+        LastErrorCode.DUPLICATE -> text("last_error_duplicate")
+        LastErrorCode.SETTINGS -> text("last_error_settings")
+        LastErrorCode.UNSEARCHABLE -> text("last_error_unsearchable")
+        LastErrorCode.TOKEN_UNREADABLE -> text("last_error_token_unreadable")
+        LastErrorCode.STATUS_REFRESH -> text("last_error_status_refresh")
+        LastErrorCode.OTHER -> text("last_error_other")
+    }
+
     /** What to change in a field. */
     fun issue(issue: FieldIssue): String = when (issue) {
         FieldIssue.ChooseService -> text("issue_choose_service")

@@ -31,6 +31,10 @@ class TextsTest {
                 finnish.attention(state.attention),
             )
             assertTrue(english.attention(state.attention).startsWith("The city's server refused"))
+            // The last failure is a code, worded here; its detail is for support.
+            val error = core.outbox().report(report.id).report.lastError!!
+            assertEquals(LastErrorCode.SETTINGS, error.code)
+            assertEquals("Sovelluksen asetukset tälle kaupungille eivät toimi.", finnish.lastError(error))
             val history = core.outbox().report(report.id).history.map { finnish.history(it.event) }
             assertEquals("Tallennettu laitteelle, odottaa lähetystä", history.first())
         }
@@ -58,8 +62,11 @@ class TextsTest {
             HistoryEvent.TokenNeverResolved, HistoryEvent.Cancelled, HistoryEvent.RetriedByUser,
             HistoryEvent.SettingsChanged, HistoryEvent.StatusChanged("closed", null), HistoryEvent.StatusChanged("closed", "Korjattu"),
         )
-        val en = attentions.map(english::attention) + issues.map(english::issue) + events.map(english::history)
-        val fi = attentions.map(finnish::attention) + issues.map(finnish::issue) + events.map(finnish::history)
+        val errors = LastErrorCode.entries.map { LastError(it, 502u, "detail") }
+        val en = attentions.map(english::attention) + issues.map(english::issue) + events.map(english::history) +
+            errors.map(english::lastError)
+        val fi = attentions.map(finnish::attention) + issues.map(finnish::issue) + events.map(finnish::history) +
+            errors.map(finnish::lastError)
         assertEquals(en.size, en.toSet().size, "each code has its own English text: $en")
         assertEquals(fi.size, fi.toSet().size, "each code has its own Finnish text: $fi")
         en.zip(fi).forEach { (e, f) -> assertNotEquals(e, f, "not translated: $e") }
