@@ -5,7 +5,9 @@
    dependencies) only on crates of lower layers: every arrow points down, siblings never
    depend on each other;
 2. SQL is written only in curbside-store: no SQL statement in any other crate's sources, and
-   only the store (and the types crate, for its error type) depends on rusqlite.
+   only the store (and the types crate, for its error type) depends on rusqlite;
+3. no source file (Rust, Kotlin, Swift, Python) is over 600 lines: a longer one holds more
+   than one concept.
 
 Reads `cargo metadata` and the sources. Prints one line per rule checked and a summary line
 `Layers: N passed, M failed`; exits non-zero on any failure, including when it cannot run.
@@ -42,6 +44,8 @@ SQL_ALLOWED = {
     "curbside-size-probe": "one query, to link SQLite as the product does",
 }
 RUSQLITE_ALLOWED = set(SQL_ALLOWED) | {"curbside-types"}  # types: Error::Database
+
+MAX_LINES = 600
 
 SQL = re.compile(
     r'"\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|PRAGMA|REPLACE|VACUUM|ATTACH)\s',
@@ -100,6 +104,19 @@ def main() -> int:
                     rel = path.relative_to(repo)
                     failures.append(f"{rel}:{number}: SQL outside curbside-store: {line.strip()}")
         passed += 1
+
+    # 3. Files an afternoon's reader can hold: generated code and build output excluded.
+    skip = {"target", ".git", "node_modules", "build", ".build", ".gradle"}
+    for path in sorted(repo.rglob("*")):
+        if path.suffix not in {".rs", ".kt", ".swift", ".py"} or not path.is_file():
+            continue
+        if skip.intersection(path.relative_to(repo).parts):
+            continue
+        count = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
+        if count > MAX_LINES:
+            failures.append(f"{path.relative_to(repo)}: {count} lines, over {MAX_LINES}")
+        else:
+            passed += 1
 
     for failure in failures:
         print(f"FAILED {failure}")
