@@ -22,7 +22,7 @@
 //!   paused, the sender lease lost to another instance) is taken back (`held_back`: queued again, not an attempt); a report whose server
 //!   was just out of reach waits for the network with it;
 //! - a result is written only over the version of the report it was worked out from; one
-//!   that changed meanwhile (the network hint, another instance) keeps its new state;
+//!   that changed meanwhile (the user, another instance) keeps its new state;
 //! - a result lost with the process leaves its report in flight, so it is checked on the
 //!   server, never posted blind: a crash costs at most a second of results a search each.
 
@@ -32,9 +32,12 @@
 //! - `checking`: a POST may have arrived; the server is searched before anything is posted
 //!   again (reconciliation, below).
 //! - `waiting_for_id`: the city answered with a token; polled for its id.
-//! - `waiting_for_network(post|check|resolve_token)`: the network is absent. Not an attempt,
-//!   no backoff: when it returns (the platform's hint, any request to that server that works,
-//!   `sync_now`, a background run) every such report is due at once and resumes.
+//! - `waiting_for_network(post|check|resolve_token)`: no connection could be made to its
+//!   server. Not an attempt, no backoff: when it returns (the platform's hint, any request to
+//!   that server that works, `sync_now`, a background run) every such report is due at once
+//!   and resumes. The platform's hint itself is memory, never a phase: while it says the
+//!   network is gone the worker sends nothing, and apps are shown the reports it would send
+//!   as waiting for the network (`present.rs`).
 //! - `sent`; `needs_user` (with a typed reason, the server's words and what the user can do);
 //!   `cancelled`.
 //!
