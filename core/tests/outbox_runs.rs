@@ -165,9 +165,13 @@ async fn the_network_hint_parks_reports_and_brings_them_back() {
     curbside.set_network_available(false);
     let report = submit(&curbside, pothole("hint"));
     assert_eq!(report.state, ReportState::WaitingForNetwork);
-    // The submit woke the worker (the test's thread runs it only while the test awaits): a
-    // pass that saw the hint away, and sent nothing.
-    while passes.recv().await != Some(false) {}
+    // The submit woke the worker. The test's thread runs it only while the test awaits, so a
+    // pass that went by the hint "away" started after the submit: it sends nothing.
+    let away = async { while passes.recv().await.expect("the log") {} };
+    tokio::time::timeout(Duration::from_secs(10), away)
+        .await
+        .expect("a pass of the worker after the submit");
+    tokio::task::yield_now().await; // the pass runs to its end
     assert_eq!(
         on_server(&sandbox, "hint"),
         0,

@@ -138,8 +138,8 @@ pub fn holds(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
-/// Each pass of the worker as it ends ("worker idle" in the log), with what the network hint
-/// said: a test waits for a pass instead of sleeping. Installed for the calling thread, so
+/// Each pass of the worker as it starts ("worker pass" in the log), with what the network hint
+/// said then (what the pass goes by): a test waits for a pass instead of sleeping. Installed for the calling thread, so
 /// the worker must run on it (a current-thread runtime); keep the guard.
 pub fn worker_passes() -> (
     tokio::sync::mpsc::UnboundedReceiver<bool>,
@@ -168,7 +168,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Passes {
             }
             fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
                 if field.name() == "message" {
-                    self.idle = format!("{value:?}") == "worker idle";
+                    self.idle = format!("{value:?}") == "worker pass";
                 }
             }
         }

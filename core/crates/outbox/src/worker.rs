@@ -29,23 +29,22 @@ impl Outbox {
 
     /// One pass of the worker; how long to sleep after it.
     async fn worker_pass(&self) -> Result<Duration> {
-        if self.engine.online() {
-            // The hint says online: whatever still waits for the network (a hint that could
-            // not be recorded, a failure the worker recovered from) is due.
+        let online = self.engine.online();
+        tracing::debug!(target: "curbside::outbox", online, "worker pass");
+        if online {
+            // The hint says online: whatever waits for its server to be reachable again is
+            // due (the run finds out).
             self.network_back(None)?;
             self.run(Instant::now() + Duration::from_secs(300), true)
                 .await?;
         }
         let next = self.store.read(reports::next_due_at)?;
-        let online = self.engine.online();
-        let sleep = match next {
-            Some(at) if online => {
+        Ok(match next {
+            Some(at) if self.engine.online() => {
                 Duration::from_millis((at - now_ms()).clamp(10, 3_600_000) as u64)
             }
             _ => Duration::from_secs(3600),
-        };
-        tracing::debug!(target: "curbside::outbox", online, sleep_ms = sleep.as_millis() as u64, "worker idle");
-        Ok(sleep)
+        })
     }
 }
 

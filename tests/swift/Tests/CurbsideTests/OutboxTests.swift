@@ -141,7 +141,7 @@ final class OutboxTests: XCTestCase {
         XCTAssertEqual(failing.count, 3)
         XCTAssertEqual(failing.messages.map(\.description), ["ValidationError at /open311/v2/requests.json"])
         let retried = try await core.outbox().retry(id: never.id)
-        XCTAssertEqual(retried.state, .queued)
+        XCTAssertEqual(retried.state, .waitingForNetwork, "queued again, shown waiting while the hint says offline")
     }
 
     func testNoGhostInTheStreamAfterEditAndCancel() async throws {

@@ -26,7 +26,8 @@ final class TextsTests: XCTestCase {
                        "Sijainti tunnetaan vain 120 metrin tarkkuudella; kaupunki tarvitsee 50 metriä. Odota tarkempaa paikannusta tai siirrä merkkiä.")
         XCTAssertEqual(finnish.history(.received(requestId: "H-7")), "Kaupunki vastaanotti ilmoituksen tunnuksella H-7")
         // The last failure is a code, worded here; its detail is for support.
-        let error = try XCTUnwrap(try await core.outbox().report(id: report.id).report.lastError)
+        let detail = try await core.outbox().report(id: report.id)
+        let error = try XCTUnwrap(detail.report.lastError)
         XCTAssertEqual(error.code, .settings)
         XCTAssertEqual(finnish.lastError(error), "Sovelluksen asetukset tälle kaupungille eivät toimi.")
     }

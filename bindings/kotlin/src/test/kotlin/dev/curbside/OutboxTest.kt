@@ -260,8 +260,9 @@ class OutboxTest {
             assertEquals(AttentionKind.AMBIGUOUS_MATCH, attention.kind)
             assertEquals(AttentionAction.CONFIRM_POSSIBLE_DUPLICATE, attention.action)
             assertEquals(null, state.requestId, "never marked sent on a guess")
-            // The user confirms: it is sent again.
-            assertEquals(ReportState.Queued, core.outbox().retry(report.id).state)
+            // The user confirms: it is queued again (shown waiting for the network while the
+            // hint says offline).
+            assertEquals(ReportState.WaitingForNetwork, core.outbox().retry(report.id).state)
             assertTrue(core.outbox().report(report.id).history.any { it.event == HistoryEvent.RetriedByUser })
         }
     }

@@ -116,6 +116,12 @@ class ReportFlowTest {
     fun `offline, a report waits for the network, and WorkManager sends it when the network returns`() {
         val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
         waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
+        val passes = java.util.concurrent.ConcurrentLinkedQueue<String>()
+        dev.curbside.setLogSink(object : dev.curbside.LogSink {
+            override fun log(level: dev.curbside.LogLevel, target: String, message: String) {
+                if (message.startsWith("worker pass")) passes.add(message)
+            }
+        }, dev.curbside.LogLevel.DEBUG)
         offline()
         val report = runBlocking {
             val draft = Curbside.drafts {
@@ -129,11 +135,15 @@ class ReportFlowTest {
             }
             Curbside.submit(app, draft.id)
         }
+        passes.clear() // what follows began after the submit
         val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
         waitFor("the report waiting on screen") { text(outbox, "report:${report.id}").takeIf { "Waiting for a network" in it } }
-        Thread.sleep(500)
+        // The submit woke the core's worker: a pass that went by the hint "offline", and sent
+        // nothing (waited for in the core's log, not with a sleep).
+        waitFor("the worker's pass while offline") { passes.firstOrNull { it == "worker pass online=false" } }
         shadowOf(Looper.getMainLooper()).idle()
         assertEquals(ReportState.WaitingForNetwork, Curbside.reports.value.single().state, "nothing is tried offline")
+        assertEquals(0u, Curbside.reports.value.single().attempts, "nothing is tried offline")
 
         online()
         waitFor("the report sent on screen") { text(outbox, "report:${report.id}").takeIf { "Sent to the city" in it } }
