@@ -16,11 +16,14 @@ android {
         minSdk = 26
         targetSdk = 35
         versionCode = 1
-        versionName = "0.2.0"
+        versionName = rootProject.extra["curbsideVersion"] as String
         buildConfigField("String", "CITY_API_KEY", "\"${project.findProperty("cityApiKey") ?: ""}\"")
     }
 
     buildFeatures { buildConfig = true }
+
+    // The core's library stays uncompressed and page-aligned in the APK (16 KB pages).
+    packaging { jniLibs { useLegacyPackaging = false } }
 
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
