@@ -35,32 +35,38 @@ done
 aapt2 compile --dir "$repo/android-sample/curbside/src/main/res" -o "$out/flat/zz-curbside.zip"
 packages+=(dev.curbside.android)
 
-# The merged manifest: the app's, its library's permissions, and WorkManager's services.
-python3 - "$repo/android-sample/app/src/main/AndroidManifest.xml" "$out/aar/work-runtime-2.10.0/AndroidManifest.xml" \
-  "$out/AndroidManifest.xml" "$version" <<'PY'
+# The merged manifest, as AGP's merger makes it: the app's, with the permissions every library
+# asks for (Curbside's own manifest, WorkManager's) and WorkManager's services and receivers.
+python3 - "$repo/android-sample/app/src/main/AndroidManifest.xml" "$out/AndroidManifest.xml" "$version" \
+  "$repo/android-sample/curbside/src/main/AndroidManifest.xml" "$out/aar/work-runtime-2.10.0/AndroidManifest.xml" <<'PY'
 import re, sys
-app = open(sys.argv[1]).read().replace("${applicationId}", "dev.curbside.sample")
-work = open(sys.argv[2]).read()
+app_path, out_path, version, *libraries = sys.argv[1:]
+app = open(app_path).read().replace("${applicationId}", "dev.curbside.sample")
+work = open(libraries[-1]).read()
 app = re.sub(r"\s*<!-- WorkManager is configured.*?</provider>", "", app, flags=re.S)
+permissions = []
+for text in [app] + [open(p).read() for p in libraries]:
+    for name in re.findall(r'<uses-permission\s+android:name="([^"]+)"', text):
+        if name not in permissions:
+            permissions.append(name)
+app = re.sub(r"\s*<uses-permission[^>]*/>", "", app)
 services = "\n".join(re.findall(r"<service.*?/>|<service.*?</service>", work, flags=re.S))
 services = re.sub(r'\s+tools:[a-zA-Z]+="[^"]*"', "", services)
 receivers = "\n".join(re.sub(r'\s+tools:[a-zA-Z]+="[^"]*"', "", r) for r in re.findall(r"<receiver.*?</receiver>", work, flags=re.S))
-app = app.replace('<manifest xmlns:android="http://schemas.android.com/apk/res/android">',
-    '<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="dev.curbside.sample"'
-    ' android:versionCode="1" android:versionName="%s">\n' % sys.argv[4] +
-    '    <uses-sdk android:minSdkVersion="26" android:targetSdkVersion="34" />\n'
-    '    <uses-permission android:name="android.permission.INTERNET" />\n'
-    '    <uses-permission android:name="android.permission.ACCESS_NETWORK_STATE" />\n'
-    '    <uses-permission android:name="android.permission.WAKE_LOCK" />')
+head = ('<manifest xmlns:android="http://schemas.android.com/apk/res/android" package="dev.curbside.sample"'
+        ' android:versionCode="1" android:versionName="%s">\n' % version
+        + '    <uses-sdk android:minSdkVersion="26" android:targetSdkVersion="34" />\n'
+        + "".join('    <uses-permission android:name="%s" />\n' % p for p in permissions))
+app = app.replace('<manifest xmlns:android="http://schemas.android.com/apk/res/android">', head.rstrip("\n"))
 app = app.replace("    </application>", services + "\n" + receivers + "\n    </application>")
-open(sys.argv[3], "w").write(app)
+open(out_path, "w").write(app)
 PY
 
 extra=$(IFS=:; echo "${packages[*]}")
 aapt2 link -I "$framework" --manifest "$out/AndroidManifest.xml" --auto-add-overlay \
   -A "$repo/android-sample/app/src/main/assets" \
   --custom-package dev.curbside.sample --extra-packages "$extra" --java "$target/generated-r" \
-  -o "$out/resources.ap_" "$out"/flat/*.zip
+  --proguard "$out/aapt-rules.pro" -o "$out/resources.ap_" "$out"/flat/*.zip
 cat > "$target/robolectric-config/com/android/tools/test_config.properties" <<PROPS
 android_resource_apk=$out/resources.ap_
 android_merged_manifest=$out/AndroidManifest.xml

@@ -158,11 +158,19 @@ class ReportActivity : Activity() {
     }
 
     private fun locate() {
-        if (checkSelfPermission(Manifest.permission.ACCESS_FINE_LOCATION) != PackageManager.PERMISSION_GRANTED) {
-            requestPermissions(arrayOf(Manifest.permission.ACCESS_FINE_LOCATION), LOCATE)
+        // Both asked for: from Android 12 the citizen may grant only an approximate position,
+        // which the city's accuracy limit then judges.
+        val granted = listOf(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION)
+            .any { checkSelfPermission(it) == PackageManager.PERMISSION_GRANTED }
+        if (!granted) {
+            requestPermissions(arrayOf(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION), LOCATE)
             return
         }
-        val fix = getSystemService(LocationManager::class.java)?.getLastKnownLocation(LocationManager.GPS_PROVIDER)
+        // GPS where the precise position is granted, else the network's approximate one.
+        val locator = getSystemService(LocationManager::class.java)
+        val fix = listOf(LocationManager.GPS_PROVIDER, LocationManager.NETWORK_PROVIDER).firstNotNullOfOrNull { provider ->
+            runCatching { locator?.getLastKnownLocation(provider) }.getOrNull()
+        }
         if (fix == null) {
             where.text = "No position yet: put the pin where the problem is."
             return
