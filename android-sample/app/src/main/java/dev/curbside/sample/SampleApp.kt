@@ -13,8 +13,11 @@ import dev.curbside.android.Curbside
 open class SampleApp : Application(), Configuration.Provider {
     override fun onCreate() {
         super.onCreate()
-        Curbside.initialize(this, ::config)
+        open()
     }
+
+    /** Opens Curbside (again, after a failed opening: the first screen's "Try again"). */
+    fun open() = Curbside.initialize(this, ::config)
 
     /** What Curbside is opened with (read off the main thread). */
     open fun config(dataDir: String) = CurbsideConfig(

@@ -3,6 +3,7 @@ package dev.curbside.sample
 import android.app.Activity
 import android.content.Intent
 import android.os.Bundle
+import android.view.View
 import android.widget.Button
 import android.widget.LinearLayout
 import dev.curbside.ApiException
@@ -26,13 +27,36 @@ class ServicesActivity : Activity() {
             tag = "outbox"
             setOnClickListener { startActivity(Intent(this@ServicesActivity, OutboxActivity::class.java)) }
         }
-        setContentView(column(status, outbox, services))
-        scope.launch { load() }
+        val retry = Button(this).apply {
+            text = "Try again"
+            tag = "retry"
+            visibility = View.GONE
+            setOnClickListener {
+                visibility = View.GONE
+                (application as SampleApp).open()
+                scope.launch { load(this@apply) }
+            }
+        }
+        setContentView(column(status, retry, outbox, services))
+        scope.launch { load(retry) }
     }
 
-    private suspend fun load() {
-        val cities = Curbside.core().cities()
-        title = cities.profiles().first { it.id == SampleApp.CITY }.name
+    private suspend fun load(retry: View) {
+        // Curbside may fail to open (a full disk, a damaged profile): said, with a way out.
+        val core = try {
+            Curbside.core()
+        } catch (e: ApiException) {
+            status.text = "Reports cannot be opened on this phone now. Free some space and try again."
+            retry.visibility = View.VISIBLE
+            return
+        }
+        val cities = core.cities()
+        val city = cities.profiles().firstOrNull { it.id == SampleApp.CITY }
+        if (city == null) {
+            status.text = "This app's city is not configured. Please update the app."
+            return
+        }
+        title = city.name
         val catalog = try {
             cities.services(SampleApp.CITY, false)
         } catch (e: ApiException) {

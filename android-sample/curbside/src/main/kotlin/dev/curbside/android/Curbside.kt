@@ -53,9 +53,10 @@ object Curbside {
     val drafts: StateFlow<List<Draft>> = _drafts.asStateFlow()
 
     /**
-     * Opens Curbside once per process (later calls return the same opening). [config] gets
-     * the data directory to use (`filesDir/curbside`) and returns the configuration: the
-     * city profiles from the app's assets, and keys from its build config or the Keystore.
+     * Opens Curbside once per process (later calls return the same opening, unless it failed:
+     * then they try again, so a screen can offer "try again"). [config] gets the data
+     * directory to use (`filesDir/curbside`) and returns the configuration: the city profiles
+     * from the app's assets, and keys from its build config or the Keystore.
      */
     @Synchronized
     fun initialize(
@@ -63,7 +64,8 @@ object Curbside {
         config: (dataDir: String) -> CurbsideConfig,
         background: BackgroundSync = workManager,
     ): Deferred<CurbsideCore> {
-        opening?.let { return it }
+        // A failed opening is not kept: its Deferred is cancelled (completed with the error).
+        opening?.takeUnless { it.isCancelled }?.let { return it }
         this.background = background
         val app = context.applicationContext
         val dataDir = File(app.filesDir, "curbside").path

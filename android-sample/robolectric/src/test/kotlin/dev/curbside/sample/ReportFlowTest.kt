@@ -112,6 +112,41 @@ class ReportFlowTest {
         }
     }
 
+    /** Opens Curbside again with the profile [profile] makes of the shipped one. */
+    private fun reopen(freshInstall: Boolean = false, profile: (String) -> String) {
+        // The app's own opening first finishes (it hops to the main thread, which this is).
+        waitFor("the app's opening") { app.open().takeIf { it.isCompleted } }
+        runBlocking { Curbside.shutdown() }
+        if (freshInstall) File(app.filesDir, "curbside").deleteRecursively()
+        TestApp.profile = profile
+        app.open()
+    }
+
+    @Test
+    fun `when Curbside cannot open, the first screen says so and opens on "Try again"`() {
+        try {
+            reopen { "{ a damaged profile" }
+            val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+            waitFor("the failure said") { text(services, "status").takeIf { "cannot be opened" in it } }
+            TestApp.profile = { it }
+            services.view<Button>("retry")!!.performClick()
+            waitFor("the services after trying again") { services.view<Button>("service:graffiti") }
+        } finally {
+            TestApp.profile = { it }
+        }
+    }
+
+    @Test
+    fun `an app whose profile is another city's says so instead of crashing`() {
+        try {
+            reopen(freshInstall = true) { it.replace("\"id\": \"bikeville\"", "\"id\": \"elsewhere\"") }
+            val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+            waitFor("the missing city said") { text(services, "status").takeIf { "not configured" in it } }
+        } finally {
+            TestApp.profile = { it }
+        }
+    }
+
     @Test
     fun `offline, a report waits for the network, and WorkManager sends it when the network returns`() {
         val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
@@ -123,6 +158,8 @@ class ReportFlowTest {
             }
         }, dev.curbside.LogLevel.DEBUG)
         offline()
+        // Offline, nothing wakes the worker but the submit: the next pass is the submit's.
+        passes.clear()
         val report = runBlocking {
             val draft = Curbside.drafts {
                 it.create(listOf(
@@ -135,7 +172,6 @@ class ReportFlowTest {
             }
             Curbside.submit(app, draft.id)
         }
-        passes.clear() // what follows began after the submit
         val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
         waitFor("the report waiting on screen") { text(outbox, "report:${report.id}").takeIf { "Waiting for a network" in it } }
         // The submit woke the core's worker: a pass that went by the hint "offline", and sent

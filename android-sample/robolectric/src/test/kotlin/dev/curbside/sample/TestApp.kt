@@ -8,13 +8,18 @@ class TestApp : SampleApp() {
     private val endpoint: String = System.getenv("CURBSIDE_SANDBOX_URL")
         ?: error("CURBSIDE_SANDBOX_URL is not set: run these tests through tests/run")
 
-    /** The shipped profile (the app's assets), with the sandbox's endpoint. */
+    /** The shipped profile (the app's assets), with the sandbox's endpoint, as [profile] has it. */
     override fun cityProfile(): String =
-        super.cityProfile().replace("https://311.bikeville.example/open311/v2/", endpoint)
+        profile(super.cityProfile().replace("https://311.bikeville.example/open311/v2/", endpoint))
 
     override fun apiKey() = "sandbox-key"
 
     override fun config(dataDir: String) = super.config(dataDir).copy(
         retry = RetryPolicy(Duration.ofMillis(50), Duration.ofMillis(500), Duration.ofMillis(50), 12u),
     )
+
+    companion object {
+        /** What the next opening reads as the city's profile: the shipped one unless a test changes it. */
+        @Volatile var profile: (String) -> String = { it }
+    }
 }
