@@ -33,6 +33,7 @@ for aar in "$target"/aar-files/*.aar; do
   packages+=("$(sed -nE 's/.*package="([^"]+)".*/\1/p' "$out/aar/$name/AndroidManifest.xml" | head -n1)")
 done
 aapt2 compile --dir "$repo/android-sample/curbside/src/main/res" -o "$out/flat/zz-curbside.zip"
+aapt2 compile --dir "$repo/android-sample/app/src/main/res" -o "$out/flat/zzz-app.zip"
 packages+=(dev.curbside.android)
 
 # The merged manifest, as AGP's merger makes it: the app's, with the permissions every library

@@ -7,7 +7,10 @@
 2. SQL is written only in curbside-store: no SQL statement in any other crate's sources, and
    only the store (and the types crate, for its error type) depends on rusqlite;
 3. no source file (Rust, Kotlin, Swift, Python) is over 600 lines: a longer one holds more
-   than one concept.
+   than one concept;
+4. no user-visible text is written in the Android Kotlin sources (the library and the sample
+   app): every text comes from string resources, in English and Finnish, so a city words and
+   translates its app without touching code; each string exists in both languages.
 
 Reads `cargo metadata` and the sources. Prints one line per rule checked and a summary line
 `Layers: N passed, M failed`; exits non-zero on any failure, including when it cannot run.
@@ -117,6 +120,37 @@ def main() -> int:
             failures.append(f"{path.relative_to(repo)}: {count} lines, over {MAX_LINES}")
         else:
             passed += 1
+
+    # 4. Texts from resources: a literal that reads as words (two words, or one capitalised
+    # word) in the Android Kotlin sources is a text the user would see. Tags, MIME types,
+    # file names and templates of values are not.
+    words = re.compile(r"[A-Za-z]{2,}[,.:;!?'’…]*\s+[A-Za-z]{2,}|^[A-Z][a-z]+(?:…|[.!?])?$")
+    literal = re.compile(r'"((?:[^"\\]|\\.)*)"')
+    android = [repo / "android-sample/app/src/main", repo / "android-sample/curbside/src/main"]
+    for root in android:
+        for path in sorted(root.rglob("*.kt")):
+            in_doc = False
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                code = line.strip()
+                if code.startswith("/*"):
+                    in_doc = True
+                # Comments, annotations, and a programmer's error (never shown to a user).
+                programmer = re.search(r"\b(error|check|require|checkNotNull|requireNotNull)\(", code)
+                if in_doc or code.startswith("//") or code.startswith("@") or programmer:
+                    in_doc = in_doc and "*/" not in code
+                    continue
+                code = code.split(" //")[0]
+                for text in literal.findall(code):
+                    bare = re.sub(r"\$\{[^}]*\}|\$[A-Za-z_]+", "", text).strip()
+                    if words.search(bare):
+                        failures.append(f"{path.relative_to(repo)}:{number}: a user-visible text in code: \"{text}\"")
+        passed += 1
+    for res in [repo / "android-sample/app/src/main/res", repo / "android-sample/curbside/src/main/res"]:
+        names = lambda folder: set(re.findall(r'<string name="([^"]+)"', (res / folder / "strings.xml").read_text(encoding="utf-8")))
+        english, finnish = names("values"), names("values-fi")
+        for missing in sorted(english ^ finnish):
+            failures.append(f"{res.relative_to(repo)}: string {missing} is not in both English and Finnish")
+        passed += 1
 
     for failure in failures:
         print(f"FAILED {failure}")

@@ -27,9 +27,9 @@ class OutboxActivity : Activity() {
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
-        title = "My reports"
+        title = getString(R.string.my_reports)
         val refresh = Button(this).apply {
-            text = "Refresh"
+            text = getString(R.string.refresh)
             tag = "refresh"
             setOnClickListener { scope.launch { runCatching { Curbside.core().outbox().syncNow() } } }
         }
@@ -43,8 +43,8 @@ class OutboxActivity : Activity() {
             rows.addView(label("report:${report.id}", "${report.description}\n${state(report)}"))
             val attention = (report.state as? ReportState.NeedsAttention)?.attention ?: continue
             val (name, act) = when (attention.action) {
-                AttentionAction.EDIT_AND_RESUBMIT -> "Fix and send again" to { fix(report) }
-                AttentionAction.CONFIRM_POSSIBLE_DUPLICATE -> "It did not arrive: send again" to { retry(report) }
+                AttentionAction.EDIT_AND_RESUBMIT -> getString(R.string.fix_and_send) to { fix(report) }
+                AttentionAction.CONFIRM_POSSIBLE_DUPLICATE -> getString(R.string.send_again) to { retry(report) }
                 AttentionAction.CHECK_SETTINGS -> continue
             }
             rows.addView(Button(this).apply {
@@ -56,14 +56,15 @@ class OutboxActivity : Activity() {
     }
 
     private fun state(report: Report): String = when (val state = report.state) {
-        ReportState.Queued -> "Waiting to be sent"
-        ReportState.WaitingForNetwork -> "Waiting for a network"
-        is ReportState.Sending -> "Sending…"
-        ReportState.Sent -> "Sent to the city" + (report.requestId?.let { " as #$it" } ?: "") +
+        ReportState.Queued -> getString(R.string.state_queued)
+        ReportState.WaitingForNetwork -> getString(R.string.state_waiting_for_network)
+        is ReportState.Sending -> getString(R.string.state_sending)
+        // The city's status is the city's word, shown as it comes.
+        ReportState.Sent -> (report.requestId?.let { getString(R.string.state_sent_as, it) } ?: getString(R.string.state_sent)) +
             (report.status?.let { " ($it)" } ?: "")
         is ReportState.NeedsAttention -> texts.attention(state.attention) +
             state.attention.messages.joinToString("") { "\n“${it.description}”" }
-        ReportState.Cancelled -> "Withdrawn"
+        ReportState.Cancelled -> getString(R.string.state_withdrawn)
     }
 
     private fun fix(report: Report) = scope.launch {
@@ -71,7 +72,7 @@ class OutboxActivity : Activity() {
             val draft = Curbside.drafts { Curbside.core().outbox().edit(report.id) }
             startActivity(Intent(this@OutboxActivity, ReportActivity::class.java).putExtra(ReportActivity.DRAFT, draft.id.value))
         } catch (e: ApiException) {
-            rows.addView(label("error", "This report can no longer be changed."))
+            rows.addView(label("error", getString(R.string.cannot_change)))
         }
     }
 

@@ -52,9 +52,9 @@ class ReportActivity : Activity() {
     private val texts by lazy { CurbsideTexts.of(this) }
 
     private val form by lazy { LinearLayout(this).apply { orientation = LinearLayout.VERTICAL } }
-    private val description by lazy { EditText(this).apply { tag = "description"; hint = "What is wrong?" } }
-    private val latitude by lazy { EditText(this).apply { tag = "latitude"; hint = "Latitude"; inputType = DECIMAL } }
-    private val longitude by lazy { EditText(this).apply { tag = "longitude"; hint = "Longitude"; inputType = DECIMAL } }
+    private val description by lazy { EditText(this).apply { tag = "description"; hint = getString(R.string.what_is_wrong) } }
+    private val latitude by lazy { EditText(this).apply { tag = "latitude"; hint = getString(R.string.latitude); inputType = DECIMAL } }
+    private val longitude by lazy { EditText(this).apply { tag = "longitude"; hint = getString(R.string.longitude); inputType = DECIMAL } }
     private val where by lazy { label("where") }
     private val photos by lazy { label("photos") }
     private val nearby by lazy { label("nearby") }
@@ -63,17 +63,17 @@ class ReportActivity : Activity() {
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         restored = savedInstanceState?.getString(DRAFT)
-        val locate = Button(this).apply { text = "Use my location"; tag = "locate"; setOnClickListener { locate() } }
-        val pin = Button(this).apply { text = "Put the pin here"; tag = "pin"; setOnClickListener { pin() } }
-        val camera = Button(this).apply { text = "Add a photo"; tag = "photo"; setOnClickListener { takePhoto() } }
-        val submit = Button(this).apply { text = "Send to the city"; tag = "submit"; setOnClickListener { submit() } }
+        val locate = Button(this).apply { text = getString(R.string.use_my_location); tag = "locate"; setOnClickListener { locate() } }
+        val pin = Button(this).apply { text = getString(R.string.put_pin); tag = "pin"; setOnClickListener { pin() } }
+        val camera = Button(this).apply { text = getString(R.string.add_photo); tag = "photo"; setOnClickListener { takePhoto() } }
+        val submit = Button(this).apply { text = getString(R.string.send); tag = "submit"; setOnClickListener { submit() } }
         setContentView(column(form, description, where, locate, latitude, longitude, pin, nearby, camera, photos, issues, submit))
         val service = intent.getStringExtra(SERVICE).takeIf { savedInstanceState == null }
         scope.launch {
             try {
                 load(service)
             } catch (e: ApiException) {
-                issues.text = "This report cannot be opened now (${e.message})."
+                issues.text = getString(R.string.cannot_open_report)
             }
         }
     }
@@ -89,7 +89,7 @@ class ReportActivity : Activity() {
             }
         }
         definition = draft.fields.definition
-        title = definition?.serviceCode ?: "Report"
+        title = definition?.serviceCode ?: getString(R.string.report_title)
         form.removeAllViews()
         definition?.attributes?.filter { it.variable }?.sortedBy { it.order ?: 0u }?.forEach { form.addView(question(it, draft)) }
         description.setText(draft.fields.description)
@@ -172,7 +172,7 @@ class ReportActivity : Activity() {
             runCatching { locator?.getLastKnownLocation(provider) }.getOrNull()
         }
         if (fix == null) {
-            where.text = "No position yet: put the pin where the problem is."
+            where.text = getString(R.string.no_position)
             return
         }
         location = Location(fix.latitude, fix.longitude, fix.accuracy.toDouble().takeIf { fix.hasAccuracy() },
@@ -186,7 +186,7 @@ class ReportActivity : Activity() {
         val lat = latitude.text.toString().toDoubleOrNull()
         val lon = longitude.text.toString().toDoubleOrNull()
         if (lat == null || lon == null) {
-            where.text = "Give the pin's latitude and longitude."
+            where.text = getString(R.string.give_pin)
             return
         }
         location = Location(lat, lon, null, LocationSource.MANUAL_PIN, Instant.now())
@@ -201,17 +201,19 @@ class ReportActivity : Activity() {
 
     private suspend fun show(draft: Draft) {
         val here = draft.fields.location
-        where.text = here?.let { "At %.5f, %.5f%s".format(it.latitude, it.longitude, it.accuracyM?.let { a -> " (±%.0f m)".format(a) } ?: "") }
-            ?: "Where is it? Use your location or put the pin."
-        photos.text = "${draft.fields.photos.size} photo(s)"
+        where.text = here?.let { at ->
+            at.accuracyM?.let { getString(R.string.at_position_accuracy, at.latitude, at.longitude, it) }
+                ?: getString(R.string.at_position, at.latitude, at.longitude)
+        } ?: getString(R.string.where_is_it)
+        photos.text = getString(R.string.photo_count, draft.fields.photos.size)
         issues.text = Curbside.core().drafts().validate(draftId).joinToString("\n") { texts.issue(it.issue) }
         if (here != null) {
             nearby.text = try {
                 val found = Curbside.core().cities().nearby(
                     NearbyQuery(SampleApp.CITY, here.latitude, here.longitude, 50.0, draft.fields.serviceCode, true),
                 )
-                found.requests.joinToString("\n", prefix = if (found.requests.isEmpty()) "" else "Already reported nearby:\n") {
-                    "%.0f m: %s".format(it.distanceM, it.request.description ?: it.request.serviceName ?: "")
+                found.requests.joinToString("\n", prefix = if (found.requests.isEmpty()) "" else getString(R.string.nearby_header) + "\n") {
+                    getString(R.string.nearby_item, it.distanceM, it.request.description ?: it.request.serviceName ?: "")
                 }
             } catch (e: ApiException) {
                 ""
@@ -251,7 +253,7 @@ class ReportActivity : Activity() {
                 }
                 show(added.draft)
             } catch (e: Exception) {
-                photos.text = "This photo cannot be used."
+                photos.text = getString(R.string.photo_unusable)
             } finally {
                 copy.delete()
             }
@@ -260,7 +262,7 @@ class ReportActivity : Activity() {
 
     @Deprecated("Permission results, as the platform gives them without AndroidX")
     override fun onRequestPermissionsResult(requestCode: Int, permissions: Array<out String>, grantResults: IntArray) {
-        if (requestCode == LOCATE && grantResults.firstOrNull() == PackageManager.PERMISSION_GRANTED) locate()
+        if (requestCode == LOCATE && grantResults.any { it == PackageManager.PERMISSION_GRANTED }) locate()
     }
 
     private fun submit() = scope.launch {
@@ -272,7 +274,7 @@ class ReportActivity : Activity() {
         } catch (e: ApiException.NotReady) {
             issues.text = e.issues.joinToString("\n") { texts.issue(it.issue) }
         } catch (e: ApiException) {
-            issues.text = "Not sent: ${e.message}"
+            issues.text = getString(R.string.not_sent)
         }
     }
 

@@ -23,12 +23,12 @@ class ServicesActivity : Activity() {
         super.onCreate(savedInstanceState)
         services = LinearLayout(this).apply { orientation = LinearLayout.VERTICAL }
         val outbox = Button(this).apply {
-            text = "My reports"
+            text = getString(R.string.my_reports)
             tag = "outbox"
             setOnClickListener { startActivity(Intent(this@ServicesActivity, OutboxActivity::class.java)) }
         }
         val retry = Button(this).apply {
-            text = "Try again"
+            text = getString(R.string.try_again)
             tag = "retry"
             visibility = View.GONE
             setOnClickListener {
@@ -46,24 +46,24 @@ class ServicesActivity : Activity() {
         val core = try {
             Curbside.core()
         } catch (e: ApiException) {
-            status.text = "Reports cannot be opened on this phone now. Free some space and try again."
+            status.text = getString(R.string.cannot_open)
             retry.visibility = View.VISIBLE
             return
         }
         val cities = core.cities()
         val city = cities.profiles().firstOrNull { it.id == SampleApp.CITY }
         if (city == null) {
-            status.text = "This app's city is not configured. Please update the app."
+            status.text = getString(R.string.city_not_configured)
             return
         }
         title = city.name
         val catalog = try {
             cities.services(SampleApp.CITY, false)
         } catch (e: ApiException) {
-            status.text = "The city's services cannot be loaded now. Try again with a network."
+            status.text = getString(R.string.services_unavailable)
             return
         }
-        status.text = if (catalog.stale) "Offline: this list may be out of date." else "What would you like to report?"
+        status.text = getString(if (catalog.stale) R.string.services_stale else R.string.services_prompt)
         services.removeAllViews()
         for (service in catalog.services) {
             services.addView(Button(this).apply {

@@ -223,7 +223,7 @@ class ReportFlowTest {
         val picker = shadowOf(report).nextStartedActivityForResult
         val photo = File(System.getenv("CURBSIDE_SAMPLE_PHOTO") ?: error("CURBSIDE_SAMPLE_PHOTO is not set"))
         shadowOf(report).receiveResult(picker.intent, Activity.RESULT_OK, Intent().setData(Uri.fromFile(photo)))
-        waitFor("the photo") { text(report, "photos").takeIf { it.startsWith("1 ") } }
+        waitFor("the photo") { text(report, "photos").takeIf { it == app.getString(R.string.photo_count, 1) } }
 
         report.view<Button>("submit")!!.performClick()
         val toOutbox = started(OutboxActivity::class.java)
