@@ -83,7 +83,7 @@ class ReportActivity : Activity() {
         val draft = saving.withLock {
             val current = Curbside.core().drafts().get(draftId)
             if (service != null && (current.fields.serviceCode != service || current.fields.definition == null)) {
-                Curbside.core().cities().serviceForm(draftId, SampleApp.CITY, service).draft
+                Curbside.core().cities().serviceForm(draftId, (application as SampleApp).cityId, service).draft
             } else {
                 current
             }
@@ -210,7 +210,7 @@ class ReportActivity : Activity() {
         if (here != null) {
             nearby.text = try {
                 val found = Curbside.core().cities().nearby(
-                    NearbyQuery(SampleApp.CITY, here.latitude, here.longitude, 50.0, draft.fields.serviceCode, true),
+                    NearbyQuery((application as SampleApp).cityId, here.latitude, here.longitude, 50.0, draft.fields.serviceCode, true),
                 )
                 found.requests.joinToString("\n", prefix = if (found.requests.isEmpty()) "" else getString(R.string.nearby_header) + "\n") {
                     getString(R.string.nearby_item, it.distanceM, it.request.description ?: it.request.serviceName ?: "")

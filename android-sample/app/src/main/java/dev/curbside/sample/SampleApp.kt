@@ -1,6 +1,7 @@
 package dev.curbside.sample
 
 import android.app.Application
+import org.json.JSONObject
 import androidx.work.Configuration
 import dev.curbside.CurbsideConfig
 import dev.curbside.android.Curbside
@@ -19,13 +20,25 @@ open class SampleApp : Application(), Configuration.Provider {
     /** Opens Curbside (again, after a failed opening: the first screen's "Try again"). */
     fun open() = Curbside.initialize(this, ::config)
 
+    /**
+     * The city this app is for: the id in its profile, written nowhere else (set when Curbside
+     * opens, so screens read it once `Curbside.core()` has answered).
+     */
+    @Volatile var cityId: String = ""
+        private set
+
     /** What Curbside is opened with (read off the main thread). */
-    open fun config(dataDir: String) = CurbsideConfig(
-        dataDir = dataDir,
-        appName = "CurbsideSample/${BuildConfig.VERSION_NAME}",
-        profiles = listOf(cityProfile()),
-        apiKeys = mapOf(CITY to apiKey()),
-    )
+    open fun config(dataDir: String): CurbsideConfig {
+        val profile = cityProfile()
+        // A profile that does not parse is refused by the core, with its reason.
+        cityId = runCatching { JSONObject(profile).getString("id") }.getOrDefault("")
+        return CurbsideConfig(
+            dataDir = dataDir,
+            appName = "CurbsideSample/${BuildConfig.VERSION_NAME}",
+            profiles = listOf(profile),
+            apiKeys = mapOf(cityId to apiKey()),
+        )
+    }
 
     /** The city's key for this app, from the build config (never written to disk). */
     open fun apiKey(): String = BuildConfig.CITY_API_KEY
@@ -36,9 +49,4 @@ open class SampleApp : Application(), Configuration.Provider {
     /** WorkManager is set up on demand, with its defaults. */
     override val workManagerConfiguration: Configuration
         get() = Configuration.Builder().build()
-
-    companion object {
-        /** The profile id in `assets/city.json`. */
-        const val CITY = "bikeville"
-    }
 }

@@ -51,14 +51,10 @@ class ServicesActivity : Activity() {
             return
         }
         val cities = core.cities()
-        val city = cities.profiles().firstOrNull { it.id == SampleApp.CITY }
-        if (city == null) {
-            status.text = getString(R.string.city_not_configured)
-            return
-        }
-        title = city.name
+        val cityId = (application as SampleApp).cityId
+        title = cities.profiles().firstOrNull { it.id == cityId }?.name ?: getString(R.string.app_name)
         val catalog = try {
-            cities.services(SampleApp.CITY, false)
+            cities.services(cityId, false)
         } catch (e: ApiException) {
             status.text = getString(R.string.services_unavailable)
             return
@@ -75,7 +71,7 @@ class ServicesActivity : Activity() {
     }
 
     private suspend fun startReport(serviceCode: String) {
-        val draft = Curbside.drafts { it.create(listOf(DraftEdit.City(SampleApp.CITY))) }
+        val draft = Curbside.drafts { it.create(listOf(DraftEdit.City((application as SampleApp).cityId))) }
         startActivity(
             Intent(this, ReportActivity::class.java)
                 .putExtra(ReportActivity.DRAFT, draft.id.value)

@@ -136,12 +136,24 @@ class ReportFlowTest {
         }
     }
 
+    /**
+     * The second flavour, Springfield, from the same code: its profile (the flavour's
+     * `city.json`, pointed at the sandbox) is all that changes, on a fresh install.
+     */
     @Test
-    fun `an app whose profile is another city's says so instead of crashing`() {
+    fun `a second city's flavour runs from the same code with only its files`() {
+        val springfield = File("../app/src/springfield/assets/city.json").readText()
+            .replace("https://311.springfield.example/open311/v2/", System.getenv("CURBSIDE_SANDBOX_URL")!!)
         try {
-            reopen(freshInstall = true) { it.replace("\"id\": \"bikeville\"", "\"id\": \"elsewhere\"") }
+            reopen(freshInstall = true) { springfield }
             val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
-            waitFor("the missing city said") { text(services, "status").takeIf { "not configured" in it } }
+            waitFor("Springfield's services") { services.view<Button>("service:graffiti") }
+            assertEquals("Springfield 311", services.title.toString())
+            assertEquals("springfield", app.cityId)
+            services.view<Button>("service:graffiti")!!.performClick()
+            waitFor("a draft for Springfield") { runBlocking { Curbside.core().drafts().list() }.singleOrNull() }
+            started(ReportActivity::class.java)
+            assertEquals(listOf("springfield"), runBlocking { Curbside.core().cities().profiles() }.map { it.id })
         } finally {
             TestApp.profile = { it }
         }
@@ -163,7 +175,7 @@ class ReportFlowTest {
         val report = runBlocking {
             val draft = Curbside.drafts {
                 it.create(listOf(
-                    dev.curbside.types.DraftEdit.City(SampleApp.CITY),
+                    dev.curbside.types.DraftEdit.City(app.cityId),
                     dev.curbside.types.DraftEdit.Service("graffiti"),
                     dev.curbside.types.DraftEdit.Description("Tag on the underpass"),
                     dev.curbside.types.DraftEdit.Location(dev.curbside.types.Location(
