@@ -4,6 +4,7 @@ import android.app.Activity
 import android.content.Intent
 import android.os.Bundle
 import android.widget.Button
+import android.widget.EditText
 import android.widget.LinearLayout
 import dev.curbside.ApiException
 import dev.curbside.CurbsideTexts
@@ -12,6 +13,7 @@ import dev.curbside.android.of
 import dev.curbside.types.AttentionAction
 import dev.curbside.types.Report
 import dev.curbside.types.ReportState
+import dev.curbside.types.SendStep
 import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
@@ -41,18 +43,46 @@ class OutboxActivity : Activity() {
         rows.removeAllViews()
         for (report in reports) {
             rows.addView(label("report:${report.id}", "${report.description}\n${state(report)}"))
-            val attention = (report.state as? ReportState.NeedsAttention)?.attention ?: continue
-            val (name, act) = when (attention.action) {
-                AttentionAction.EDIT_AND_RESUBMIT -> getString(R.string.fix_and_send) to { fix(report) }
-                AttentionAction.CONFIRM_POSSIBLE_DUPLICATE -> getString(R.string.send_again) to { retry(report) }
-                AttentionAction.CHECK_SETTINGS -> continue
+            val attention = (report.state as? ReportState.NeedsAttention)?.attention
+            // What the user can do about each reason it waits for them.
+            when (attention?.action) {
+                AttentionAction.EDIT_AND_RESUBMIT -> action(report, "act", R.string.fix_and_send) { fix(report) }
+                AttentionAction.CONFIRM_POSSIBLE_DUPLICATE -> {
+                    action(report, "act", R.string.send_again) { retry(report) }
+                    confirmation(report)
+                }
+                AttentionAction.CHECK_SETTINGS -> rows.addView(label("settings:${report.id}", getString(R.string.check_settings)))
+                null -> {}
             }
-            rows.addView(Button(this).apply {
-                text = name
-                tag = "act:${report.id}"
-                setOnClickListener { act() }
-            })
+            // A way out of every wait: withdrawn, never sent again.
+            if (report.state.waits()) action(report, "withdraw", R.string.withdraw) { withdraw(report) }
         }
+    }
+
+    private fun ReportState.waits() = this == ReportState.Queued || this == ReportState.WaitingForNetwork ||
+        this is ReportState.NeedsAttention || (this as? ReportState.Sending)?.step == SendStep.CHECKING
+
+    private fun action(report: Report, kind: String, name: Int, act: () -> Unit) {
+        rows.addView(Button(this).apply {
+            text = getString(name)
+            tag = "$kind:${report.id}"
+            setOnClickListener { act() }
+        })
+    }
+
+    /** "It did arrive": the city's id, as the citizen found it (the city's site, its e-mail). */
+    private fun confirmation(report: Report) {
+        val id = EditText(this).apply { tag = "request-id:${report.id}"; hint = getString(R.string.city_request_id) }
+        rows.addView(id)
+        action(report, "confirm", R.string.it_arrived) {
+            val requestId = id.text.toString().trim()
+            if (requestId.isNotEmpty()) scope.launch { runCatching { Curbside.core().outbox().confirm(report.id, requestId) } }
+        }
+    }
+
+    private fun withdraw(report: Report) = scope.launch {
+        runCatching { Curbside.core().outbox().withdraw(report.id) }
+            .onFailure { rows.addView(label("error", getString(R.string.cannot_change))) }
     }
 
     private fun state(report: Report): String = when (val state = report.state) {

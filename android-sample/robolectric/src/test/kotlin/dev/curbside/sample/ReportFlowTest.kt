@@ -159,6 +159,66 @@ class ReportFlowTest {
         }
     }
 
+    /** Submits a graffiti report for the app's city, as the form would. */
+    private fun submitGraffiti(description: String) = runBlocking {
+        val draft = Curbside.drafts {
+            it.create(listOf(
+                dev.curbside.types.DraftEdit.City(app.cityId),
+                dev.curbside.types.DraftEdit.Service("graffiti"),
+                dev.curbside.types.DraftEdit.Description(description),
+                dev.curbside.types.DraftEdit.Location(dev.curbside.types.Location(
+                    38.8893, -77.0502, 5.0, dev.curbside.types.LocationSource.GPS, java.time.Instant.now())),
+            ))
+        }
+        Curbside.submit(app, draft.id)
+    }
+
+    @Test
+    fun `a waiting report is withdrawn from the outbox and never sent`() {
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
+        offline()
+        val report = submitGraffiti("Withdrawn before it left")
+        val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
+        waitFor("the way out") { outbox.view<Button>("withdraw:${report.id}") }.performClick()
+        val withdrawn = app.getString(R.string.state_withdrawn)
+        waitFor("withdrawn on screen") { text(outbox, "report:${report.id}").takeIf { withdrawn in it } }
+        online()
+        runBlocking { Curbside.sync(java.time.Duration.ofSeconds(10)) }
+        val after = runBlocking { Curbside.core().outbox().report(report.id) }
+        assertEquals(ReportState.Cancelled, after.report.state, "never sent")
+        assertEquals(0u, after.report.attempts)
+        assertTrue(after.history.any { it.event == dev.curbside.types.HistoryEvent.Withdrawn })
+    }
+
+    /**
+     * A city whose answer is unusable and whose lists cannot be searched: the report waits for
+     * the citizen, who says it did arrive with the city's number from its e-mail.
+     */
+    @Test
+    fun `a report that may have arrived is confirmed with the city's number`() {
+        val unsearchable = { profile: String ->
+            val sandbox = System.getenv("CURBSIDE_SANDBOX_URL")!!
+            profile.replace(sandbox, "${sandbox.substringBefore("/open311/")}/mode/empty_object,lists_refused/open311/v2/")
+        }
+        try {
+            reopen(freshInstall = true, profile = unsearchable)
+            val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+            waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
+            val report = submitGraffiti("Maybe arrived")
+            val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
+            waitFor("the report waiting for the citizen") {
+                runBlocking { Curbside.sync(java.time.Duration.ofSeconds(10)) }
+                outbox.view<EditText>("request-id:${report.id}")
+            }.setText("H-1234")
+            outbox.view<Button>("confirm:${report.id}")!!.performClick()
+            val sent = app.getString(R.string.state_sent_as, "H-1234")
+            waitFor("sent as the city's number") { text(outbox, "report:${report.id}").takeIf { sent in it } }
+        } finally {
+            TestApp.profile = { it }
+        }
+    }
+
     @Test
     fun `offline, a report waits for the network, and WorkManager sends it when the network returns`() {
         val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
