@@ -59,6 +59,7 @@ class ReportActivity : Activity() {
     private val photos by lazy { label("photos") }
     private val nearby by lazy { label("nearby") }
     private val issues by lazy { label("issues") }
+    private val contact by lazy { ContactSection(this) }
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
@@ -67,7 +68,7 @@ class ReportActivity : Activity() {
         val pin = Button(this).apply { text = getString(R.string.put_pin); tag = "pin"; setOnClickListener { pin() } }
         val camera = Button(this).apply { text = getString(R.string.add_photo); tag = "photo"; setOnClickListener { takePhoto() } }
         val submit = Button(this).apply { text = getString(R.string.send); tag = "submit"; setOnClickListener { submit() } }
-        setContentView(column(form, description, where, locate, latitude, longitude, pin, nearby, camera, photos, issues, submit))
+        setContentView(column(form, description, where, locate, latitude, longitude, pin, nearby, camera, photos, contact.view, issues, submit))
         val service = intent.getStringExtra(SERVICE).takeIf { savedInstanceState == null }
         scope.launch {
             try {
@@ -95,6 +96,8 @@ class ReportActivity : Activity() {
         description.setText(draft.fields.description)
         location = draft.fields.location
         location?.let { latitude.setText(it.latitude.toString()); longitude.setText(it.longitude.toString()) }
+        val cityId = (application as SampleApp).cityId
+        contact.show(draft.fields.contact, Curbside.core().cities().profiles().firstOrNull { it.id == cityId })
         show(draft)
     }
 
@@ -147,8 +150,9 @@ class ReportActivity : Activity() {
     }
 
     /** The form's edits, saved in the draft. */
-    private fun edits() = listOf(DraftEdit.Description(description.text.toString()), DraftEdit.Answers(answers())) +
-        listOfNotNull(location?.let { DraftEdit.Location(it) })
+    private fun edits() = listOf(
+        DraftEdit.Description(description.text.toString()), DraftEdit.Answers(answers()), DraftEdit.Contact(contact.contact()),
+    ) + listOfNotNull(location?.let { DraftEdit.Location(it) })
 
     /** Saves what is on screen; it finishes even if the screen goes. */
     private fun save() {
@@ -269,6 +273,7 @@ class ReportActivity : Activity() {
         try {
             saving.withLock { Curbside.drafts { it.edit(draftId, edits()) } }
             Curbside.submit(this@ReportActivity, draftId)
+            contact.rememberOrForget()
             startActivity(Intent(this@ReportActivity, OutboxActivity::class.java))
             finish()
         } catch (e: ApiException.NotReady) {

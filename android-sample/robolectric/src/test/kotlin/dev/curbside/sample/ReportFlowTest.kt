@@ -11,6 +11,7 @@ import android.net.Uri
 import android.os.Looper
 import android.view.View
 import android.widget.Button
+import android.widget.CheckBox
 import android.widget.EditText
 import android.widget.RadioButton
 import android.widget.TextView
@@ -19,6 +20,7 @@ import androidx.work.WorkInfo
 import androidx.work.WorkManager
 import dev.curbside.android.Curbside
 import dev.curbside.android.SyncWorker
+import dev.curbside.android.of
 import dev.curbside.types.ReportState
 import java.io.File
 import kotlin.test.assertEquals
@@ -214,6 +216,49 @@ class ReportFlowTest {
             outbox.view<Button>("confirm:${report.id}")!!.performClick()
             val sent = app.getString(R.string.state_sent_as, "H-1234")
             waitFor("sent as the city's number") { text(outbox, "report:${report.id}").takeIf { sent in it } }
+        } finally {
+            TestApp.profile = { it }
+        }
+    }
+
+    /**
+     * Springfield asks for an e-mail: "without my details" is not offered, a report without
+     * one is refused by the core with the city's reason, and the citizen's details, once
+     * remembered, fill the next report.
+     */
+    @Test
+    fun `a city that needs an e-mail gets one, and remember-me fills the next report`() {
+        val springfield = File("../app/src/springfield/assets/city.json").readText()
+            .replace("https://311.springfield.example/open311/v2/", System.getenv("CURBSIDE_SANDBOX_URL")!!)
+        try {
+            reopen(freshInstall = true) { springfield }
+            app.getSharedPreferences("contact", android.content.Context.MODE_PRIVATE).edit().clear().commit()
+            val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+            waitFor("Springfield's services") { services.view<Button>("service:graffiti") }.performClick()
+            val report = Robolectric.buildActivity(ReportActivity::class.java, started(ReportActivity::class.java)).setup().get()
+            waitFor("the form") { report.view<EditText>("contact:email") }
+            assertEquals(View.GONE, report.view<CheckBox>("anonymous")!!.visibility, "no anonymous choice where the city needs details")
+            report.view<EditText>("description")!!.setText("Tag on the bridge")
+            report.view<EditText>("latitude")!!.setText("38.8893")
+            report.view<EditText>("longitude")!!.setText("-77.0502")
+            report.view<Button>("pin")!!.performClick()
+            report.view<Button>("submit")!!.performClick()
+            val needed = dev.curbside.CurbsideTexts.of(app).issue(dev.curbside.types.FieldIssue.ContactRequired("Springfield 311"))
+            waitFor("the city's reason") { text(report, "issues").takeIf { needed in it } }
+
+            report.view<EditText>("contact:email")!!.setText("ada@example.org")
+            report.view<CheckBox>("remember")!!.isChecked = true
+            report.view<Button>("submit")!!.performClick()
+            started(OutboxActivity::class.java)
+            val sent = waitFor("the report submitted") { Curbside.reports.value.singleOrNull() }
+            runBlocking { Curbside.sync(java.time.Duration.ofSeconds(10)) }
+            waitFor("sent") { Curbside.reports.value.singleOrNull { it.id == sent.id && it.state == ReportState.Sent } }
+
+            // The next report: the remembered e-mail is there.
+            services.view<Button>("service:graffiti")!!.performClick()
+            val next = Robolectric.buildActivity(ReportActivity::class.java, started(ReportActivity::class.java)).setup().get()
+            waitFor("the remembered e-mail") { next.view<EditText>("contact:email")?.text?.toString()?.takeIf { it == "ada@example.org" } }
+            assertTrue(next.view<CheckBox>("remember")!!.isChecked)
         } finally {
             TestApp.profile = { it }
         }
