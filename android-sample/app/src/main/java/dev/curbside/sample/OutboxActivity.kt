@@ -42,7 +42,12 @@ class OutboxActivity : Activity() {
     private fun show(reports: List<Report>) {
         rows.removeAllViews()
         for (report in reports) {
-            rows.addView(label("report:${report.id}", "${report.description}\n${state(report)}"))
+            rows.addView(label("report:${report.id}", "${report.description}\n${state(report)}").apply {
+                // Its detail and history, a tap away.
+                setOnClickListener {
+                    startActivity(Intent(this@OutboxActivity, DetailActivity::class.java).putExtra(DetailActivity.REPORT, report.id.value))
+                }
+            })
             val attention = (report.state as? ReportState.NeedsAttention)?.attention
             // What the user can do about each reason it waits for them.
             when (attention?.action) {

@@ -191,6 +191,14 @@ class ReportFlowTest {
         assertEquals(ReportState.Cancelled, after.report.state, "never sent")
         assertEquals(0u, after.report.attempts)
         assertTrue(after.history.any { it.event == dev.curbside.types.HistoryEvent.Withdrawn })
+
+        // Its detail tells the history in the citizen's words.
+        outbox.view<TextView>("report:${report.id}")!!.performClick()
+        val detail = Robolectric.buildActivity(DetailActivity::class.java, started(DetailActivity::class.java)).setup().get()
+        val texts = dev.curbside.CurbsideTexts.of(app)
+        val told = listOf(dev.curbside.types.HistoryEvent.Submitted, dev.curbside.types.HistoryEvent.Withdrawn).map(texts::history)
+        waitFor("the history") { text(detail, "history").takeIf { history -> told.all { it in history } } }
+        assertTrue("Withdrawn before it left" in text(detail, "summary"))
     }
 
     /**
