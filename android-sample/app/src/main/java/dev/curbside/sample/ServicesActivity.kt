@@ -5,9 +5,12 @@ import android.content.Intent
 import android.os.Bundle
 import android.view.View
 import android.widget.Button
+import android.widget.EditText
 import android.widget.LinearLayout
 import dev.curbside.ApiException
 import dev.curbside.android.Curbside
+import dev.curbside.open311.Service
+import dev.curbside.types.Draft
 import dev.curbside.types.DraftEdit
 import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel
@@ -37,8 +40,57 @@ class ServicesActivity : Activity() {
                 scope.launch { load(this@apply) }
             }
         }
-        setContentView(column(status, retry, outbox, services))
+        search.addTextChangedListener(object : android.text.TextWatcher {
+            override fun afterTextChanged(text: android.text.Editable?) = showServices()
+            override fun beforeTextChanged(text: CharSequence?, start: Int, count: Int, after: Int) {}
+            override fun onTextChanged(text: CharSequence?, start: Int, before: Int, count: Int) {}
+        })
+        setContentView(column(status, retry, outbox, drafts, search, services))
         scope.launch { load(retry) }
+        // Reports begun and not sent: continued where they were left.
+        scope.launch { Curbside.drafts.collect { showDrafts(it) } }
+    }
+
+    private val drafts by lazy { LinearLayout(this).apply { orientation = LinearLayout.VERTICAL } }
+    private val search by lazy { EditText(this).apply { tag = "search"; hint = getString(R.string.search_services) } }
+    private var catalog: List<Service> = emptyList()
+
+    private fun showDrafts(list: List<Draft>) {
+        drafts.removeAllViews()
+        for (draft in list) {
+            val what = draft.fields.description.ifBlank { draft.fields.serviceCode.orEmpty() }
+            drafts.addView(Button(this).apply {
+                text = getString(R.string.continue_draft, what)
+                tag = "draft:${draft.id}"
+                setOnClickListener {
+                    startActivity(Intent(this@ServicesActivity, ReportActivity::class.java).putExtra(ReportActivity.DRAFT, draft.id.value))
+                }
+            })
+        }
+    }
+
+    /** The services by the city's groups, narrowed by the search (name, words, group). */
+    private fun showServices() {
+        val query = search.text.toString().trim().lowercase()
+        val shown = catalog.filter { service ->
+            query.isEmpty() || (listOf(service.name, service.description.orEmpty(), service.group.orEmpty()) + service.keywords)
+                .any { query in it.lowercase() }
+        }
+        services.removeAllViews()
+        for ((group, members) in shown.groupBy { it.group ?: getString(R.string.other_services) }) {
+            services.addView(label("group:$group", group).apply { isHeading() })
+            for (service in members) {
+                services.addView(Button(this).apply {
+                    text = service.name
+                    tag = "service:${service.code}"
+                    setOnClickListener { scope.launch { startReport(service.code) } }
+                })
+            }
+        }
+    }
+
+    private fun android.widget.TextView.isHeading() {
+        if (android.os.Build.VERSION.SDK_INT >= 28) isAccessibilityHeading = true
     }
 
     private suspend fun load(retry: View) {
@@ -60,14 +112,8 @@ class ServicesActivity : Activity() {
             return
         }
         status.text = getString(if (catalog.stale) R.string.services_stale else R.string.services_prompt)
-        services.removeAllViews()
-        for (service in catalog.services) {
-            services.addView(Button(this).apply {
-                text = service.name
-                tag = "service:${service.code}"
-                setOnClickListener { scope.launch { startReport(service.code) } }
-            })
-        }
+        this.catalog = catalog.services
+        showServices()
     }
 
     private suspend fun startReport(serviceCode: String) {

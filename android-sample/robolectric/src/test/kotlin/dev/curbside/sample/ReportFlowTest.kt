@@ -273,6 +273,26 @@ class ReportFlowTest {
     }
 
     @Test
+    fun `services come by the city's groups, a search narrows them, and a draft left is continued`() {
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("the services") { services.view<Button>("service:graffiti") }
+        assertTrue(services.view<TextView>("group:Streets") != null, "the city's groups")
+        services.view<EditText>("search")!!.setText("lamp") // a keyword of the street light
+        shadowOf(Looper.getMainLooper()).idle()
+        assertTrue(services.view<Button>("service:streetlight") != null)
+        assertEquals(null, services.view<Button>("service:pothole"), "narrowed by the search")
+        services.view<EditText>("search")!!.setText("")
+        shadowOf(Looper.getMainLooper()).idle()
+
+        // A report begun and left: the first screen offers to continue it.
+        services.view<Button>("service:graffiti")!!.performClick()
+        val begun = started(ReportActivity::class.java)
+        val draftId = begun.getStringExtra(ReportActivity.DRAFT)!!
+        waitFor("the draft offered") { services.view<Button>("draft:$draftId") }.performClick()
+        assertEquals(draftId, started(ReportActivity::class.java).getStringExtra(ReportActivity.DRAFT))
+    }
+
+    @Test
     fun `offline, a report waits for the network, and WorkManager sends it when the network returns`() {
         val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
         waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
