@@ -1,0 +1,97 @@
+package dev.curbside.sample
+
+import android.Manifest
+import android.app.Activity
+import android.content.Intent
+import android.location.LocationManager
+import android.net.ConnectivityManager
+import android.net.NetworkCapabilities
+import android.net.NetworkInfo
+import android.net.Uri
+import android.os.Looper
+import android.view.View
+import android.widget.Button
+import android.widget.CheckBox
+import android.widget.EditText
+import android.widget.RadioButton
+import android.widget.TextView
+import org.robolectric.RuntimeEnvironment
+import androidx.work.WorkInfo
+import androidx.work.WorkManager
+import dev.curbside.android.Curbside
+import dev.curbside.android.SyncWorker
+import dev.curbside.android.of
+import dev.curbside.types.ReportState
+import java.io.File
+import kotlin.test.assertEquals
+import kotlin.test.assertTrue
+import kotlinx.coroutines.runBlocking
+import org.junit.After
+import org.junit.Test
+import org.junit.runner.RunWith
+import org.robolectric.Robolectric
+import org.robolectric.RobolectricTestRunner
+import org.robolectric.Shadows.shadowOf
+import org.robolectric.annotation.Config
+import org.robolectric.shadows.ShadowNetworkCapabilities
+import org.robolectric.shadows.ShadowNetworkInfo
+
+/**
+ * The outbox screen's ways out: withdraw a waiting report, confirm one that may have arrived
+ * with the city's number, and a report's detail with its history.
+ */
+class OutboxScreenTest : Screens() {
+    @Test
+    fun `a waiting report is withdrawn from the outbox and never sent`() {
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
+        offline()
+        val report = submitGraffiti("Withdrawn before it left")
+        val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
+        waitFor("the way out") { outbox.view<Button>("withdraw:${report.id}") }.performClick()
+        val withdrawn = app.getString(R.string.state_withdrawn)
+        waitFor("withdrawn on screen") { text(outbox, "report:${report.id}").takeIf { withdrawn in it } }
+        online()
+        runBlocking { Curbside.sync(java.time.Duration.ofSeconds(10)) }
+        val after = runBlocking { Curbside.core().outbox().report(report.id) }
+        assertEquals(ReportState.Cancelled, after.report.state, "never sent")
+        assertEquals(0u, after.report.attempts)
+        assertTrue(after.history.any { it.event == dev.curbside.types.HistoryEvent.Withdrawn })
+
+        // Its detail tells the history in the citizen's words.
+        outbox.view<TextView>("report:${report.id}")!!.performClick()
+        val detail = Robolectric.buildActivity(DetailActivity::class.java, started(DetailActivity::class.java)).setup().get()
+        val texts = dev.curbside.CurbsideTexts.of(app)
+        val told = listOf(dev.curbside.types.HistoryEvent.Submitted, dev.curbside.types.HistoryEvent.Withdrawn).map(texts::history)
+        waitFor("the history") { text(detail, "history").takeIf { history -> told.all { it in history } } }
+        assertTrue("Withdrawn before it left" in text(detail, "summary"))
+    }
+
+    /**
+     * A city whose answer is unusable and whose lists cannot be searched: the report waits for
+     * the citizen, who says it did arrive with the city's number from its e-mail.
+     */
+    @Test
+    fun `a report that may have arrived is confirmed with the city's number`() {
+        val unsearchable = { profile: String ->
+            val sandbox = System.getenv("CURBSIDE_SANDBOX_URL")!!
+            profile.replace(sandbox, "${sandbox.substringBefore("/open311/")}/mode/empty_object,lists_refused/open311/v2/")
+        }
+        try {
+            reopen(freshInstall = true, profile = unsearchable)
+            val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+            waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
+            val report = submitGraffiti("Maybe arrived")
+            val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
+            waitFor("the report waiting for the citizen") {
+                runBlocking { Curbside.sync(java.time.Duration.ofSeconds(10)) }
+                outbox.view<EditText>("request-id:${report.id}")
+            }.setText("H-1234")
+            outbox.view<Button>("confirm:${report.id}")!!.performClick()
+            val sent = app.getString(R.string.state_sent_as, "H-1234")
+            waitFor("sent as the city's number") { text(outbox, "report:${report.id}").takeIf { sent in it } }
+        } finally {
+            TestApp.profile = { it }
+        }
+    }
+}
