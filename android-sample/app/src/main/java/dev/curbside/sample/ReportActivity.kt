@@ -56,7 +56,9 @@ class ReportActivity : Activity() {
     private val latitude by lazy { EditText(this).apply { tag = "latitude"; hint = getString(R.string.latitude); inputType = DECIMAL } }
     private val longitude by lazy { EditText(this).apply { tag = "longitude"; hint = getString(R.string.longitude); inputType = DECIMAL } }
     private val where by lazy { label("where") }
-    private val photos by lazy { label("photos") }
+    private val photos by lazy { PhotoSection(this) { removePhoto(it) } }
+    /** The file the camera app writes the photo being taken to (kept across a rotation). */
+    private var capture: File? = null
     private val nearby by lazy { label("nearby") }
     private val issues by lazy { label("issues") }
     private val contact by lazy { ContactSection(this) }
@@ -66,9 +68,11 @@ class ReportActivity : Activity() {
         restored = savedInstanceState?.getString(DRAFT)
         val locate = Button(this).apply { text = getString(R.string.use_my_location); tag = "locate"; setOnClickListener { locate() } }
         val pin = Button(this).apply { text = getString(R.string.put_pin); tag = "pin"; setOnClickListener { pin() } }
-        val camera = Button(this).apply { text = getString(R.string.add_photo); tag = "photo"; setOnClickListener { takePhoto() } }
+        val camera = Button(this).apply { text = getString(R.string.take_photo); tag = "camera"; setOnClickListener { capturePhoto() } }
+        val picker = Button(this).apply { text = getString(R.string.add_photo); tag = "photo"; setOnClickListener { takePhoto() } }
+        capture = savedInstanceState?.getString(CAPTURE)?.let(::File)
         val submit = Button(this).apply { text = getString(R.string.send); tag = "submit"; setOnClickListener { submit() } }
-        setContentView(column(form, description, where, locate, latitude, longitude, pin, nearby, camera, photos, contact.view, issues, submit))
+        setContentView(column(form, description, where, locate, latitude, longitude, pin, nearby, camera, picker, photos.view, contact.view, issues, submit))
         val service = intent.getStringExtra(SERVICE).takeIf { savedInstanceState == null }
         scope.launch {
             try {
@@ -209,7 +213,7 @@ class ReportActivity : Activity() {
             at.accuracyM?.let { getString(R.string.at_position_accuracy, at.latitude, at.longitude, it) }
                 ?: getString(R.string.at_position, at.latitude, at.longitude)
         } ?: getString(R.string.where_is_it)
-        photos.text = getString(R.string.photo_count, draft.fields.photos.size)
+        photos.show(draft)
         issues.text = Curbside.core().drafts().validate(draftId).joinToString("\n") { texts.issue(it.issue) }
         if (here != null) {
             nearby.text = try {
@@ -225,7 +229,25 @@ class ReportActivity : Activity() {
         }
     }
 
-    /** Opens the system photo picker (its camera button takes a new one). */
+    /**
+     * Asks the camera app for a photo, written through a FileProvider into the app's own cache
+     * (the camera app needs no storage permission, and the photo is the app's alone).
+     */
+    private fun capturePhoto() {
+        val file = File(File(cacheDir, "captures").apply { mkdirs() }, "capture-${System.nanoTime()}.jpg")
+        capture = file
+        val uri = androidx.core.content.FileProvider.getUriForFile(this, "$packageName.photos", file)
+        val intent = Intent(MediaStore.ACTION_IMAGE_CAPTURE)
+            .putExtra(MediaStore.EXTRA_OUTPUT, uri)
+            .addFlags(Intent.FLAG_GRANT_WRITE_URI_PERMISSION)
+        startActivityForResult(intent, CAPTURE_PHOTO)
+    }
+
+    private fun removePhoto(path: String) = scope.launch {
+        runCatching { Curbside.core().photos().remove(draftId, path) }.onSuccess { show(it) }
+    }
+
+    /** Opens the system photo picker. */
     private fun takePhoto() {
         val intent = if (android.os.Build.VERSION.SDK_INT >= 33) {
             Intent(MediaStore.ACTION_PICK_IMAGES)
@@ -239,28 +261,44 @@ class ReportActivity : Activity() {
     override fun onActivityResult(requestCode: Int, resultCode: Int, data: Intent?) {
         @Suppress("DEPRECATION")
         super.onActivityResult(requestCode, resultCode, data)
+        if (requestCode == CAPTURE_PHOTO) {
+            val file = capture ?: return
+            capture = null
+            if (resultCode == RESULT_OK && file.length() > 0) scope.launch { addPhoto(file) } else file.delete()
+            return
+        }
         val uri = data?.data
         if (requestCode != PHOTO || resultCode != RESULT_OK || uri == null) return
         scope.launch {
-            // The picked image is copied into the app's cache; the pipeline makes the copy
-            // that is sent (upright, downsized, without metadata) and the cache copy goes.
+            // The picked image is copied into the app's cache first.
             val copy = File(cacheDir, "picked-${System.nanoTime()}")
-            try {
+            val copied = runCatching {
                 kotlinx.coroutines.withContext(kotlinx.coroutines.Dispatchers.IO) {
                     contentResolver.openInputStream(uri)!!.use { input -> copy.outputStream().use { input.copyTo(it) } }
                 }
-                val added = Curbside.core().photos().add(draftId, copy.path)
-                if (location == null) added.locationCandidate?.let {
-                    location = it
-                    latitude.setText(it.latitude.toString())
-                    longitude.setText(it.longitude.toString())
-                }
-                show(added.draft)
-            } catch (e: Exception) {
-                photos.text = getString(R.string.photo_unusable)
-            } finally {
-                copy.delete()
             }
+            if (copied.isSuccess) addPhoto(copy) else issues.text = getString(R.string.photo_unusable)
+        }
+    }
+
+    /**
+     * Adds a photo through the pipeline, which makes the copy that is sent (upright,
+     * downsized, without metadata); [file] goes afterwards. Its position is offered when the
+     * report has none yet.
+     */
+    private suspend fun addPhoto(file: File) {
+        try {
+            val added = Curbside.core().photos().add(draftId, file.path)
+            if (location == null) added.locationCandidate?.let {
+                location = it
+                latitude.setText(it.latitude.toString())
+                longitude.setText(it.longitude.toString())
+            }
+            show(added.draft)
+        } catch (e: ApiException) {
+            issues.text = getString(R.string.photo_unusable)
+        } finally {
+            file.delete()
         }
     }
 
@@ -286,6 +324,7 @@ class ReportActivity : Activity() {
     override fun onSaveInstanceState(outState: Bundle) {
         super.onSaveInstanceState(outState)
         outState.putString(DRAFT, draftId.value)
+        capture?.let { outState.putString(CAPTURE, it.path) }
     }
 
     override fun onPause() {
@@ -304,6 +343,8 @@ class ReportActivity : Activity() {
         /** Extra: the service chosen (first start only). */
         const val SERVICE = "service"
         private const val PHOTO = 1
+        private const val CAPTURE_PHOTO = 3
+        private const val CAPTURE = "capture"
         private const val LOCATE = 2
         private const val DECIMAL = InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_DECIMAL or InputType.TYPE_NUMBER_FLAG_SIGNED
 

@@ -46,11 +46,11 @@ class OutboxScreenTest : Screens() {
         val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
         waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
         offline()
-        val report = submitGraffiti("Withdrawn before it left")
+        val report = submitGraffiti("Taken back before it left")
         val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
         waitFor("the way out") { outbox.view<Button>("withdraw:${report.id}") }.performClick()
         val withdrawn = app.getString(R.string.state_withdrawn)
-        waitFor("withdrawn on screen") { text(outbox, "report:${report.id}").takeIf { withdrawn in it } }
+        waitFor("withdrawn on screen") { text(outbox, "report:${report.id}").takeIf { it.lines().last() == withdrawn } }
         online()
         runBlocking { Curbside.sync(java.time.Duration.ofSeconds(10)) }
         val after = runBlocking { Curbside.core().outbox().report(report.id) }
@@ -64,7 +64,7 @@ class OutboxScreenTest : Screens() {
         val texts = dev.curbside.CurbsideTexts.of(app)
         val told = listOf(dev.curbside.types.HistoryEvent.Submitted, dev.curbside.types.HistoryEvent.Withdrawn).map(texts::history)
         waitFor("the history") { text(detail, "history").takeIf { history -> told.all { it in history } } }
-        assertTrue("Withdrawn before it left" in text(detail, "summary"))
+        assertTrue("Taken back before it left" in text(detail, "summary"))
     }
 
     /**

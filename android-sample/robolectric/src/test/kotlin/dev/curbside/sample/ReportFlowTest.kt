@@ -150,4 +150,32 @@ class ReportFlowTest : Screens() {
         workManagerRan()
         assertTrue(Curbside.drafts.value.isEmpty(), "no draft left")
     }
+
+    @Test
+    fun `a photo taken with the camera app joins the report with a thumbnail, and is removed`() {
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("the services") { services.view<Button>("service:graffiti") }.performClick()
+        val report = Robolectric.buildActivity(ReportActivity::class.java, started(ReportActivity::class.java)).setup().get()
+        waitFor("the form") { report.view<EditText>("description") }
+        report.view<Button>("camera")!!.performClick()
+
+        // The camera app is asked to write into the app's own files, through its FileProvider.
+        val asked = shadowOf(report).nextStartedActivityForResult
+        assertEquals(android.provider.MediaStore.ACTION_IMAGE_CAPTURE, asked.intent.action)
+        @Suppress("DEPRECATION")
+        val output = asked.intent.getParcelableExtra<Uri>(android.provider.MediaStore.EXTRA_OUTPUT)!!
+        assertEquals("${app.packageName}.photos", output.authority)
+        val written = File(app.cacheDir, "captures/${output.lastPathSegment}")
+        File(System.getenv("CURBSIDE_SAMPLE_PHOTO") ?: error("CURBSIDE_SAMPLE_PHOTO is not set")).copyTo(written)
+        shadowOf(report).receiveResult(asked.intent, Activity.RESULT_OK, Intent())
+
+        waitFor("the photo") { text(report, "photos").takeIf { it == app.getString(R.string.photo_count, 1) } }
+        val thumbnail = report.view<android.widget.ImageView>("thumb:0")!!
+        assertEquals(app.getString(R.string.photo_described, 1), thumbnail.contentDescription)
+        assertTrue(!written.exists(), "the camera's file is gone once the pipeline made its copy")
+
+        report.view<Button>("remove-photo:0")!!.performClick()
+        waitFor("the photo removed") { text(report, "photos").takeIf { it == app.getString(R.string.photo_count, 0) } }
+        assertEquals(null, report.view<android.widget.ImageView>("thumb:0"))
+    }
 }
