@@ -95,7 +95,8 @@ for dex in "$out"/dex/classes*.dex; do dexdump "$dex" 2>/dev/null; done > "$out/
 # WorkManager makes by name (its AAR's rules), and everything JNA reads by name or reflection
 # (Curbside's consumer rules): the API, the callbacks, uniffi's structures with their fields.
 for class in 'Ldev/curbside/sample/ServicesActivity;' 'Ldev/curbside/sample/SampleApp;' 'Ldev/curbside/android/SyncWorker;' \
-             'Ldev/curbside/CurbsideCore;' 'Ldev/curbside/UniffiLib;' 'Ldev/curbside/RustBuffer;' 'Lcom/sun/jna/Native;'; do
+             'Ldev/curbside/CurbsideCore;' 'Ldev/curbside/UniffiLib;' 'Ldev/curbside/RustBuffer;' 'Lcom/sun/jna/Native;' \
+             'Landroidx/core/content/FileProvider;'; do
   grep -q "Class descriptor  : '$class'" "$out/dexdump.txt" || fail "$class is not in the dex files under its name"
 done
 for field in capacity len data; do

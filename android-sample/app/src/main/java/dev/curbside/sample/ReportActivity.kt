@@ -4,7 +4,6 @@ import android.Manifest
 import android.app.Activity
 import android.content.Intent
 import android.content.pm.PackageManager
-import android.location.LocationManager
 import android.os.Bundle
 import android.provider.MediaStore
 import android.text.InputType
@@ -57,6 +56,8 @@ class ReportActivity : Activity() {
     private val longitude by lazy { EditText(this).apply { tag = "longitude"; hint = getString(R.string.longitude); inputType = DECIMAL } }
     private val where by lazy { label("where") }
     private val photos by lazy { PhotoSection(this) { removePhoto(it) } }
+    /** The position being found, while it is. */
+    private var fix: LocationFix? = null
     /** The file the camera app writes the photo being taken to (kept across a rotation). */
     private var capture: File? = null
     private val nearby by lazy { label("nearby") }
@@ -174,20 +175,26 @@ class ReportActivity : Activity() {
             requestPermissions(arrayOf(Manifest.permission.ACCESS_FINE_LOCATION, Manifest.permission.ACCESS_COARSE_LOCATION), LOCATE)
             return
         }
-        // GPS where the precise position is granted, else the network's approximate one.
-        val locator = getSystemService(LocationManager::class.java)
-        val fix = listOf(LocationManager.GPS_PROVIDER, LocationManager.NETWORK_PROVIDER).firstNotNullOfOrNull { provider ->
-            runCatching { locator?.getLastKnownLocation(provider) }.getOrNull()
+        val cityId = (application as SampleApp).cityId
+        scope.launch {
+            val wanted = runCatching { Curbside.core().cities().profiles().firstOrNull { it.id == cityId }?.maxAccuracyM }
+                .getOrNull() ?: DEFAULT_ACCURACY_M
+            where.text = getString(R.string.finding_position)
+            fix?.stop()
+            fix = LocationFix(this@ReportActivity, wanted,
+                progress = { where.text = getString(R.string.finding_position_accuracy, it.accuracy.toDouble()) },
+                done = { found ->
+                    if (found == null) {
+                        where.text = getString(R.string.no_position)
+                    } else {
+                        location = Location(found.latitude, found.longitude, found.accuracy.toDouble().takeIf { found.hasAccuracy() },
+                            LocationSource.GPS, Instant.ofEpochMilli(found.time))
+                        latitude.setText(found.latitude.toString())
+                        longitude.setText(found.longitude.toString())
+                        refresh()
+                    }
+                }).also { it.start() }
         }
-        if (fix == null) {
-            where.text = getString(R.string.no_position)
-            return
-        }
-        location = Location(fix.latitude, fix.longitude, fix.accuracy.toDouble().takeIf { fix.hasAccuracy() },
-            LocationSource.GPS, Instant.ofEpochMilli(fix.time))
-        latitude.setText(fix.latitude.toString())
-        longitude.setText(fix.longitude.toString())
-        refresh()
     }
 
     private fun pin() {
@@ -333,6 +340,7 @@ class ReportActivity : Activity() {
     }
 
     override fun onDestroy() {
+        fix?.stop()
         scope.cancel()
         super.onDestroy()
     }
@@ -344,6 +352,8 @@ class ReportActivity : Activity() {
         const val SERVICE = "service"
         private const val PHOTO = 1
         private const val CAPTURE_PHOTO = 3
+        /** The accuracy waited for where the city sets none. */
+        private const val DEFAULT_ACCURACY_M = 50.0
         private const val CAPTURE = "capture"
         private const val LOCATE = 2
         private const val DECIMAL = InputType.TYPE_CLASS_NUMBER or InputType.TYPE_NUMBER_FLAG_DECIMAL or InputType.TYPE_NUMBER_FLAG_SIGNED

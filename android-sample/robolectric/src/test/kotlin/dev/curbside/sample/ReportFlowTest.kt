@@ -178,4 +178,34 @@ class ReportFlowTest : Screens() {
         waitFor("the photo removed") { text(report, "photos").takeIf { it == app.getString(R.string.photo_count, 0) } }
         assertEquals(null, report.view<android.widget.ImageView>("thumb:0"))
     }
+
+    /**
+     * A position as a field-data app takes one: an old last known fix is not used, a rough
+     * fix is shown while a better one is waited for, and the first fix as accurate as the city
+     * asks (Bikeville: 50 m) is taken.
+     */
+    @Test
+    fun `a fresh fix is waited for until it is as accurate as the city asks`() {
+        shadowOf(app).grantPermissions(Manifest.permission.ACCESS_FINE_LOCATION)
+        val locator = app.getSystemService(LocationManager::class.java)
+        fun fix(accuracy: Float, ageMs: Long, latitude: Double = 38.8893) = android.location.Location(LocationManager.GPS_PROVIDER).apply {
+            this.latitude = latitude; longitude = -77.0502; this.accuracy = accuracy; time = System.currentTimeMillis() - ageMs
+        }
+        // Where the phone was an hour ago: not where the problem is.
+        shadowOf(locator).setLastKnownLocation(LocationManager.GPS_PROVIDER, fix(5f, 3_600_000, latitude = 38.95))
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("the services") { services.view<Button>("service:graffiti") }.performClick()
+        val report = Robolectric.buildActivity(ReportActivity::class.java, started(ReportActivity::class.java)).setup().get()
+        waitFor("the form") { report.view<EditText>("description") }
+        report.view<Button>("locate")!!.performClick()
+        waitFor("looking") { text(report, "where").takeIf { it == app.getString(R.string.finding_position) } }
+
+        shadowOf(locator).simulateLocation(fix(200f, 0))
+        waitFor("the rough fix shown") { text(report, "where").takeIf { it == app.getString(R.string.finding_position_accuracy, 200.0) } }
+        assertEquals("", report.view<EditText>("latitude")!!.text.toString(), "a rough fix is not taken")
+
+        shadowOf(locator).simulateLocation(fix(6f, 0))
+        waitFor("the accurate fix taken") { text(report, "where").takeIf { "38.88930" in it } }
+        assertEquals("38.8893", report.view<EditText>("latitude")!!.text.toString())
+    }
 }
