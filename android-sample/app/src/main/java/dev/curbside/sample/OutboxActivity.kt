@@ -36,7 +36,17 @@ class OutboxActivity : Activity() {
             setOnClickListener { scope.launch { runCatching { Curbside.core().outbox().syncNow() } } }
         }
         setContentView(column(refresh, rows))
+        askToNotify()
         scope.launch { Curbside.reports.collect { show(it) } }
+    }
+
+    /** Asks once (Android 13+) to tell the citizen when the city changes their report's status. */
+    private fun askToNotify() {
+        if (android.os.Build.VERSION.SDK_INT >= 33 &&
+            checkSelfPermission(android.Manifest.permission.POST_NOTIFICATIONS) != android.content.pm.PackageManager.PERMISSION_GRANTED
+        ) {
+            requestPermissions(arrayOf(android.Manifest.permission.POST_NOTIFICATIONS), 1)
+        }
     }
 
     private fun show(reports: List<Report>) {

@@ -71,9 +71,11 @@ object Curbside {
         val dataDir = File(app.filesDir, "curbside").path
         val opened = scope.async {
             val core = CurbsideCore.open(config(dataDir))
+            val notifier = StatusNotifier(app)
             scope.launch {
                 core.outbox().reportsFlow().collect { reports ->
                     _reports.value = reports
+                    notifier.update(reports)
                     if (reports.any { it.isWaiting() }) background.schedule(app)
                 }
             }

@@ -94,4 +94,33 @@ class OutboxScreenTest : Screens() {
             TestApp.profile = { it }
         }
     }
+
+    /** The city closes a sent report: the citizen is told, in their words, when it is seen. */
+    @Test
+    fun `a status the city changes is told in a notification`() {
+        shadowOf(app).grantPermissions(android.Manifest.permission.POST_NOTIFICATIONS)
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
+        online()
+        val report = submitGraffiti("Tag on the underpass wall")
+        runBlocking { Curbside.sync(java.time.Duration.ofSeconds(10)) }
+        val id = waitFor("sent, with the city's id") {
+            Curbside.reports.value.singleOrNull { it.id == report.id && it.state == ReportState.Sent }?.requestId
+        }
+        // The city closes it (the sandbox's admin route), and a refresh sees it.
+        val sandbox = java.net.URI(System.getenv("CURBSIDE_SANDBOX_URL")!!)
+        val admin = sandbox.resolve("/_sandbox/requests/$id/status")
+        val request = java.net.http.HttpRequest.newBuilder(admin)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofString("status=closed&note=Cleaned"))
+            .build()
+        java.net.http.HttpClient.newHttpClient().send(request, java.net.http.HttpResponse.BodyHandlers.ofString())
+        runBlocking { Curbside.core().outbox().syncNow() }
+
+        val told = dev.curbside.CurbsideTexts.of(app).history(dev.curbside.types.HistoryEvent.StatusChanged("closed", "Cleaned"))
+        val notifications = shadowOf(app.getSystemService(android.app.NotificationManager::class.java))
+        val notification = waitFor("the notification") { notifications.allNotifications.singleOrNull() }
+        assertEquals(told, notification.extras.getCharSequence(android.app.Notification.EXTRA_TEXT).toString())
+        assertEquals("Tag on the underpass wall", notification.extras.getCharSequence(android.app.Notification.EXTRA_TITLE).toString())
+    }
 }

@@ -196,7 +196,7 @@ class ReportFlowTest : Screens() {
         val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
         waitFor("the services") { services.view<Button>("service:graffiti") }.performClick()
         val report = Robolectric.buildActivity(ReportActivity::class.java, started(ReportActivity::class.java)).setup().get()
-        waitFor("the form") { report.view<EditText>("description") }
+        waitFor("the form read") { text(report, "where").takeIf { it == app.getString(R.string.where_is_it) } }
         report.view<Button>("locate")!!.performClick()
         waitFor("looking") { text(report, "where").takeIf { it == app.getString(R.string.finding_position) } }
 
