@@ -123,4 +123,35 @@ class OutboxScreenTest : Screens() {
         assertEquals(told, notification.extras.getCharSequence(android.app.Notification.EXTRA_TEXT).toString())
         assertEquals("Tag on the underpass wall", notification.extras.getCharSequence(android.app.Notification.EXTRA_TITLE).toString())
     }
+
+    /**
+     * A city that refuses the app's key: the report waits, the citizen is told the app's
+     * settings cannot reach the city (nothing they can fix but updating the app), and can
+     * withdraw it.
+     */
+    @Test
+    fun `a refused key is said as the app's settings, with the way out`() {
+        val refusesKey = { profile: String ->
+            val sandbox = System.getenv("CURBSIDE_SANDBOX_URL")!!
+            profile.replace(sandbox, "${sandbox.substringBefore("/open311/")}/mode/key_400/open311/v2/")
+        }
+        try {
+            TestApp.key = "revoked"
+            reopen(freshInstall = true, profile = refusesKey)
+            val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+            waitFor("Curbside to open") { services.view<Button>("service:graffiti") }
+            val report = submitGraffiti("Refused by the key")
+            val outbox = Robolectric.buildActivity(OutboxActivity::class.java).setup().get()
+            val said = waitFor("the settings said") {
+                runBlocking { Curbside.sync(java.time.Duration.ofSeconds(10)) }
+                outbox.view<TextView>("settings:${report.id}")
+            }
+            assertEquals(app.getString(R.string.check_settings), said.text.toString())
+            assertTrue(outbox.view<Button>("withdraw:${report.id}") != null, "a way out")
+            assertEquals(null, outbox.view<Button>("act:${report.id}"), "nothing to send again")
+        } finally {
+            TestApp.profile = { it }
+            TestApp.key = "sandbox-key"
+        }
+    }
 }

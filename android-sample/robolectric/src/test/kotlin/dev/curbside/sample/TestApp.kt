@@ -12,7 +12,7 @@ class TestApp : SampleApp() {
     override fun cityProfile(): String =
         profile(super.cityProfile().replace("https://311.bikeville.example/open311/v2/", endpoint))
 
-    override fun apiKey() = "sandbox-key"
+    override fun apiKey() = key
 
     override fun config(dataDir: String) = super.config(dataDir).copy(
         retry = RetryPolicy(Duration.ofMillis(50), Duration.ofMillis(500), Duration.ofMillis(50), 12u),
@@ -21,5 +21,8 @@ class TestApp : SampleApp() {
     companion object {
         /** What the next opening reads as the city's profile: the shipped one unless a test changes it. */
         @Volatile var profile: (String) -> String = { it }
+
+        /** The city's key the next opening gives: the sandbox's, unless a test changes it. */
+        @Volatile var key: String = "sandbox-key"
     }
 }
