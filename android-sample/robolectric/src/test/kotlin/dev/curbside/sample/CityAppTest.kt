@@ -139,4 +139,16 @@ class CityAppTest : Screens() {
         waitFor("the draft offered") { services.view<Button>("draft:$draftId") }.performClick()
         assertEquals(draftId, started(ReportActivity::class.java).getStringExtra(ReportActivity.DRAFT))
     }
+
+    /** A phone set to Finnish: the app's own texts and the library's codes read in Finnish. */
+    @Test
+    @Config(qualifiers = "fi")
+    fun `on a Finnish phone the screens speak Finnish`() {
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("the services") { services.view<Button>("service:graffiti") }
+        assertEquals("Mistä haluat ilmoittaa?", text(services, "status"))
+        assertEquals("Omat ilmoitukset", services.view<Button>("outbox")!!.text.toString())
+        val texts = dev.curbside.CurbsideTexts.of(app)
+        assertEquals("Tallennettu laitteelle, odottaa lähetystä", texts.history(dev.curbside.types.HistoryEvent.Submitted))
+    }
 }

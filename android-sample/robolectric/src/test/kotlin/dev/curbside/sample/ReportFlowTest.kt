@@ -208,4 +208,19 @@ class ReportFlowTest : Screens() {
         waitFor("the accurate fix taken") { text(report, "where").takeIf { "38.88930" in it } }
         assertEquals("38.8893", report.view<EditText>("latitude")!!.text.toString())
     }
+
+    /** A picked file that is no photo: said in the user's words, the draft unchanged. */
+    @Test
+    fun `a picked file that is no photo is refused in the user's words`() {
+        val services = Robolectric.buildActivity(ServicesActivity::class.java).setup().get()
+        waitFor("the services") { services.view<Button>("service:graffiti") }.performClick()
+        val report = Robolectric.buildActivity(ReportActivity::class.java, started(ReportActivity::class.java)).setup().get()
+        waitFor("the form read") { text(report, "where").takeIf { it == app.getString(R.string.where_is_it) } }
+        report.view<Button>("photo")!!.performClick()
+        val picker = shadowOf(report).nextStartedActivityForResult
+        val notAPhoto = File(app.cacheDir, "notes.txt").apply { writeText("not a photo at all") }
+        shadowOf(report).receiveResult(picker.intent, Activity.RESULT_OK, Intent().setData(Uri.fromFile(notAPhoto)))
+        waitFor("the refusal") { text(report, "issues").takeIf { it == app.getString(R.string.photo_unusable) } }
+        assertEquals(app.getString(R.string.photo_count, 0), text(report, "photos"))
+    }
 }
