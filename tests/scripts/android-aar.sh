@@ -26,6 +26,14 @@ check() { # description, then a command that must succeed
 finish() { echo "AAR: $passed passed, $failed failed"; [ "$failed" = 0 ]; exit $?; }
 
 [ -n "$version" ] || { echo "aar: no version in Cargo.toml" >&2; failed=1; finish; }
+for tool in zip unzip aapt2; do
+  command -v "$tool" >/dev/null 2>&1 && continue
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq zip unzip aapt >/dev/null 2>&1
+  break
+done
+for tool in zip unzip aapt2; do
+  command -v "$tool" >/dev/null 2>&1 || { echo "aar: $tool is missing and could not be installed" >&2; failed=1; finish; }
+done
 [ -d "$suite/target/classes/dev/curbside/android" ] || {
   echo "aar: the Android suite's classes are missing (run it first)" >&2; failed=1; finish; }
 rm -rf "$out" && mkdir -p "$out/aar" "$out/res-flat"

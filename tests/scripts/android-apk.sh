@@ -13,14 +13,14 @@ module="$repo/android-sample/robolectric"
 out="$module/target/apk"
 fail() { echo "apk: $*" >&2; echo "APK: 0 passed, 1 failed"; exit 1; }
 
-for tool in aapt zipalign apksigner dexdump; do
+for tool in aapt zipalign apksigner dexdump zip unzip; do
   command -v "$tool" >/dev/null 2>&1 || {
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      aapt zipalign apksigner dexdump >/dev/null 2>&1
+      aapt zipalign apksigner dexdump zip unzip >/dev/null 2>&1
     break
   }
 done
-for tool in aapt zipalign apksigner dexdump; do
+for tool in aapt zipalign apksigner dexdump zip unzip; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is missing and could not be installed"
 done
 [ -d "$module/target/classes/dev/curbside/sample" ] || fail "the Android suite's classes are missing (run it first)"

@@ -483,10 +483,7 @@ pub fn transition(from: &Progress, event: Event, ctx: &Context) -> Result<Transi
             p.attention = None;
             effect = Some(Effect::Remove);
         }
-        (
-            Queued | Checking | Offline(Resume::Post | Resume::Check) | NeedsUser,
-            Event::Withdraw,
-        ) => {
+        (_, Event::Withdraw) if from.phase.withdrawable() => {
             p.phase = Cancelled;
             p.attention = None;
             history = Some(HistoryEvent::Withdrawn);

@@ -23,9 +23,7 @@ fn time(ms: i64) -> DateTime<Utc> {
 /// Where a report is, as apps see it.
 fn state(phase: Phase, attention: Option<&Attention>, online: bool) -> ReportState {
     match phase {
-        Phase::Queued | Phase::Checking | Phase::WaitingForId if !online => {
-            ReportState::WaitingForNetwork
-        }
+        phase if phase.is_active() && !online => ReportState::WaitingForNetwork,
         Phase::Queued => ReportState::Queued,
         Phase::Offline(_) => ReportState::WaitingForNetwork,
         Phase::InFlight => ReportState::Sending {
@@ -61,6 +59,7 @@ impl Present for Row {
             description: self.payload.description.clone().unwrap_or_default(),
             next_attempt_at: p.phase.is_active().then(|| time(p.next_at)),
             state: state(p.phase, p.attention.as_ref(), online),
+            withdrawable: p.phase.withdrawable(),
             request_id: self.request_id.clone(),
             service_notice: self.service_notice.clone(),
             status: self.status.clone(),
@@ -83,6 +82,7 @@ impl Present for Listed {
             description: self.description.clone(),
             next_attempt_at: self.phase.is_active().then(|| time(self.next_at)),
             state: state(self.phase, self.attention.as_ref(), online),
+            withdrawable: self.phase.withdrawable(),
             request_id: self.request_id.clone(),
             service_notice: self.service_notice.clone(),
             status: self.status.clone(),

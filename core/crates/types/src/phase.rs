@@ -84,6 +84,18 @@ impl Phase {
     pub fn is_active(self) -> bool {
         matches!(self, Phase::Queued | Phase::Checking | Phase::WaitingForId)
     }
+
+    /// Whether the user may withdraw a report in this phase: anywhere it waits, but a POST
+    /// on its way or a city's token (the state machine's `withdraw` rows, and what apps offer).
+    pub fn withdrawable(self) -> bool {
+        matches!(
+            self,
+            Phase::Queued
+                | Phase::Checking
+                | Phase::Offline(Resume::Post | Resume::Check)
+                | Phase::NeedsUser
+        )
+    }
 }
 
 /// The part of a report the state machine owns.

@@ -162,6 +162,8 @@ pub struct Report {
     pub description: String,
     /// Where it is.
     pub state: ReportState,
+    /// Whether `withdraw` takes it now: the way out of its wait an app offers.
+    pub withdrawable: bool,
     /// The city's id, once known.
     pub request_id: Option<String>,
     /// What the city told the reporter.

@@ -502,3 +502,24 @@ fn contact_details_are_forgotten_unless_the_app_keeps_them() {
     let kept = transition(&in_flight, created(), &keeping).unwrap().effects;
     assert!(!kept.contains(&Effect::ForgetContact), "{kept:?}");
 }
+
+/// What apps offer (`Report.withdrawable`) is what the table allows, phase by phase.
+#[test]
+fn withdrawable_is_what_the_table_allows() {
+    for name in [
+        "queued",
+        "in_flight",
+        "checking",
+        "waiting_for_id",
+        "waiting_for_network(post)",
+        "waiting_for_network(check)",
+        "waiting_for_network(resolve_token)",
+        "sent",
+        "needs_user",
+        "cancelled",
+    ] {
+        let p = progress(phase(name), "-", true);
+        let allowed = transition(&p, Event::Withdraw, &ctx(1_000)).is_ok();
+        assert_eq!(p.phase.withdrawable(), allowed, "{name}");
+    }
+}

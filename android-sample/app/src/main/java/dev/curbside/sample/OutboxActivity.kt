@@ -13,7 +13,6 @@ import dev.curbside.android.of
 import dev.curbside.types.AttentionAction
 import dev.curbside.types.Report
 import dev.curbside.types.ReportState
-import dev.curbside.types.SendStep
 import kotlinx.coroutines.MainScope
 import kotlinx.coroutines.cancel
 import kotlinx.coroutines.launch
@@ -69,13 +68,10 @@ class OutboxActivity : Activity() {
                 AttentionAction.CHECK_SETTINGS -> rows.addView(label("settings:${report.id}", getString(R.string.check_settings)))
                 null -> {}
             }
-            // A way out of every wait: withdrawn, never sent again.
-            if (report.state.waits()) action(report, "withdraw", R.string.withdraw) { withdraw(report) }
+            // A way out of every wait (the core says where): withdrawn, never sent again.
+            if (report.withdrawable) action(report, "withdraw", R.string.withdraw) { withdraw(report) }
         }
     }
-
-    private fun ReportState.waits() = this == ReportState.Queued || this == ReportState.WaitingForNetwork ||
-        this is ReportState.NeedsAttention || (this as? ReportState.Sending)?.step == SendStep.CHECKING
 
     private fun action(report: Report, kind: String, name: Int, act: () -> Unit) {
         rows.addView(Button(this).apply {
