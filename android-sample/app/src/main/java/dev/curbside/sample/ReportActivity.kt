@@ -294,19 +294,20 @@ class ReportActivity : Activity() {
      * report has none yet.
      */
     private suspend fun addPhoto(file: File) {
-        try {
-            val added = Curbside.core().photos().add(draftId, file.path)
-            if (location == null) added.locationCandidate?.let {
-                location = it
-                latitude.setText(it.latitude.toString())
-                longitude.setText(it.longitude.toString())
-            }
-            show(added.draft)
+        val added = try {
+            Curbside.core().photos().add(draftId, file.path)
         } catch (e: ApiException) {
             issues.text = getString(R.string.photo_unusable)
+            return
         } finally {
-            file.delete()
+            file.delete() // the pipeline has made its copy, or refused it
         }
+        if (location == null) added.locationCandidate?.let {
+            location = it
+            latitude.setText(it.latitude.toString())
+            longitude.setText(it.longitude.toString())
+        }
+        show(added.draft)
     }
 
     @Deprecated("Permission results, as the platform gives them without AndroidX")
